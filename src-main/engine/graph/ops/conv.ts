@@ -1,0 +1,108 @@
+// 2-D convolution (stride, padding, groups) and nearest-neighbour upsampling (Resize), with
+// gradients in standard ops:
+//   dX = ConvTranspose(dY, W) with the same stride/pads/groups and the output padding that restores H×W;
+//   dW = a grouped Conv of X (batch moved to channels) with dY as the kernel, dilated by the stride;
+//   upsample ×f backward = sum over each f×f block (Reshape + ReduceSum).
+import { GraphError, staticShape, type Value } from '../graph.ts';
+import { apply, attrInt, attrInts, defineOp, expectDType, ints } from './core.ts';
+import { reduceSum } from './reduce.ts';
+import { reshape, slice, transpose } from './shape.ts';
+
+export interface ConvOpts {
+  stride?: number;
+  pad?: number;
+  group?: number;
+}
+
+export function conv2d(x: Value, w: Value, b: Value | null, opts: ConvOpts = {}): Value {
+  const s = opts.stride ?? 1;
+  const p = opts.pad ?? 0;
+  return apply('Conv', b ? [x, w, b] : [x, w], { strides: [s, s], pads: [p, p, p, p], group: opts.group ?? 1, dilations: [1, 1] });
+}
+
+/** Nearest-neighbour upsampling of (N, C, H, W) by an integer factor. */
+export function upsampleNearest(x: Value, factor: number): Value {
+  const g = x.graph;
+  const scales = g.constant({ dtype: 'float32', shape: [4], data: Float32Array.of(1, 1, factor, factor) }, 'scales');
+  return apply('Resize', [x, null, scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+}
+
+function convGeometry(x: Value, w: Value, attrs: Record<string, unknown>, op: string) {
+  const [, c, h, wd] = x.shape;
+  const [m, cg, kh, kw] = staticShape(w, `${op} weight`);
+  const group = attrInt(attrs as never, 'group', 1);
+  const [sh, sw] = attrInts(attrs as never, 'strides', [1, 1]);
+  const [pt, pl, pb, pr] = attrInts(attrs as never, 'pads', [0, 0, 0, 0]);
+  const dil = attrInts(attrs as never, 'dilations', [1, 1]);
+  if (dil.some((d) => d !== 1)) throw new GraphError(`${op}: dilation is not supported`);
+  if (typeof c !== 'number' || typeof h !== 'number' || typeof wd !== 'number')
+    throw new GraphError(`${op}: channels and spatial dims must be static, got ${x}`);
+  if (c !== cg * group || m % group !== 0)
+    throw new GraphError(`${op}: input ${x} and weight [${w.shape}] do not fit group=${group} (C=${c} must be ${cg}×${group})`);
+  const ho = Math.floor((h + pt + pb - kh) / sh) + 1;
+  const wo = Math.floor((wd + pl + pr - kw) / sw) + 1;
+  if (ho <= 0 || wo <= 0) throw new GraphError(`${op}: kernel ${kh}×${kw} larger than padded input ${x}`);
+  return { c, h, wd, m, cg, kh, kw, group, sh, sw, pt, pl, pb, pr, ho, wo };
+}
+
+defineOp({
+  type: 'Conv',
+  infer: (inputs, attrs, op) => {
+    const [x, w, b] = inputs;
+    expectDType(op, x!, 'float32');
+    if (x!.rank !== 4 || w!.rank !== 4) throw new GraphError(`${op}: expects 4-D input and weight, got ${x} and ${w}`);
+    const geo = convGeometry(x!, w!, attrs, op);
+    if (b && (b.rank !== 1 || b.shape[0] !== geo.m)) throw new GraphError(`${op}: bias ${b} must be [${geo.m}]`);
+    return [{ dtype: 'float32', shape: [x!.shape[0], geo.m, geo.ho, geo.wo] }];
+  },
+  grad: (n, [gy]) => {
+    const [x, w, b] = n.inputs as Value[];
+    const { c, h, wd, m, cg, kh, kw, group, sh, sw, pt, pl, pb, pr, ho, wo } = convGeometry(x, w, n.attrs, 'Conv');
+    const outPad = [h - ((ho - 1) * sh - pt - pb + kh), wd - ((wo - 1) * sw - pl - pr + kw)];
+    const gx = apply('ConvTranspose', [gy!, w], { strides: [sh, sw], pads: [pt, pl, pb, pr], group, output_padding: outPad });
+    // dW: channels-of-group × (group·batch) input, dY as a (M, batch, Ho, Wo) kernel, dilated by the stride.
+    const xr = reshape(transpose(reshape(x, [-1, group, cg, h, wd]), [2, 1, 0, 3, 4]), [cg, -1, h, wd]); // (Cg, G·N, H, W)
+    const mg = m / group;
+    const gyr = reshape(transpose(reshape(gy!, [-1, group, mg, ho, wo]), [1, 2, 0, 3, 4]), [m, -1, ho, wo]); // (M, N, Ho, Wo)
+    const full = apply('Conv', [xr, gyr], { strides: [1, 1], pads: [pt, pl, pb, pr], group, dilations: [sh, sw] }); // (Cg, M, kh', kw')
+    const gw = transpose(slice(full, [0, 0], [kh, kw], [2, 3]), [1, 0, 2, 3]); // (M, Cg, kh, kw)
+    void c;
+    return [gx, gw, b ? reduceSum(gy!, [0, 2, 3]) : null];
+  },
+});
+
+// ConvTranspose is emitted by the Conv gradient; as a forward op it has no rule of its own.
+defineOp({
+  type: 'ConvTranspose',
+  infer: (inputs, attrs, op) => {
+    const [x, w] = inputs as Value[];
+    const [, cgOut, kh, kw] = staticShape(w, `${op} weight`);
+    const group = attrInt(attrs, 'group', 1);
+    const [sh, sw] = attrInts(attrs, 'strides', [1, 1]);
+    const [pt, pl, pb, pr] = attrInts(attrs, 'pads', [0, 0, 0, 0]);
+    const [oh, ow] = attrInts(attrs, 'output_padding', [0, 0]);
+    const [n, , h, wd] = x.shape;
+    if (typeof h !== 'number' || typeof wd !== 'number') throw new GraphError(`${op}: spatial dims must be static, got ${x}`);
+    return [{ dtype: 'float32', shape: [n, cgOut * group, (h - 1) * sh - pt - pb + kh + oh, (wd - 1) * sw - pl - pr + kw + ow] }];
+  },
+});
+
+defineOp({
+  type: 'Resize',
+  infer: (inputs, attrs, op) => {
+    const [x, , scales] = inputs;
+    if (attrs.mode !== 'nearest' || !scales) throw new GraphError(`${op}: only nearest mode with scales is supported`);
+    const s = Array.from(x!.graph.consts.get(scales)!.data as Float32Array);
+    if (s[0] !== 1 || s[1] !== 1 || s[2] !== s[3] || !Number.isInteger(s[2])) throw new GraphError(`${op}: only integer spatial scales are supported, got [${s}]`);
+    const [n, c, h, w] = x!.shape;
+    if (typeof h !== 'number' || typeof w !== 'number') throw new GraphError(`${op}: spatial dims must be static, got ${x}`);
+    return [{ dtype: x!.dtype, shape: [n, c, h * s[2], w * s[3]] }];
+  },
+  grad: (n, [gy]) => {
+    const x = n.inputs[0]!;
+    const f = (x.graph.consts.get(n.inputs[2]!)!.data as Float32Array)[2];
+    const [, , h, w] = x.shape as number[];
+    const blocks = apply('Reshape', [gy!, ints(x.graph, [0, 0, h, f, w, f])]); // (N, C, H, f, W, f)
+    return [reduceSum(blocks, [3, 5]), null, null];
+  },
+});
