@@ -33,16 +33,15 @@ function convGeometry(x: Value, w: Value, attrs: Record<string, unknown>, op: st
   const group = attrInt(attrs as never, 'group', 1);
   const [sh, sw] = attrInts(attrs as never, 'strides', [1, 1]);
   const [pt, pl, pb, pr] = attrInts(attrs as never, 'pads', [0, 0, 0, 0]);
-  const dil = attrInts(attrs as never, 'dilations', [1, 1]);
-  if (dil.some((d) => d !== 1)) throw new GraphError(`${op}: dilation is not supported`);
+  const [dh, dw] = attrInts(attrs as never, 'dilations', [1, 1]);
   if (typeof c !== 'number' || typeof h !== 'number' || typeof wd !== 'number')
     throw new GraphError(`${op}: channels and spatial dims must be static, got ${x}`);
   if (c !== cg * group || m % group !== 0)
     throw new GraphError(`${op}: input ${x} and weight [${w.shape}] do not fit group=${group} (C=${c} must be ${cg}×${group})`);
-  const ho = Math.floor((h + pt + pb - kh) / sh) + 1;
-  const wo = Math.floor((wd + pl + pr - kw) / sw) + 1;
+  const ho = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
+  const wo = Math.floor((wd + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
   if (ho <= 0 || wo <= 0) throw new GraphError(`${op}: kernel ${kh}×${kw} larger than padded input ${x}`);
-  return { c, h, wd, m, cg, kh, kw, group, sh, sw, pt, pl, pb, pr, ho, wo };
+  return { c, h, wd, m, cg, kh, kw, group, sh, sw, pt, pl, pb, pr, ho, wo, dilated: dh !== 1 || dw !== 1 };
 }
 
 defineOp({
@@ -57,7 +56,8 @@ defineOp({
   },
   grad: (n, [gy]) => {
     const [x, w, b] = n.inputs as Value[];
-    const { c, h, wd, m, cg, kh, kw, group, sh, sw, pt, pl, pb, pr, ho, wo } = convGeometry(x, w, n.attrs, 'Conv');
+    const { h, wd, m, cg, kh, kw, group, sh, sw, pt, pl, pb, pr, ho, wo, dilated } = convGeometry(x, w, n.attrs, 'Conv');
+    if (dilated) throw new GraphError(`Conv gradient: dilated convolutions are not supported (node ${n.name})`);
     const outPad = [h - ((ho - 1) * sh - pt - pb + kh), wd - ((wo - 1) * sw - pl - pr + kw)];
     const gx = apply('ConvTranspose', [gy!, w], { strides: [sh, sw], pads: [pt, pl, pb, pr], group, output_padding: outPad });
     // dW: channels-of-group × (group·batch) input, dY as a (M, batch, Ho, Wo) kernel, dilated by the stride.
@@ -66,7 +66,6 @@ defineOp({
     const gyr = reshape(transpose(reshape(gy!, [-1, group, mg, ho, wo]), [1, 2, 0, 3, 4]), [m, -1, ho, wo]); // (M, N, Ho, Wo)
     const full = apply('Conv', [xr, gyr], { strides: [1, 1], pads: [pt, pl, pb, pr], group, dilations: [sh, sw] }); // (Cg, M, kh', kw')
     const gw = transpose(slice(full, [0, 0], [kh, kw], [2, 3]), [1, 0, 2, 3]); // (M, Cg, kh, kw)
-    void c;
     return [gx, gw, b ? reduceSum(gy!, [0, 2, 3]) : null];
   },
 });
