@@ -16,8 +16,23 @@ export function shapeOf(x: Value): Value {
 
 /** The dims a shape-valued input stands for, known at build time. */
 export function shapeDims(v: Value, what: string): Shape {
-  if (v.producer?.op === 'Shape') return [...v.producer.inputs[0]!.shape];
+  const p = v.producer;
+  if (p?.op === 'Shape') return [...p.inputs[0]!.shape];
+  if (p?.op === 'Concat') return p.inputs.flatMap((x) => shapeDims(x!, what));
+  if (p?.op === 'Slice') {
+    const dims = shapeDims(p.inputs[0]!, what);
+    const [s, e] = [constInts(p.inputs[1], what)[0], constInts(p.inputs[2], what)[0]];
+    const norm = (i: number) => Math.max(0, Math.min(dims.length, i < 0 ? i + dims.length : i));
+    return dims.slice(norm(s), norm(e));
+  }
   return constInts(v, what);
+}
+
+/** Reshape a 2-D (N, K) result back to x's leading dims: (…x.shape[:-1], K). */
+export function unflattenLike(y2: Value, x: Value): Value {
+  if (x.rank === 2) return y2;
+  const lead = slice(shapeOf(x), [0], [x.rank - 1], [0]);
+  return reshape(y2, concat([lead, ints(x.graph, [y2.shape[1] as number])], 0));
 }
 
 export function reshape(x: Value, shape: number[] | Value): Value {
