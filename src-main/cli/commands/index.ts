@@ -1,5 +1,7 @@
 // Every `tessera` command, one import a line. Add yours here.
 import type { Command } from '../command.ts';
+import { trainTextTokenizer } from './train-text-tokenizer.ts';
 
 export const commands: Command[] = [
+  trainTextTokenizer,
 ];
