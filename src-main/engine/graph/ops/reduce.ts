@@ -1,6 +1,6 @@
 // Reductions (ReduceSum/Mean/Max) and sumTo, which folds a broadcast gradient back to an input's
 // shape. Gradients of reductions expand the output gradient back over the reduced axes.
-import { dimProduct, GraphError, isStatic, normAxis, numel, type Shape, type Value } from '../graph.ts';
+import { GraphError, isStatic, normAxis, numel, type Shape, type Value } from '../graph.ts';
 import { apply, attrInt, attrInts, constInts, defineOp, expectDType, ints, type OpDef } from './core.ts';
 import { cast, div, equal, mul } from './elementwise.ts';
 import { expand, shapeOf, squeeze, unsqueeze } from './shape.ts';
@@ -57,11 +57,11 @@ function keepDims(node: { inputs: (Value | null)[]; attrs: Record<string, unknow
   return attrInt(node.attrs as never, 'keepdims', 1) === 1 ? gy : unsqueeze(gy, axes);
 }
 
-function reducedCount(x: Value, axes: number[]): Value | number {
+/** Elements per reduced group: static when the axes are, else Size(x) / Size(y) at run time. */
+function reducedCount(x: Value, y: Value, axes: number[]): Value | number {
   const dims = axes.map((a) => x.shape[a]);
   if (isStatic(dims)) return numel(dims);
-  const p = dimProduct(dims);
-  throw new GraphError(`ReduceMean over symbolic axes (${p}) of ${x} is not supported; reduce static axes`);
+  return div(cast(apply('Size', [x]), 'float32'), cast(apply('Size', [y]), 'float32'));
 }
 
 defineOp({
@@ -73,7 +73,7 @@ defineOp({
   grad: (n, [gy]) => {
     const x = n.inputs[0]!;
     const axes = axesOf(n);
-    return [expand(div(keepDims(n, gy!, axes), reducedCount(x, axes)), shapeOf(x))];
+    return [expand(div(keepDims(n, gy!, axes), reducedCount(x, n.outputs[0], axes)), shapeOf(x))];
   },
 });
 defineOp({
