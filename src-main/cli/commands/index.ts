@@ -1,7 +1,9 @@
 // Every `tessera` command, one import a line. Add yours here.
 import type { Command } from '../command.ts';
+import { dataEmoji } from './data-emoji.ts';
 import { trainTextTokenizer } from './train-text-tokenizer.ts';
 
 export const commands: Command[] = [
+  dataEmoji,
   trainTextTokenizer,
 ];
