@@ -29,19 +29,20 @@ export function upsampleNearest(x: Value, factor: number): Value {
 
 function convGeometry(x: Value, w: Value, attrs: Record<string, unknown>, op: string) {
   const [, c, h, wd] = x.shape;
-  const [m, cg, kh, kw] = staticShape(w, `${op} weight`);
+  const [m, cg, kh, kw] = w.shape;
   const group = attrInt(attrs as never, 'group', 1);
   const [sh, sw] = attrInts(attrs as never, 'strides', [1, 1]);
   const [pt, pl, pb, pr] = attrInts(attrs as never, 'pads', [0, 0, 0, 0]);
   const [dh, dw] = attrInts(attrs as never, 'dilations', [1, 1]);
-  if (typeof c !== 'number' || typeof h !== 'number' || typeof wd !== 'number')
-    throw new GraphError(`${op}: channels and spatial dims must be static, got ${x}`);
-  if (c !== cg * group || m % group !== 0)
+  if (typeof h !== 'number' || typeof wd !== 'number') throw new GraphError(`${op}: spatial dims must be static, got ${x}`);
+  if (typeof m !== 'number' || typeof kh !== 'number' || typeof kw !== 'number') throw new GraphError(`${op}: weight [${w.shape}] needs static out-channels and kernel size`);
+  // (channel counts may be symbolic only in the weight-gradient convolution, where batch becomes channels)
+  if ((typeof c === 'number' && typeof cg === 'number' && c !== cg * group) || m % group !== 0)
     throw new GraphError(`${op}: input ${x} and weight [${w.shape}] do not fit group=${group} (C=${c} must be ${cg}×${group})`);
   const ho = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
   const wo = Math.floor((wd + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
   if (ho <= 0 || wo <= 0) throw new GraphError(`${op}: kernel ${kh}×${kw} larger than padded input ${x}`);
-  return { c, h, wd, m, cg, kh, kw, group, sh, sw, pt, pl, pb, pr, ho, wo, dilated: dh !== 1 || dw !== 1 };
+  return { h, wd, m, cg, kh, kw, group, sh, sw, pt, pl, pb, pr, ho, wo, dilated: dh !== 1 || dw !== 1 };
 }
 
 defineOp({
@@ -57,6 +58,7 @@ defineOp({
   grad: (n, [gy]) => {
     const [x, w, b] = n.inputs as Value[];
     const { h, wd, m, cg, kh, kw, group, sh, sw, pt, pl, pb, pr, ho, wo, dilated } = convGeometry(x, w, n.attrs, 'Conv');
+    if (typeof cg !== 'number') throw new GraphError(`Conv gradient needs static channels, got weight [${w.shape}] (node ${n.name})`);
     if (dilated) throw new GraphError(`Conv gradient: dilated convolutions are not supported (node ${n.name})`);
     const outPad = [h - ((ho - 1) * sh - pt - pb + kh), wd - ((wo - 1) * sw - pl - pr + kw)];
     const gx = apply('ConvTranspose', [gy!, w], { strides: [sh, sw], pads: [pt, pl, pb, pr], group, output_padding: outPad });
