@@ -1,14 +1,13 @@
 // Tests for the Fashion-MNIST IDX loader (src-main/engine/data/fashion-mnist.ts): real Debian files
 // (counts, balanced label histogram, pixel range, limit) and clear errors for missing or malformed files.
-// Real-data tests are skipped when Debian's dataset-fashion-mnist is not installed.
+// The real-data tests need Debian's dataset-fashion-mnist (scripts/install-system-deps.sh installs it).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadFashionMnist } from '../../src-main/engine/data/fashion-mnist.ts';
+import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../../src-main/engine/data/fashion-mnist.ts';
 
-const haveData = existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
 
 function histogram(labels: Int32Array): number[] {
   const h = new Array(10).fill(0);
@@ -31,7 +30,7 @@ describe('FASHION_MNIST_CLASSES', () => {
   });
 });
 
-describe.skipIf(!haveData)('loadFashionMnist on the Debian files', () => {
+describe('loadFashionMnist on the Debian files', () => {
   it('loads 60000 training examples, 6000 per class, pixels in [0,1]', async () => {
     const d = await loadFashionMnist('train');
     expect(d.n).toBe(60000);
