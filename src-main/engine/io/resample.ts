@@ -27,25 +27,27 @@ function weights1d(a: number, b: number, n: number, limit: number): { start: Int
   return { start, w };
 }
 
-/** src (C, h, w) -> (C, H, W), averaging the source rectangle `crop` (pixel units, may be fractional). */
-export function areaResize(src: Float32Array, C: number, h: number, w: number, crop: Rect, H: number, W: number): Float32Array {
-  if (src.length !== C * h * w) throw new RangeError(`areaResize: ${src.length} values, expected ${C}×${h}×${w}`);
+/** Interleaved 8-bit pixels (h, w, channels) -> float (3, H, W) in [0,1], averaging the source
+ *  rectangle `crop` (pixel units, may be fractional). Works on the bytes directly, so shrinking a
+ *  large photo never materialises a full-size float copy. 1-channel input is replicated to RGB. */
+export function areaResize(src: Uint8Array, h: number, w: number, channels: number, crop: Rect, H: number, W: number): Float32Array {
+  if (src.length !== h * w * channels) throw new RangeError(`areaResize: ${src.length} bytes, expected ${h}×${w}×${channels}`);
   const xs = weights1d(crop.x0, crop.x1, W, w);
   const ys = weights1d(crop.y0, crop.y1, H, h);
-  const tmp = new Float32Array(C * h * W); // (C, h, W): rows resized
-  for (let c = 0; c < C; c++) {
-    for (let y = 0; y < h; y++) {
-      const row = c * h * w + y * w;
-      for (let x = 0; x < W; x++) {
-        const wx = xs.w[x], s0 = row + xs.start[x];
+  const tmp = new Float32Array(3 * h * W); // (3, h, W): rows resized
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < W; x++) {
+      const wx = xs.w[x], s0 = (y * w + xs.start[x]) * channels;
+      for (let c = 0; c < 3; c++) {
+        const cc = channels < 3 ? 0 : c;
         let acc = 0;
-        for (let k = 0; k < wx.length; k++) acc += wx[k] * src[s0 + k];
-        tmp[c * h * W + y * W + x] = acc;
+        for (let k = 0; k < wx.length; k++) acc += wx[k] * src[s0 + k * channels + cc];
+        tmp[c * h * W + y * W + x] = acc / 255;
       }
     }
   }
-  const out = new Float32Array(C * H * W); // (C, H, W)
-  for (let c = 0; c < C; c++) {
+  const out = new Float32Array(3 * H * W); // (3, H, W)
+  for (let c = 0; c < 3; c++) {
     for (let y = 0; y < H; y++) {
       const wy = ys.w[y], y0 = ys.start[y];
       const dst = c * H * W + y * W;
