@@ -105,7 +105,9 @@ export class RunsRepo {
   }
 }
 
-const metricValues = z.record(z.string().min(1, 'metric names must not be empty'), z.number().nullable());
+// Any number, NaN and ±Infinity included: a diverged loss must be recorded as what it was.
+const anyNumber = z.custom<number>((v) => typeof v === 'number', 'expected a number (NaN and Infinity allowed) or null');
+const metricValues = z.record(z.string().min(1, 'metric names must not be empty'), anyNumber.nullable());
 
 // JSON has no NaN/Infinity: encode them as strings and decode them back.
 const encode = (v: Record<string, number | null>) =>

@@ -18,6 +18,7 @@ function formatPath(root: string, path: readonly PropertyKey[]): string {
 }
 
 function show(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint' || value === undefined) return String(value);
   try {
     const s = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
     return s.length > 60 ? `${s.slice(0, 57)}...` : s;
