@@ -1,9 +1,13 @@
 // Every `tessera` command, one import a line. Add yours here.
 import type { Command } from '../command.ts';
 import { dataEmoji } from './data-emoji.ts';
+import { gradcheck } from './gradcheck.ts';
+import { benchEngineCommand } from './bench.ts';
 import { trainTextTokenizer } from './train-text-tokenizer.ts';
 
 export const commands: Command[] = [
   dataEmoji,
+  gradcheck,
+  benchEngineCommand,
   trainTextTokenizer,
 ];

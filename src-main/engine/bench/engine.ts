@@ -1,0 +1,181 @@
+// `bench engine`: throughput of the engine on this machine, for the reference LM configuration
+// (d=384, 8 layers, 6 heads, SwiGLU 1024, vocab 4096, T=256, B=8): a 1024³ MatMul, training
+// tokens/s with MFU, batch-1 decoding tokens/s with a KV cache, and decoding as a fraction of the
+// memory-bandwidth limit (bandwidth measured here with a large ReduceSum).
+import { Graph, numel, type Tensor } from '../graph/graph.ts';
+import * as op from '../graph/ops/index.ts';
+import { exportOnnx } from '../graph/onnx.ts';
+import { headDim, llamaDecodeStep, llamaForward, type LlamaConfig } from '../models/llama.ts';
+import { crossEntropy } from '../nn/functional.ts';
+import { Session } from '../runtime/session.ts';
+import { Trainer } from '../train/trainer.ts';
+import { Rng } from '../util/rng.ts';
+
+export const BENCH_LM: LlamaConfig = {
+  vocab_size: 4096, hidden_size: 384, num_hidden_layers: 8, num_attention_heads: 6, num_key_value_heads: 6,
+  intermediate_size: 1024, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true, max_position_embeddings: 256,
+};
+
+export interface EngineBench {
+  matmul_gflops: number;
+  train_tokens_per_s: number;
+  train_mfu: number;
+  decode_tokens_per_s: number;
+  decode_bw_frac: number;
+  read_bandwidth_gbs: number;
+  weight_bytes_per_token: number;
+  threads: number;
+}
+
+const f32 = (shape: number[], data = new Float32Array(numel(shape))): Tensor => ({ dtype: 'float32', shape, data });
+const now = () => performance.now() / 1000;
+
+async function timeRuns(fn: () => Promise<unknown>, minSeconds: number, minRuns = 3): Promise<number> {
+  await fn(); // warm up
+  const t0 = now();
+  let n = 0;
+  while (n < minRuns || now() - t0 < minSeconds) {
+    await fn();
+    n++;
+  }
+  return (now() - t0) / n;
+}
+
+async function matmulGflops(threads: number): Promise<number> {
+  const g = new Graph('mm');
+  const a = g.input('a', 'float32', [1024, 1024]);
+  const b = g.input('b', 'float32', [1024, 1024]);
+  const s = await Session.create(exportOnnx(g, { c: op.matmul(a, b) }).bytes, { threads });
+  const rng = new Rng(1);
+  const feeds = { a: f32([1024, 1024], rng.fillNormal(new Float32Array(1 << 20))), b: f32([1024, 1024], rng.fillNormal(new Float32Array(1 << 20))) };
+  const t = await timeRuns(() => s.run(feeds), 2);
+  await s.release();
+  return (2 * 1024 ** 3) / t / 1e9;
+}
+
+/** Read bandwidth in GB/s: ReduceSum over a 512 MiB input (inputs are not copied). */
+async function readBandwidth(threads: number): Promise<number> {
+  const n = 128 * 1024 * 1024;
+  const g = new Graph('bw');
+  const x = g.input('x', 'float32', [n / 1024, 1024]);
+  const s = await Session.create(exportOnnx(g, { y: op.reduceSum(x, []) }).bytes, { threads });
+  const feeds = { x: f32([n / 1024, 1024], new Float32Array(n).fill(1)) };
+  const t = await timeRuns(() => s.run(feeds), 2);
+  await s.release();
+  return (n * 4) / t / 1e9;
+}
+
+/** Parameters of the non-embedding part and the (tied) head; FLOPs per trained token ≈ 6N + 12·L·T·d. */
+function lmCounts(c: LlamaConfig, T: number) {
+  const C = c.hidden_size;
+  const hd = headDim(c);
+  const attn = C * c.num_attention_heads * hd * 2 + C * c.num_key_value_heads * hd * 2;
+  const layer = attn + 3 * C * c.intermediate_size + 2 * C;
+  const layers = c.num_hidden_layers * layer + C;
+  const head = c.vocab_size * C;
+  return { layers, head, trainFlopsPerToken: 6 * (layers + head) + 12 * c.num_hidden_layers * T * C };
+}
+
+async function trainTokensPerS(c: LlamaConfig, B: number, T: number, threads: number, seconds: number): Promise<number> {
+  const trainer = await Trainer.create(
+    {
+      build(g) {
+        const ids = g.input('input_ids', 'int64', [B, T]);
+        const pos = g.input('position_ids', 'int64', [T]);
+        const labels = g.input('labels', 'int64', [B, T]);
+        return { loss: crossEntropy(llamaForward(g, c, ids, pos).logits, labels) };
+      },
+      init: (name, shape, rng) => (name.includes('norm') ? new Float32Array(numel(shape)).fill(1) : rng.fillNormal(new Float32Array(numel(shape)), 0.02)),
+    },
+    { optim: { weightDecay: 0.1, clipNorm: 1 }, schedule: { lr: 1e-3 }, session: { threads } },
+  );
+  const rng = new Rng(2);
+  const ids = BigInt64Array.from({ length: B * T }, () => BigInt(rng.int(c.vocab_size)));
+  const batch: Record<string, Tensor> = {
+    input_ids: { dtype: 'int64', shape: [B, T], data: ids },
+    labels: { dtype: 'int64', shape: [B, T], data: ids },
+    position_ids: { dtype: 'int64', shape: [T], data: BigInt64Array.from({ length: T }, (_, i) => BigInt(i)) },
+  };
+  const t = await timeRuns(() => trainer.trainStep([batch]), seconds, 2);
+  await trainer.release();
+  return (B * T) / t;
+}
+
+async function decodeTokensPerS(c: LlamaConfig, S: number, threads: number, tokens: number): Promise<number> {
+  const g = new Graph('decode');
+  const hd = headDim(c);
+  const KVH = c.num_key_value_heads;
+  const L = c.num_hidden_layers;
+  const io = {
+    ids: g.input('input_ids', 'int64', [1, 1]),
+    position: g.input('position', 'int64', [1]),
+    pastMask: g.input('past_mask', 'float32', [S]),
+    pastK: Array.from({ length: L }, (_, i) => g.input(`past_k.${i}`, 'float32', [1, KVH, S, hd])),
+    pastV: Array.from({ length: L }, (_, i) => g.input(`past_v.${i}`, 'float32', [1, KVH, S, hd])),
+  };
+  const r = llamaDecodeStep(g, c, io);
+  const outs: Record<string, typeof r.logits> = { logits: r.logits };
+  r.newK.forEach((k, i) => (outs[`new_k.${i}`] = k));
+  r.newV.forEach((v, i) => (outs[`new_v.${i}`] = v));
+  const s = await Session.create(exportOnnx(g, outs).bytes, { threads });
+  const rng = new Rng(3);
+  const feeds: Record<string, Tensor> = {};
+  for (const [name, p] of g.params) feeds[name] = f32(p.value.shape as number[], rng.fillNormal(new Float32Array(numel(p.value.shape as number[])), 0.02));
+  const cacheK = Array.from({ length: L }, () => new Float32Array(KVH * S * hd));
+  const cacheV = Array.from({ length: L }, () => new Float32Array(KVH * S * hd));
+  const mask = new Float32Array(S).fill(-1e9);
+  for (let i = 0; i < L; i++) {
+    feeds[`past_k.${i}`] = f32([1, KVH, S, hd], cacheK[i]);
+    feeds[`past_v.${i}`] = f32([1, KVH, S, hd], cacheV[i]);
+  }
+  feeds.past_mask = f32([S], mask);
+  let token = 1;
+  const step = async (pos: number) => {
+    feeds.input_ids = { dtype: 'int64', shape: [1, 1], data: BigInt64Array.of(BigInt(token)) };
+    feeds.position = { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(pos)) };
+    const out = await s.run(feeds);
+    for (let i = 0; i < L; i++) {
+      const nk = out[`new_k.${i}`].data as Float32Array;
+      const nv = out[`new_v.${i}`].data as Float32Array;
+      for (let h = 0; h < KVH; h++) {
+        cacheK[i].set(nk.subarray(h * hd, (h + 1) * hd), (h * S + pos) * hd);
+        cacheV[i].set(nv.subarray(h * hd, (h + 1) * hd), (h * S + pos) * hd);
+      }
+    }
+    mask[pos] = 0;
+    const logits = out.logits.data as Float32Array;
+    let best = 0;
+    for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
+    token = best;
+  };
+  await step(0);
+  const t0 = now();
+  for (let p = 1; p <= tokens; p++) await step(p);
+  const dt = now() - t0;
+  await s.release();
+  return tokens / dt;
+}
+
+export async function benchEngine(opts: { threads?: number; quick?: boolean } = {}): Promise<EngineBench> {
+  const threads = opts.threads ?? 2;
+  const c = BENCH_LM;
+  const [B, T] = [8, 256];
+  const matmul = await matmulGflops(threads);
+  const bw = await readBandwidth(threads);
+  const train = await trainTokensPerS(c, B, T, threads, opts.quick ? 3 : 10);
+  const decode = await decodeTokensPerS(c, T, threads, opts.quick ? 64 : 200);
+  const { layers, head, trainFlopsPerToken } = lmCounts(c, T);
+  const bytesPerToken = 4 * (layers + head);
+  return {
+    matmul_gflops: round(matmul),
+    train_tokens_per_s: round(train),
+    train_mfu: round((train * trainFlopsPerToken) / (matmul * 1e9), 3),
+    decode_tokens_per_s: round(decode),
+    decode_bw_frac: round(decode / ((bw * 1e9) / bytesPerToken), 3),
+    read_bandwidth_gbs: round(bw),
+    weight_bytes_per_token: bytesPerToken,
+    threads,
+  };
+}
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
