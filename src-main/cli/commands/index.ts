@@ -2,12 +2,14 @@
 import type { Command } from '../command.ts';
 import { dataEmoji } from './data-emoji.ts';
 import { gradcheck } from './gradcheck.ts';
+import { demo } from './demo.ts';
 import { benchEngineCommand } from './bench.ts';
 import { trainTextTokenizer } from './train-text-tokenizer.ts';
 
 export const commands: Command[] = [
   dataEmoji,
   gradcheck,
+  demo,
   benchEngineCommand,
   trainTextTokenizer,
 ];

@@ -27,7 +27,7 @@ export interface EngineBench {
   threads: number;
 }
 
-const f32 = (shape: number[], data = new Float32Array(numel(shape))): Tensor => ({ dtype: 'float32', shape, data });
+const f32 = (shape: number[], data: Float32Array = new Float32Array(numel(shape))): Tensor => ({ dtype: 'float32', shape, data });
 const now = () => performance.now() / 1000;
 
 async function timeRuns(fn: () => Promise<unknown>, minSeconds: number, minRuns = 3): Promise<number> {
