@@ -22,6 +22,7 @@ describe('datasets and items', () => {
     store.tokenCache.put(res.ids[0]!, 'tok@1', [1, 2, 3], [3]);
     expect(count(store, 'captions')).toBe(2511);
 
+    expect(store.items.query({ datasetId: a.id, text: 'second caption' }).total).toBe(1);
     expect(store.datasets.delete(a.id)).toBe(true);
     expect(store.items.stats(a.id).total).toBe(0);
     expect(count(store, 'captions')).toBe(10);
@@ -29,6 +30,9 @@ describe('datasets and items', () => {
     expect(count(store, 'token_cache')).toBe(0);
     expect(store.importErrors.list(a.id)).toEqual([]);
     expect(store.items.stats(b.id).total).toBe(10);
+    // the search indexes follow the cascade
+    expect(count(store, 'item_path_search')).toBe(10);
+    expect(count(store, 'item_caption_search')).toBe(10);
     checkAndClose(store);
   });
 
@@ -108,7 +112,11 @@ describe('items.query', () => {
     expect(q({ text: 'BLUE' }).total).toBe(50); // case-insensitive
     expect(q({ text: 'number 1' }).total).toBe(1 + 10 + 100); // 1, 10-19, 100-199
     expect(q({ text: '000042' }).rows.map((r) => r.id)).toEqual([ids[42]]); // path match
-    expect(q({ text: '100%' }).total).toBe(0); // LIKE wildcards are escaped
+    expect(q({ text: '100%' }).total).toBe(0); // no wildcards
+    expect(q({ text: '"' }).total).toBe(0);
+    expect(q({ text: 'a "quoted" word' }).total).toBe(0);
+    expect(q({ text: '9' }).total).toBe(fakeItems(200).filter((i) => i.caption!.includes('9') || i.path.includes('9')).length); // short: LIKE
+    expect(q({ text: '_' }).total).toBe(0); // LIKE wildcards are escaped
     expect(q({ tag: 'tenth' }).total).toBe(20);
     const wide = q({ minWidth: 70, maxWidth: 75, limit: 1000 });
     expect(wide.rows.every((r) => r.width! >= 70 && r.width! <= 75)).toBe(true);
@@ -152,7 +160,9 @@ describe('items.query', () => {
     expect(() => store.items.setStatus(x, 'ok', { duplicateOf: y })).toThrow(/duplicateOf: only allowed with status/);
     expect(() => store.items.setStatus(x, 'duplicate', { duplicateOf: z })).toThrow(`items.setStatus: duplicateOf: item ${z} is not in dataset ${d.id}`);
     store.items.setStatus(x, 'near-duplicate', { duplicateOf: y });
+    expect(store.items.query({ datasetId: d.id, text: 'number 1' }).total).toBe(1);
     store.items.delete([y]); // the original goes: the link becomes null (ON DELETE SET NULL)
+    expect(store.items.query({ datasetId: d.id, text: 'number 1' }).total).toBe(0);
     expect(store.items.get(x).duplicateOf).toBeNull();
     expect(store.items.findByContentHash(d.id, sha256('item 0')).map((i) => i.id)).toEqual([x]);
     checkAndClose(store);

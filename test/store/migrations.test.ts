@@ -47,6 +47,10 @@ describe('migrations', () => {
     expect(store.items.query({ datasetId: ds.id }).total).toBe(50);
     expect(store.captions.history(ids[3]!).map((c) => c.text)).toEqual(['edited at v1', 'a yellow emoji number 3']);
     expect(store.tags.list(ids[10]!)).toEqual(['emoji', 'tenth']);
+    // the v4 search index was filled from the v1 rows
+    expect(store.items.query({ datasetId: ds.id, text: 'Edited at' }).rows.map((r) => r.id)).toEqual([ids[3]]);
+    expect(store.items.query({ datasetId: ds.id, text: 'yellow' }).total).toBe(11); // 3, 7, ..., 47 (12 items) minus the edited 3
+    expect(store.items.query({ datasetId: ds.id, text: '000049.png' }).total).toBe(1);
     // the new tables work
     const run = store.runs.create({ kind: 'lm', recipe: 'unicode-stage2', config: { lr: 1e-3 } });
     expect(run.status).toBe('queued');
@@ -59,7 +63,7 @@ describe('migrations', () => {
     copyFileSync(backup, restoredPath);
     const ro = track(await openStore(restoredPath, { readonly: true, targetVersion: 1 }));
     expect(ro.schemaVersion).toBe(1);
-    expect(ro.items.query({ datasetId: ds.id, text: 'edited' }).total).toBe(1);
+    expect(ro.captions.current(ids[3]!)?.text).toBe('edited at v1');
     checkAndClose(ro);
     const restored = track(await openStore(restoredPath));
     expect(restored.schemaVersion).toBe(SCHEMA_VERSION);

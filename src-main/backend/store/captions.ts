@@ -3,6 +3,7 @@
 // (unique per item).
 import { z } from 'zod';
 import { Db, must, now } from './db.ts';
+import { SearchIndex } from './search.ts';
 import { CAPTION_SOURCES, id, nonEmpty, parse, StoreInputError, type CaptionSource } from './validate.ts';
 
 export interface CaptionRow {
@@ -18,7 +19,10 @@ const COLS = `id, item_id AS itemId, text, is_current AS isCurrent, source, crea
 const toRow = (r: any): CaptionRow => ({ ...r, isCurrent: r.isCurrent === 1 });
 
 export class CaptionsRepo {
-  constructor(private readonly db: Db) {}
+  private readonly search: SearchIndex;
+  constructor(private readonly db: Db) {
+    this.search = new SearchIndex(db);
+  }
 
   /** Makes `text` the current caption of the item, keeping the old one in the history. */
   edit(itemId: number, text: string, source: CaptionSource): CaptionRow {
@@ -30,6 +34,7 @@ export class CaptionsRepo {
       if (!this.db.stmt(`SELECT 1 FROM items WHERE id = ?`).get(itemId)) throw new StoreInputError(op, 'itemId', `item ${itemId} does not exist`);
       this.db.stmt(`UPDATE captions SET is_current = 0 WHERE item_id = ? AND is_current = 1`).run(itemId);
       const r = this.db.stmt(`INSERT INTO captions (item_id, text, is_current, source, created_at) VALUES (?, ?, 1, ?, ?)`).run(itemId, text, source, now());
+      this.search.addCurrentCaption(itemId, text);
       return toRow(this.db.stmt(`SELECT ${COLS} FROM captions WHERE id = ?`).get(r.lastInsertRowid));
     });
   }

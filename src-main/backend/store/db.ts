@@ -5,7 +5,11 @@ import type Database from 'better-sqlite3';
 
 export class Db {
   private readonly cache = new Map<string, Database.Statement>();
-  constructor(readonly raw: Database.Database) {}
+  /** The schema version at open (a store opened with targetVersion may be older than the code). */
+  readonly version: number;
+  constructor(readonly raw: Database.Database) {
+    this.version = raw.pragma('user_version', { simple: true }) as number;
+  }
 
   /** The prepared statement for `sql`, prepared on first use and reused afterwards. */
   stmt(sql: string): Database.Statement {

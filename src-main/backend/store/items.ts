@@ -3,6 +3,7 @@
 // keyset (afterId) or offset, returning the rows of one page plus the total number of matches.
 import { z } from 'zod';
 import { Db, must, now } from './db.ts';
+import { SearchIndex, textFilter } from './search.ts';
 import { assignSplits, type SplitCounts, type SplitSpec } from './splits.ts';
 import { count, hash64Hex, id, ITEM_STATUSES, nonEmpty, parse, sha256Hex, SPLITS, StoreInputError, type ItemStatus, type Split } from './validate.ts';
 
@@ -67,7 +68,7 @@ export interface InsertManyResult {
 
 const ItemQuery = z.object({
   datasetId: id,
-  /** Case-insensitive (ASCII) substring of the current caption or of the path. */
+  /** Case-insensitive substring of the current caption or of the path. */
   text: z.string().min(1, 'must not be empty; leave it out to match everything').optional(),
   tag: nonEmpty.optional(),
   /** A split, or null for items with no split. */
@@ -94,10 +95,11 @@ export interface ItemPage {
 export const ITEM_COLS = `i.id, i.dataset_id AS datasetId, i.path, i.content_hash AS contentHash, i.perceptual_hash AS perceptualHash,
   i.bytes, i.width, i.height, i.status, i.status_reason AS statusReason, i.duplicate_of AS duplicateOf, i.split, i.created_at AS createdAt`;
 
-const likeEscape = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 export class ItemsRepo {
-  constructor(private readonly db: Db) {}
+  private readonly search: SearchIndex;
+  constructor(private readonly db: Db) {
+    this.search = new SearchIndex(db);
+  }
 
   insertMany(datasetId: number, items: readonly NewItem[], opts: InsertManyOptions = {}): InsertManyResult {
     const op = 'items.insertMany';
@@ -129,7 +131,11 @@ export class ItemsRepo {
           const itemId = Number(r.lastInsertRowid);
           ids[k] = itemId;
           inserted++;
-          if (it.caption != null) caption.run(itemId, it.caption, t);
+          this.search.addPath(itemId, it.path);
+          if (it.caption != null) {
+            caption.run(itemId, it.caption, t);
+            this.search.addCurrentCaption(itemId, it.caption);
+          }
           for (const g of it.tags ?? []) tag.run(itemId, g);
         }
         if (opts.onProgress && ((k + 1) % every === 0 || k + 1 === items.length)) opts.onProgress(k + 1, items.length);
@@ -168,8 +174,9 @@ export class ItemsRepo {
     if (f.maxHeight !== undefined) { where.push('i.height <= ?'); args.push(f.maxHeight); }
     if (f.tag !== undefined) { where.push('i.id IN (SELECT item_id FROM tags WHERE tag = ?)'); args.push(f.tag); }
     if (f.text !== undefined) {
-      where.push(`(i.path LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM captions c WHERE c.item_id = i.id AND c.is_current = 1 AND c.text LIKE ? ESCAPE '\\'))`);
-      args.push(likeEscape(f.text), likeEscape(f.text));
+      const t = textFilter(f.text);
+      where.push(`i.id IN (${t.sql})`);
+      args.push(...t.args);
     }
     const filter = where.join(' AND ');
     const total = (this.db.stmt(`SELECT count(*) AS n FROM items i WHERE ${filter}`).get(...args) as { n: number }).n;
