@@ -4,7 +4,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS, openStore, SCHEMA_VERSION, SchemaTooNewError } from '../../src-main/backend/store/index.ts';
+import { MIGRATIONS, openStore, SCHEMA_VERSION, SchemaTooNewError, type Migration } from '../../src-main/backend/store/index.ts';
 import { checkAndClose, fakeItems, freshStore, sha256, tempDir, track } from './helpers.ts';
 
 /** The SQLite header keeps user_version big-endian at byte 60. */
@@ -90,6 +90,33 @@ describe('migrations', () => {
 
     expect(sha256(readFileSync(path))).toBe(before);
     expect(readdirSync(dir).sort()).toEqual(filesBefore);
+  });
+
+  it('rolls back a failing migration: the database stays at the previous version, backed up', async () => {
+    const { store, path } = await freshStore();
+    const ds = store.datasets.create({ name: 'kept', sourceKind: 'folder', rootPath: '/k' });
+    store.items.insertMany(ds.id, fakeItems(3));
+    checkAndClose(store);
+    const next = (fail: boolean): Migration => ({
+      version: SCHEMA_VERSION + 1,
+      name: 'add a table',
+      up: (db) => {
+        db.exec('CREATE TABLE later (x INTEGER)');
+        if (fail) throw new Error('disk on fire');
+      },
+    });
+    const err = await openStore(path, { migrations: [...MIGRATIONS, next(true)] }).catch((e: unknown) => e as Error);
+    expect(err.message).toMatch(new RegExp(`^migration v${SCHEMA_VERSION + 1} \\(add a table\\) failed on .*tessera\\.db; the database stays at v${SCHEMA_VERSION}, backup at .*\\.bak-v${SCHEMA_VERSION}-.*: disk on fire$`));
+    const same = track(await openStore(path));
+    expect(same.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(same.items.stats(ds.id).total).toBe(3);
+    checkAndClose(same);
+    // the half-made table was rolled back: the fixed migration can create it again
+    const fixed = track(await openStore(path, { migrations: [...MIGRATIONS, next(false)] }));
+    expect(fixed.schemaVersion).toBe(SCHEMA_VERSION + 1);
+    checkAndClose(fixed);
+    // and this Tessera now refuses the file as too new
+    await expect(openStore(path)).rejects.toThrow(`database schema v${SCHEMA_VERSION + 1} is newer than this Tessera (v${SCHEMA_VERSION}); upgrade Tessera`);
   });
 
   it('refuses to open an older schema read-only, and a missing file read-only', async () => {

@@ -12,7 +12,7 @@ import { ItemsRepo } from './items.ts';
 import { assertNotNewer, migrate, peekUserVersion, readUserVersion, SchemaTooNewError, type MigrationReport } from './migrations.ts';
 import { EvaluationsRepo, ModelsRepo } from './models.ts';
 import { MetricsRepo, RunsRepo } from './runs.ts';
-import { SCHEMA_VERSION } from './schema.ts';
+import { MIGRATIONS, type Migration } from './schema.ts';
 import { TokenCacheRepo } from './token-cache.ts';
 
 export interface OpenStoreOptions {
@@ -20,6 +20,8 @@ export interface OpenStoreOptions {
   readonly?: boolean;
   /** Migrate only up to this version (tests and tools that need an older schema). Default: newest. */
   targetVersion?: number;
+  /** Tests only: a different migration list (e.g. one with a failing step). Default: MIGRATIONS. */
+  migrations?: readonly Migration[];
   /** How long a write waits for another connection's lock before SQLITE_BUSY. Default 5000 ms. */
   busyTimeoutMs?: number;
 }
@@ -30,15 +32,17 @@ export interface OpenStoreOptions {
  * Throws SchemaTooNewError, leaving the file untouched, when the file is newer than this code.
  */
 export async function openStore(path: string, opts: OpenStoreOptions = {}): Promise<Store> {
-  const target = opts.targetVersion ?? SCHEMA_VERSION;
+  const migrations = opts.migrations ?? MIGRATIONS;
+  const latest = migrations.length;
+  const target = opts.targetVersion ?? latest;
   const busy = opts.busyTimeoutMs ?? 5000;
   const peeked = path === ':memory:' ? null : peekUserVersion(path);
-  if (peeked !== null && peeked > SCHEMA_VERSION) throw new SchemaTooNewError(path, peeked, SCHEMA_VERSION);
+  if (peeked !== null && peeked > latest) throw new SchemaTooNewError(path, peeked, latest);
   if (opts.readonly) {
     const raw = new Database(path, { readonly: true, fileMustExist: true });
     try {
       raw.pragma(`busy_timeout = ${busy}`);
-      const v = assertNotNewer(raw, path, SCHEMA_VERSION);
+      const v = assertNotNewer(raw, path, latest);
       if (v < target) throw new Error(`database schema v${v} at ${path} is older than this Tessera (v${target}); open it read-write once to upgrade it`);
       return new Store(raw, path, true, { from: v, to: v, backupPath: null });
     } catch (e) {
@@ -50,7 +54,7 @@ export async function openStore(path: string, opts: OpenStoreOptions = {}): Prom
   try {
     raw.pragma(`busy_timeout = ${busy}`);
     // Before anything that writes (journal_mode=WAL is persistent in the file): refuse newer schemas.
-    assertNotNewer(raw, path, SCHEMA_VERSION);
+    assertNotNewer(raw, path, latest);
     const mode = raw.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal' && path !== ':memory:' && path !== '') throw new Error(`could not put ${path} in WAL mode (journal_mode is ${String(mode)})`);
     // Durability trade-off: in WAL mode, synchronous=NORMAL fsyncs only at WAL checkpoints, not at
@@ -62,7 +66,7 @@ export async function openStore(path: string, opts: OpenStoreOptions = {}): Prom
     // CheckpointsRepo.register.
     raw.pragma('synchronous = NORMAL');
     raw.pragma('foreign_keys = ON');
-    const report = await migrate(raw, path, target);
+    const report = await migrate(raw, path, target, migrations);
     return new Store(raw, path, false, report);
   } catch (e) {
     raw.close();
