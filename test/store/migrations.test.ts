@@ -105,7 +105,7 @@ describe('migrations', () => {
         if (fail) throw new Error('disk on fire');
       },
     });
-    const err = await openStore(path, { migrations: [...MIGRATIONS, next(true)] }).catch((e: unknown) => e as Error);
+    const err = await openStore(path, { migrations: [...MIGRATIONS, next(true)] }).then(() => new Error('the migration did not fail'), (e: unknown) => e as Error);
     expect(err.message).toMatch(new RegExp(`^migration v${SCHEMA_VERSION + 1} \\(add a table\\) failed on .*tessera\\.db; the database stays at v${SCHEMA_VERSION}, backup at .*\\.bak-v${SCHEMA_VERSION}-.*: disk on fire$`));
     const same = track(await openStore(path));
     expect(same.schemaVersion).toBe(SCHEMA_VERSION);
