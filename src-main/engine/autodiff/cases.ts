@@ -4,12 +4,16 @@
 import type { Value } from '../graph/graph.ts';
 import * as op from '../graph/ops/index.ts';
 import { crossEntropy, gelu, groupNorm, layerNorm, rmsNorm, silu } from '../nn/functional.ts';
+import { l2Normalize, residualQuantize, vectorQuantize } from '../quant/vq.ts';
 import type { GradCase } from './gradcheck.ts';
 
 const f = (...shape: number[]) => ({ shape });
 const pos = (...shape: number[]) => ({ shape, dist: 'positive' as const });
 const away = (...shape: number[]) => ({ shape, dist: 'away' as const });
 const distinct = (offset: number, ...shape: number[]) => ({ shape, dist: 'distinct' as const, offset });
+/** A fixed (rows, cols) constant, deterministic and away from zero (for VQ cases). */
+const fixed = (g: Value['graph'], rows: number, cols: number, phase: number) =>
+  g.constant({ dtype: 'float32', shape: [rows, cols], data: Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(1.7 * i + phase) + 0.1) }, 'fixed');
 const unary = (name: string, fn: (x: Value) => Value, input = f(3, 4)): GradCase => ({ name, ops: [name], inputs: [input], build: ([x]) => fn(x) });
 
 export const gradCases: GradCase[] = [
@@ -91,5 +95,21 @@ export const gradCases: GradCase[] = [
       const s = op.add(op.div(op.matmul(q, op.transpose(k, [0, 1, 3, 2])), Math.sqrt(3)), mask);
       return op.matmul(op.softmax(s, -1), v);
     },
+  },
+  // vector quantizers (engine/quant/vq.ts): the l2 norm, and each VQ loss along its gradient path
+  // (the code index is locally constant, so finite differences see the same function)
+  unary('l2Normalize', (x) => l2Normalize(x)),
+  {
+    name: 'VQ codebook loss (cosine)', ops: ['VQ codebook loss'], inputs: [f(4, 3)], eps: 1e-3,
+    build: ([C]) => vectorQuantize(fixed(C.graph, 6, 3, 0.7), C, { codebookLoss: true }).codebookLoss!,
+  },
+  {
+    name: 'VQ commitment loss (cosine)', ops: ['VQ commitment loss'], inputs: [f(6, 3)], eps: 1e-3,
+    build: ([z]) => vectorQuantize(z, fixed(z.graph, 4, 3, 2.3)).commitLoss,
+  },
+  {
+    // (the codebook loss is left out: its sg(residual) deliberately hides level 2's dependence on level 1)
+    name: 'Residual VQ codes (2 levels)', ops: ['Residual VQ codes'], inputs: [f(4, 3), f(3, 3)], eps: 1e-3,
+    build: ([c1, c2]) => residualQuantize(fixed(c1.graph, 6, 3, 0.4), [c1, c2]).codes,
   },
 ];

@@ -1,8 +1,9 @@
 // Reverse-mode autodiff on the graph IR: walks the nodes between the wrt values and the loss in
 // reverse order, calls each op's gradient rule (ops/*.ts) and appends the backward nodes to the same
 // graph. Fan-out contributions are summed; an op without a rule is an error naming op and node.
+// Nodes made by stopGradient (ops/nograd.ts) pass no gradient.
 import { GraphError, fmtShape, isStatic, type Graph, type Node, type Value } from '../graph/graph.ts';
-import { add, opDef, scalar, expand, shapeOf } from '../graph/ops/index.ts';
+import { add, gradientStopped, opDef, scalar, expand, shapeOf } from '../graph/ops/index.ts';
 
 /** Values that depend on any of `wrt` (forward reachability over the node list). */
 function dependents(g: Graph, wrt: Value[]): Set<Value> {
@@ -56,7 +57,7 @@ export function gradients(loss: Value, wrt: Value[], seed?: Value): (Value | nul
       const gys = node.outputs.map(sum);
       if (gys.every((x) => x === null)) continue;
       const def = opDef(node.op);
-      if (def?.noGrad) continue;
+      if (def?.noGrad || gradientStopped(node)) continue; // stopGradient (ops/nograd.ts) blocks the path
       if (!def?.grad) throw new GraphError(`no gradient rule for op ${node.op} (node ${node.name}); it lies between the loss and a trainable value`);
       const gxs = def.grad(node, gys);
       node.inputs.forEach((x, i) => {

@@ -7,3 +7,5 @@ export * from './matmul.ts';
 export * from './softmax.ts';
 export * from './gather.ts';
 export * from './conv.ts';
+export * from './discrete.ts';
+export * from './nograd.ts';
