@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Graph, type Tensor } from '../../src-main/engine/graph/graph.ts';
 import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
-import { loadFashionMnist } from '../../src-main/engine/data/fashion-mnist.ts';
+import { fashionBatch, loadFashionMnist } from '../../src-main/engine/data/fashion-mnist.ts';
 import { classifierInit, classifierLogits, classifierTrainGraph, type ClassifierConfig } from '../../src-main/engine/models/classifier.ts';
 import { Session } from '../../src-main/engine/runtime/session.ts';
 import { Trainer } from '../../src-main/engine/train/trainer.ts';
@@ -11,15 +11,6 @@ import { Rng } from '../../src-main/engine/util/rng.ts';
 
 const cfg: ClassifierConfig = { channels: 1, height: 28, width: 28, classes: 10, width_mult: 0.5 };
 
-function slice(images: Float32Array, labels: Int32Array, idx: number[]): Record<string, Tensor> {
-  const px = new Float32Array(idx.length * 784);
-  const lb = new BigInt64Array(idx.length);
-  idx.forEach((j, i) => {
-    px.set(images.subarray(j * 784, (j + 1) * 784), i * 784);
-    lb[i] = BigInt(labels[j]);
-  });
-  return { pixels: { dtype: 'float32', shape: [idx.length, 1, 28, 28], data: px }, labels: { dtype: 'int64', shape: [idx.length], data: lb } };
-}
 
 describe('learning end to end', () => {
   it('a conv net trained through the engine classifies held-out Fashion-MNIST', async () => {
@@ -35,7 +26,7 @@ describe('learning end to end', () => {
     const last: number[] = [];
     for (let s = 0; s < steps; s++) {
       const idx = Array.from({ length: 64 }, () => rng.int(train.n));
-      const r = await trainer.trainStep([slice(train.images, train.labels, idx)]);
+      const r = await trainer.trainStep([fashionBatch(train.images, train.labels, idx)]);
       if (s < 10) first.push(r.loss);
       if (s >= steps - 10) last.push(r.loss);
     }
@@ -43,7 +34,7 @@ describe('learning end to end', () => {
     const x = g.input('pixels', 'float32', ['B', 1, 28, 28]);
     const logits = classifierLogits(g, cfg, x);
     const s = await Session.create(exportOnnx(g, { logits }).bytes, { threads: 2 });
-    const feeds: Record<string, Tensor> = { pixels: slice(test.images, test.labels, Array.from({ length: test.n }, (_, i) => i)).pixels };
+    const feeds: Record<string, Tensor> = { pixels: fashionBatch(test.images, test.labels, Array.from({ length: test.n }, (_, i) => i)).pixels };
     for (const [n, d] of trainer.params) feeds[n] = { dtype: 'float32', shape: trainer.shapes.get(n)!, data: d };
     const out = (await s.run(feeds)).logits.data as Float32Array;
     let correct = 0;

@@ -1,63 +1,14 @@
 // Crash-safe files for the store: writeFileAtomic (temp file in the same folder, fsync, rename,
 // fsync the folder), sha256 of a file, and registerCheckpoint, which writes a checkpoint file
 // atomically first and only then inserts its row, so a row never points at a half-written file.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { CheckpointRow, CheckpointsRepo } from './checkpoints.ts';
 
-/** fsync a folder so a rename inside it is durable (a no-op where folders cannot be opened: Windows). */
-async function fsyncDir(dir: string): Promise<void> {
-  let fh;
-  try {
-    fh = await open(dir, 'r');
-  } catch (e) {
-    if (process.platform === 'win32') return;
-    throw e;
-  }
-  try {
-    await fh.sync();
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR') throw e;
-  } finally {
-    await fh.close();
-  }
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** A temp path beside `path` (same folder, hence same filesystem, so rename is atomic). */
-export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-/** Replaces `path` with `bytes` atomically: readers see the old file or the new one, never a part. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = tempPathFor(path);
-  try {
-    const fh = await open(tmp, 'wx');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fsyncDir(dirname(path));
-}
+export { fsyncDir, fsyncFile, tempPathFor, writeFileAtomic } from '../../engine/io/atomic.ts';
+import { fsyncDir, fsyncFile, tempPathFor } from '../../engine/io/atomic.ts';
 
 /** sha256 of a file as lowercase hex, streamed. */
 export async function sha256File(path: string): Promise<string> {

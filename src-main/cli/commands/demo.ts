@@ -3,7 +3,7 @@
 // in one ONNX graph per step), with the loss falling, held-out accuracy, and a checkpoint on disk.
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadFashionMnist, FASHION_MNIST_CLASSES } from '../../engine/data/fashion-mnist.ts';
+import { fashionBatch, loadFashionMnist, FASHION_MNIST_CLASSES } from '../../engine/data/fashion-mnist.ts';
 import { Graph, type Tensor } from '../../engine/graph/graph.ts';
 import { exportOnnx } from '../../engine/graph/onnx.ts';
 import { classifierInit, classifierLogits, classifierTrainGraph, type ClassifierConfig } from '../../engine/models/classifier.ts';
@@ -15,15 +15,6 @@ import { parseFlags, type Command } from '../command.ts';
 
 const cfg: ClassifierConfig = { channels: 1, height: 28, width: 28, classes: 10 };
 
-function pick(images: Float32Array, labels: Int32Array, idx: number[]): Record<string, Tensor> {
-  const px = new Float32Array(idx.length * 784);
-  const lb = new BigInt64Array(idx.length);
-  idx.forEach((j, i) => {
-    px.set(images.subarray(j * 784, (j + 1) * 784), i * 784);
-    lb[i] = BigInt(labels[j]);
-  });
-  return { pixels: { dtype: 'float32', shape: [idx.length, 1, 28, 28], data: px }, labels: { dtype: 'int64', shape: [idx.length], data: lb } };
-}
 
 export const demo: Command = {
   name: 'demo',
@@ -45,7 +36,7 @@ export const demo: Command = {
     const t0 = performance.now();
     let window = 0;
     for (let s = 1; s <= steps; s++) {
-      const r = await trainer.trainStep([pick(train.images, train.labels, Array.from({ length: 64 }, () => rng.int(train.n)))]);
+      const r = await trainer.trainStep([fashionBatch(train.images, train.labels, Array.from({ length: 64 }, () => rng.int(train.n)))]);
       window += r.loss;
       if (s % 25 === 0 || s === 1) {
         const secs = (performance.now() - t0) / 1000;
@@ -56,7 +47,7 @@ export const demo: Command = {
     const g = new Graph('eval');
     const logits = classifierLogits(g, cfg, g.input('pixels', 'float32', ['B', 1, 28, 28]));
     const session = await Session.create(exportOnnx(g, { logits }).bytes, { threads: 2 });
-    const feeds: Record<string, Tensor> = { pixels: pick(test.images, test.labels, Array.from({ length: test.n }, (_, i) => i)).pixels };
+    const feeds: Record<string, Tensor> = { pixels: fashionBatch(test.images, test.labels, Array.from({ length: test.n }, (_, i) => i)).pixels };
     for (const [n, d] of trainer.params) feeds[n] = { dtype: 'float32', shape: trainer.shapes.get(n)!, data: d };
     const lg = (await session.run(feeds)).logits.data as Float32Array;
     const preds = Array.from({ length: test.n }, (_, i) => {

@@ -132,3 +132,17 @@ export async function loadFashionMnist(split: FashionMnistSplit, opts: FashionMn
   }
   return { images, labels, n };
 }
+
+/** A training batch of the given example indices: `pixels` (B, 1, 28, 28) float, `labels` (B) int64. */
+export function fashionBatch(images: Float32Array, labels: Int32Array, idx: number[]) {
+  const px = new Float32Array(idx.length * 784);
+  const lb = new BigInt64Array(idx.length);
+  idx.forEach((j, i) => {
+    px.set(images.subarray(j * 784, (j + 1) * 784), i * 784);
+    lb[i] = BigInt(labels[j]);
+  });
+  return {
+    pixels: { dtype: 'float32' as const, shape: [idx.length, 1, 28, 28], data: px },
+    labels: { dtype: 'int64' as const, shape: [idx.length], data: lb },
+  };
+}

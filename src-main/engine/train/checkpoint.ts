@@ -1,8 +1,9 @@
 // Training checkpoints: DIR/step-00000123/{model.safetensors, optimizer.safetensors, state.json}.
 // A checkpoint is written into a temporary folder, fsynced, and renamed into place, then
 // DIR/latest.json is replaced atomically; a crash at any moment leaves the previous one usable.
-import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fsyncDir, writeFileAtomic } from '../io/atomic.ts';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
 import type { RngState } from '../util/rng.ts';
 import type { TrainingState } from './trainer.ts';
@@ -22,26 +23,7 @@ interface StateJson {
   meta: Record<string, unknown>;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fd = await open(dir, 'r');
-  try {
-    await fd.sync();
-  } finally {
-    await fd.close();
-  }
-}
-
-async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = await open(tmp, 'w');
-  try {
-    await fd.writeFile(JSON.stringify(value, null, 1));
-    await fd.sync();
-  } finally {
-    await fd.close();
-  }
-  await rename(tmp, path);
-}
+const writeJsonAtomic = (path: string, value: unknown) => writeFileAtomic(path, JSON.stringify(value, null, 1));
 
 const stepDir = (step: number) => `step-${String(step).padStart(8, '0')}`;
 
