@@ -113,14 +113,15 @@ async function decodeTokensPerS(c: LlamaConfig, S: number, threads: number, toke
     pastK: Array.from({ length: L }, (_, i) => g.input(`past_k.${i}`, 'float32', [1, KVH, S, hd])),
     pastV: Array.from({ length: L }, (_, i) => g.input(`past_v.${i}`, 'float32', [1, KVH, S, hd])),
   };
-  const r = llamaDecodeStep(g, c, io);
+  // weights baked in as initializers, as a deployed decoder has them: onnxruntime prepacks the M = 1
+  // Gemm weights once at load; fed as inputs instead, the unpacked products run at about half speed
+  const rng = new Rng(3);
+  const r = llamaDecodeStep(g, c, io, { weights: (_name, shape) => f32(shape, rng.fillNormal(new Float32Array(numel(shape)), 0.02)) });
   const outs: Record<string, typeof r.logits> = { logits: r.logits };
   r.newK.forEach((k, i) => (outs[`new_k.${i}`] = k));
   r.newV.forEach((v, i) => (outs[`new_v.${i}`] = v));
   const s = await Session.create(exportOnnx(g, outs).bytes, { threads });
-  const rng = new Rng(3);
   const feeds: Record<string, Tensor> = {};
-  for (const [name, p] of g.params) feeds[name] = f32(p.value.shape as number[], rng.fillNormal(new Float32Array(numel(p.value.shape as number[])), 0.02));
   const cacheK = Array.from({ length: L }, () => new Float32Array(KVH * S * hd));
   const cacheV = Array.from({ length: L }, () => new Float32Array(KVH * S * hd));
   const mask = new Float32Array(S).fill(-1e9);

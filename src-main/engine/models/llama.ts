@@ -1,9 +1,9 @@
 // LLaMA-style decoder (follows HF LlamaForCausalLM): token embedding, pre-RMSNorm blocks with RoPE
 // causal attention (grouped KV heads) and SwiGLU MLP, final RMSNorm, tied or untied head.
 // Config fields are HF config.json names; parameter names are the safetensors keys.
-// Two graphs: `llamaForward` (training / prefill: ids (B, T)) and `llamaDecodeStep` (one token with a
-// fixed-size KV cache fed as inputs; the new K/V come back as small outputs the caller writes in).
-import { GraphError, type Graph, type Value } from '../graph/graph.ts';
+// Two graphs: `llamaForward` (training / prefill: ids (B, T)) and `llamaDecodeStep` (one token against
+// a fixed-size KV cache fed as inputs, never copied; new K/V come back for the caller to write in).
+import { GraphError, type Graph, type Tensor, type Value } from '../graph/graph.ts';
 import * as op from '../graph/ops/index.ts';
 import { rmsNorm, silu } from '../nn/functional.ts';
 import { embedding, linear } from '../nn/layers.ts';
@@ -62,41 +62,38 @@ function repeatKv(x: Value, rep: number, heads: number, hd: number): Value {
 }
 
 interface AttnIO {
-  /** Additive mask broadcastable to (B, H, Tq, Tk). */
+  /** Additive mask broadcastable to (B, H, T, T). */
   mask: Value;
   cos: Value;
   sin: Value;
-  /** Cached keys/values (B, KVH, S, hd) to prepend (decode), or none (training/prefill). */
-  past?: { k: Value; v: Value };
 }
 
-function attention(g: Graph, c: LlamaConfig, i: number, x: Value, io: AttnIO) {
+/** Causal self-attention over the whole sequence.   x (B, T, C) → (B, T, C) */
+function attention(g: Graph, c: LlamaConfig, i: number, x: Value, io: AttnIO): Value {
   const hd = headDim(c);
   const [H, KVH] = [c.num_attention_heads, c.num_key_value_heads];
   const C = c.hidden_size;
   const p = `model.layers.${i}.self_attn`;
   const heads = (y: Value, n: number) => op.transpose(op.reshape(y, [0, 0, n, hd]), [0, 2, 1, 3]); // (B, n, T, hd)
-  const q = rope(heads(linear(g, `${p}.q_proj`, x, C, H * hd), H), io.cos, io.sin, hd);
-  const kNew = rope(heads(linear(g, `${p}.k_proj`, x, C, KVH * hd), KVH), io.cos, io.sin, hd);
-  const vNew = heads(linear(g, `${p}.v_proj`, x, C, KVH * hd), KVH);
-  const k = io.past ? op.concat([io.past.k, kNew], 2) : kNew;
-  const v = io.past ? op.concat([io.past.v, vNew], 2) : vNew;
+  const q = rope(heads(linear(g, `${p}.q_proj`, x, C, H * hd), H), io.cos, io.sin, hd); // (B, H, T, hd)
+  const k = rope(heads(linear(g, `${p}.k_proj`, x, C, KVH * hd), KVH), io.cos, io.sin, hd); // (B, KVH, T, hd)
+  const v = heads(linear(g, `${p}.v_proj`, x, C, KVH * hd), KVH); // (B, KVH, T, hd)
   const rep = H / KVH;
-  const scores = op.add(op.div(op.matmul(q, op.transpose(repeatKv(k, rep, H, hd), [0, 1, 3, 2])), Math.sqrt(hd)), io.mask); // (B, H, Tq, Tk)
-  const ctx = op.matmul(op.softmax(scores, -1), repeatKv(v, rep, H, hd)); // (B, H, Tq, hd)
-  const merged = op.reshape(op.transpose(ctx, [0, 2, 1, 3]), [0, 0, H * hd]); // (B, Tq, C)
-  return { out: linear(g, `${p}.o_proj`, merged, H * hd, C), kNew, vNew };
+  const scores = op.add(op.div(op.matmul(q, op.transpose(repeatKv(k, rep, H, hd), [0, 1, 3, 2])), Math.sqrt(hd)), io.mask); // (B, H, T, T)
+  const ctx = op.matmul(op.softmax(scores, -1), repeatKv(v, rep, H, hd)); // (B, H, T, hd)
+  const merged = op.reshape(op.transpose(ctx, [0, 2, 1, 3]), [0, 0, H * hd]); // (B, T, C)
+  return linear(g, `${p}.o_proj`, merged, H * hd, C);
 }
 
-function block(g: Graph, c: LlamaConfig, i: number, h: Value, io: AttnIO) {
+/** Pre-norm block: h + attn(norm(h)), then h + mlp(norm(h)).   h (B, T, C) */
+function block(g: Graph, c: LlamaConfig, i: number, h: Value, io: AttnIO): Value {
   const C = c.hidden_size;
   const p = `model.layers.${i}`;
-  const a = attention(g, c, i, rmsNorm(h, g.param(`${p}.input_layernorm.weight`, [C]), c.rms_norm_eps), io);
-  h = op.add(h, a.out);
+  h = op.add(h, attention(g, c, i, rmsNorm(h, g.param(`${p}.input_layernorm.weight`, [C]), c.rms_norm_eps), io));
   const x = rmsNorm(h, g.param(`${p}.post_attention_layernorm.weight`, [C]), c.rms_norm_eps);
   const I = c.intermediate_size;
   const mlp = linear(g, `${p}.mlp.down_proj`, op.mul(silu(linear(g, `${p}.mlp.gate_proj`, x, C, I)), linear(g, `${p}.mlp.up_proj`, x, C, I)), I, C);
-  return { h: op.add(h, mlp), kNew: a.kNew, vNew: a.vNew };
+  return op.add(h, mlp);
 }
 
 function head(g: Graph, c: LlamaConfig, h: Value): Value {
@@ -126,7 +123,7 @@ export function llamaForward(g: Graph, c: LlamaConfig, ids: Value, positions: Va
   let h = inputsEmbeds ?? embedding(g, 'model.embed_tokens', ids, c.vocab_size, c.hidden_size); // (B, T, C)
   const hidden = [h];
   for (let i = 0; i < c.num_hidden_layers; i++) {
-    h = block(g, c, i, h, { mask, cos, sin }).h;
+    h = block(g, c, i, h, { mask, cos, sin });
     hidden.push(h);
   }
   return { logits: head(g, c, h), hidden };
@@ -140,20 +137,108 @@ export interface DecodeIO {
   pastMask: Value; // (S) float: 0 for valid slots, −1e9 for empty ones
 }
 
-/** One decoding step against a fixed-size cache: logits (B, 1, V) plus each layer's new K and V (B, KVH, 1, hd). */
-export function llamaDecodeStep(g: Graph, c: LlamaConfig, io: DecodeIO, inputsEmbeds?: Value) {
+export interface DecodeOptions {
+  /** (B, 1, C) replaces the embedding lookup. */
+  inputsEmbeds?: Value;
+  /**
+   * Bake the weights into the graph as constants (ONNX initializers) instead of graph inputs.
+   * Decoding reads every weight once per token with M = 1; onnxruntime prepacks constant Gemm
+   * weights once at load, which roughly doubles the speed of these products (see bench/engine.ts).
+   */
+  weights?: (name: string, shape: number[]) => Tensor;
+}
+
+/** The decode graph's weight lookup: checkpoint-named parameters, or constants from `source`. */
+function weightsOf(g: Graph, source?: DecodeOptions['weights']): (name: string, shape: number[]) => Value {
+  if (!source) return (name, shape) => g.param(name, shape);
+  const baked = new Map<string, Value>();
+  return (name, shape) => {
+    let v = baked.get(name);
+    if (!v) {
+      const t = source(name, shape);
+      if (t.dtype !== 'float32' || t.shape.join(',') !== shape.join(','))
+        throw new GraphError(`weight '${name}' is ${t.dtype}[${t.shape}], the model needs float32[${shape}]`);
+      baked.set(name, (v = g.constant(t, name)));
+    }
+    return v;
+  };
+}
+
+type Weight = (name: string, shape: number[]) => Value;
+
+/**
+ * RoPE at one position as a matrix, so that rope(x) = x·M for rows x (…, hd):
+ * M = diag(cos) + R·diag(sin), R the rotate_half permutation (R[j+hd/2, j] = −1, R[j−hd/2, j] = 1).
+ * Built once per step and shared by every layer.   cos/sin (1, hd) → M (hd, hd)
+ */
+function ropeMatrix(g: Graph, hd: number, cos: Value, sin: Value): Value {
+  const eye = new Float32Array(hd * hd);
+  const rot = new Float32Array(hd * hd);
+  for (let j = 0; j < hd; j++) {
+    eye[j * hd + j] = 1;
+    if (j < hd / 2) rot[(j + hd / 2) * hd + j] = -1;
+    else rot[(j - hd / 2) * hd + j] = 1;
+  }
+  const t = (data: Float32Array, name: string) => g.constant({ dtype: 'float32', shape: [hd, hd], data }, name);
+  return op.add(op.mul(t(eye, 'rope_eye'), cos), op.mul(t(rot, 'rope_rot'), sin)); // (hd, hd)
+}
+
+/** y = x·Wᵀ, W in checkpoint layout (out, in).   x (B, in) → (B, out) */
+const proj = (w: Weight, name: string, x: Value, inF: number, outF: number) => op.gemm(x, w(`${name}.weight`, [outF, inF]), null, { transB: true });
+
+/** RMSNorm as Pow → ReduceMean → Add → Sqrt → Div → Mul, the pattern onnxruntime fuses into one kernel.   x (B, C) */
+const rmsNormFused = (x: Value, w: Value, eps: number) => op.mul(op.div(x, op.sqrt(op.add(op.reduceMean(op.pow(x, 2), [-1], true), eps))), w);
+
+/**
+ * Attention of one new token against the cache plus itself, without concatenating the cache: the
+ * scores over the S cached slots and the one over the new key share one softmax (only the S+1
+ * scores are joined), and the context is p_past·V_past + p_self·v_new. Each KV head serves its
+ * rep = H/KVH query heads as the rows of one product, so the cache is never repeated either.
+ * x (B, C) → out (B, C), kNew/vNew (B, KVH, 1, hd)
+ */
+function cachedAttention(w: Weight, c: LlamaConfig, i: number, x: Value, rq: Value, rk: Value, past: { k: Value; v: Value; mask: Value }) {
+  const hd = headDim(c);
+  const [H, KVH] = [c.num_attention_heads, c.num_key_value_heads];
+  const [C, rep, S] = [c.hidden_size, H / KVH, past.k.shape[2] as number];
+  const p = `model.layers.${i}.self_attn`;
+  // one token: (B, n·hd) reshapes straight into heads, query head h = kv·rep + r as in HF repeat_kv
+  const q = op.matmul(op.reshape(proj(w, `${p}.q_proj`, x, C, H * hd), [0, KVH, rep, hd]), rq); // (B, KVH, rep, hd), roped and scaled by 1/√hd
+  const kNew = op.matmul(op.reshape(proj(w, `${p}.k_proj`, x, C, KVH * hd), [0, KVH, 1, hd]), rk); // (B, KVH, 1, hd)
+  const vNew = op.reshape(proj(w, `${p}.v_proj`, x, C, KVH * hd), [0, KVH, 1, hd]); // (B, KVH, 1, hd)
+  const sPast = op.add(op.matmul(q, op.transpose(past.k, [0, 1, 3, 2])), past.mask); // (B, KVH, rep, S)
+  const sSelf = op.matmul(q, op.transpose(kNew, [0, 1, 3, 2])); // (B, KVH, rep, 1)
+  const [pPast, pSelf] = op.split(op.softmax(op.concat([sPast, sSelf], -1), -1), [S, 1], -1); // (B, KVH, rep, S), (B, KVH, rep, 1)
+  const ctx = op.add(op.matmul(pPast, past.v), op.mul(pSelf, vNew)); // (B, KVH, rep, hd)
+  return { out: proj(w, `${p}.o_proj`, op.reshape(ctx, [0, H * hd]), H * hd, C), kNew, vNew }; // (B, C)
+}
+
+/**
+ * One decoding step against a fixed-size cache: logits (B, 1, V) plus each layer's new K and V
+ * (B, KVH, 1, hd) for the caller to write into slot `position`. Same math as `llamaForward`,
+ * arranged for one token: hidden state (B, C), RMSNorm in the fusable form, RoPE as one small matrix.
+ */
+export function llamaDecodeStep(g: Graph, c: LlamaConfig, io: DecodeIO, opts: DecodeOptions = {}) {
+  validateLlamaConfig(c);
+  const S = io.pastK[0]?.shape[2];
+  if (typeof S !== 'number') throw new GraphError(`llamaDecodeStep: the cache needs a static slot count, got pastK[0] ${io.pastK[0]}`);
+  const [C, I, V, hd, eps] = [c.hidden_size, c.intermediate_size, c.vocab_size, headDim(c), c.rms_norm_eps];
+  const w = weightsOf(g, opts.weights);
   const { cos: cosT, sin: sinT } = ropeTables(g, c);
-  const cos = op.gather(cosT, io.position, 0); // (1, hd)
-  const sin = op.gather(sinT, io.position, 0);
-  const mask = op.concat([io.pastMask, g.constant({ dtype: 'float32', shape: [1], data: Float32Array.of(0) }, 'self_slot')], 0); // (S+1)
-  let h = inputsEmbeds ?? embedding(g, 'model.embed_tokens', io.ids, c.vocab_size, c.hidden_size); // (B, 1, C)
+  const rk = ropeMatrix(g, hd, op.gather(cosT, io.position, 0), op.gather(sinT, io.position, 0)); // (hd, hd)
+  const rq = op.mul(rk, 1 / Math.sqrt(hd)); // (hd, hd): the score scale rides on the query
+  let h = op.reshape(opts.inputsEmbeds ?? op.gather(w('model.embed_tokens.weight', [V, C]), io.ids, 0), [-1, C]); // (B, C)
   const newK: Value[] = [];
   const newV: Value[] = [];
   for (let i = 0; i < c.num_hidden_layers; i++) {
-    const r = block(g, c, i, h, { mask, cos, sin, past: { k: io.pastK[i], v: io.pastV[i] } });
-    h = r.h;
-    newK.push(r.kNew);
-    newV.push(r.vNew);
+    const p = `model.layers.${i}`;
+    const a = cachedAttention(w, c, i, rmsNormFused(h, w(`${p}.input_layernorm.weight`, [C]), eps), rq, rk, { k: io.pastK[i], v: io.pastV[i], mask: io.pastMask });
+    h = op.add(h, a.out); // (B, C)
+    const x = rmsNormFused(h, w(`${p}.post_attention_layernorm.weight`, [C]), eps);
+    h = op.add(h, proj(w, `${p}.mlp.down_proj`, op.mul(silu(proj(w, `${p}.mlp.gate_proj`, x, C, I)), proj(w, `${p}.mlp.up_proj`, x, C, I)), I, C)); // (B, C)
+    newK.push(a.kNew);
+    newV.push(a.vNew);
   }
-  return { logits: head(g, c, h), newK, newV };
+  const hn = rmsNormFused(h, w('model.norm.weight', [C]), eps);
+  const logits = proj(w, c.tie_word_embeddings ? 'model.embed_tokens' : 'lm_head', hn, C, V); // (B, V)
+  return { logits: op.unsqueeze(logits, [1]), newK, newV }; // (B, 1, V)
 }
