@@ -22,3 +22,14 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
     throw new UsageError((err as Error).message);
   }
 }
+
+/** An integer flag ≥ min: undefined when absent (or `fallback`), a UsageError naming the flag otherwise. */
+export function intFlag(flag: string, value: string | undefined, min: number): number | undefined;
+export function intFlag(flag: string, value: string | undefined, min: number, fallback: number): number;
+export function intFlag(flag: string, value: string | undefined, min: number, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${flag} must be ${min === 0 ? 'a non-negative integer' : `an integer ≥ ${min}`}, got '${value}'`);
+  return n;
+}

@@ -1,6 +1,6 @@
 // `tessera bench engine [--json] [--threads N] [--quick]`: engine throughput on this machine.
 import { benchEngine } from '../../engine/bench/engine.ts';
-import { parseFlags, type Command } from '../command.ts';
+import { intFlag, parseFlags, type Command } from '../command.ts';
 
 export const benchEngineCommand: Command = {
   name: 'bench engine',
@@ -8,8 +8,7 @@ export const benchEngineCommand: Command = {
   usage: 'bench engine [--json] [--threads N] [--quick]',
   async run(argv) {
     const { values } = parseFlags(argv, { json: { type: 'boolean' }, threads: { type: 'string' }, quick: { type: 'boolean' } });
-    const threads = values.threads ? Number(values.threads) : 2;
-    if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got '${values.threads}'`);
+    const threads = intFlag('threads', values.threads, 1, 2);
     if (!values.json) console.log(`benchmarking the engine with ${threads} threads (LM d=384, 8 layers, vocab 4096, T=256, B=8)…`);
     const r = await benchEngine({ threads, quick: values.quick });
     console.log(values.json ? JSON.stringify(r) : Object.entries(r).map(([k, v]) => `  ${k.padEnd(24)} ${v}`).join('\n'));

@@ -2,14 +2,7 @@
 // facebook held-out test) from the installed emoji-datasource and emojibase-data packages, then print
 // counts per split and style, missing images and the time taken. Safe to re-run: valid files are kept.
 import { buildEmojiDataset, EMOJI_STYLES, type EmojiSplit, type EmojiStyle } from '../../engine/data/emoji.ts';
-import { parseFlags, UsageError, type Command } from '../command.ts';
-
-function intFlag(flag: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer ≥ ${min}, got '${value}'`);
-  return n;
-}
+import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
 
 export const dataEmoji: Command = {
   name: 'data emoji',

@@ -11,7 +11,7 @@ import { Session } from '../../engine/runtime/session.ts';
 import { saveCheckpoint } from '../../engine/train/checkpoint.ts';
 import { Trainer } from '../../engine/train/trainer.ts';
 import { Rng } from '../../engine/util/rng.ts';
-import { parseFlags, type Command } from '../command.ts';
+import { intFlag, parseFlags, type Command } from '../command.ts';
 
 const cfg: ClassifierConfig = { channels: 1, height: 28, width: 28, classes: 10 };
 
@@ -22,7 +22,7 @@ export const demo: Command = {
   usage: 'demo [--steps N] [--out DIR]',
   async run(argv) {
     const { values } = parseFlags(argv, { steps: { type: 'string' }, out: { type: 'string' } });
-    const steps = Number(values.steps ?? 300);
+    const steps = intFlag('steps', values.steps, 1, 300);
     const out = resolve(values.out ?? join('runs', 'demo'));
     console.log('Tessera demo: the unified default model is not trained yet, so this shows the engine training');
     console.log('a conv net from scratch on Fashion-MNIST (forward + backward + AdamW as one ONNX graph per step).\n');

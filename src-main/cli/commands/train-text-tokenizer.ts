@@ -6,16 +6,11 @@ import { corpusFromImagefolder, corpusFromTextFile } from '../../engine/text/cor
 import { writeTokenizerFiles } from '../../engine/text/files.ts';
 import { specialTokenList, DEFAULT_RESERVED } from '../../engine/text/specials.ts';
 import { TextTokenizer } from '../../engine/text/tokenizer.ts';
-import { parseFlags, UsageError, type Command } from '../command.ts';
+import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
 
-function positiveInt(flag: string, value: string | undefined, fallback?: number): number {
-  if (value === undefined) {
-    if (fallback === undefined) throw new UsageError(`--${flag} is required`);
-    return fallback;
-  }
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${flag} must be a non-negative integer, got '${value}'`);
-  return n;
+function requireFlag(flag: string, v: number | undefined): number {
+  if (v === undefined) throw new UsageError(`--${flag} is required`);
+  return v;
 }
 
 export const trainTextTokenizer: Command = {
@@ -35,12 +30,12 @@ export const trainTextTokenizer: Command = {
     const corpusFiles = values.corpus ?? [], dataDirs = values.data ?? [];
     if (corpusFiles.length + dataDirs.length === 0) throw new UsageError('give at least one --corpus FILE or --data DIR');
     if (!values.out) throw new UsageError('--out is required');
-    const vocabSize = positiveInt('vocab', values.vocab);
-    const reserved = positiveInt('reserved', values.reserved, DEFAULT_RESERVED);
+    const vocabSize = requireFlag('vocab', intFlag('vocab', values.vocab, 0));
+    const reserved = intFlag('reserved', values.reserved, 0, DEFAULT_RESERVED);
     const specials = specialTokenList(reserved);
     if (vocabSize < specials.length + 256) throw new UsageError(`--vocab must be at least ${specials.length + 256} (${specials.length} specials + 256 bytes), got ${vocabSize}`);
-    const minFrequency = positiveInt('min-frequency', values['min-frequency'], 2);
-    const modelMaxLength = positiveInt('max-length', values['max-length'], 2048);
+    const minFrequency = intFlag('min-frequency', values['min-frequency'], 0, 2);
+    const modelMaxLength = intFlag('max-length', values['max-length'], 0, 2048);
 
     const docs: string[] = [];
     for (const f of corpusFiles) docs.push(...(await corpusFromTextFile(f)));

@@ -176,10 +176,6 @@ export function dimDivide(num: Dim, den: Dim): Dim | null {
   return dimProduct([nn / dn, ...rest]);
 }
 
-export function sameDim(a: Dim, b: Dim): boolean {
-  return a === b;
-}
-
 /** Numpy-style broadcast of shapes; throws naming the op and both shapes on a mismatch. */
 export function broadcastShapes(op: string, ...shapes: Shape[]): Shape {
   const rank = Math.max(...shapes.map((s) => s.length));

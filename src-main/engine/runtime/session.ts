@@ -40,8 +40,10 @@ export function providerStatus(): ProviderStatus[] {
       };
       return { name, available: false, reason: `not in this build (${process.platform}-${process.arch}): ${needs[name]}` };
     }
-    if (!b.bundled && name === 'cuda')
-      return { name, available: cudaInstalled(), reason: cudaInstalled() ? 'installed' : "onnxruntime-node's CUDA libraries are not installed (its install step was skipped; reinstall with network access and ONNXRUNTIME_NODE_INSTALL_CUDA=v12), and a CUDA 12 driver is required" };
+    if (!b.bundled && name === 'cuda') {
+      const ok = cudaInstalled();
+      return { name, available: ok, reason: ok ? 'installed' : "onnxruntime-node's CUDA libraries are not installed (its install step was skipped; reinstall with network access and ONNXRUNTIME_NODE_INSTALL_CUDA=v12), and a CUDA 12 driver is required" };
+    }
     return { name, available: true, reason: b.bundled ? 'bundled' : 'installed' };
   });
 }
