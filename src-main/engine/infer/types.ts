@@ -1,0 +1,47 @@
+// What the app asks of a loaded unified model (chat, captioning, text-to-image), independent of how
+// the model is built. The backend runs an implementation inside a worker; the CLI calls it directly.
+// Pixels are float32 (3, S, S) in [0, 1], RGB.
+
+export type MessagePart = { type: 'text'; text: string } | { type: 'image'; pixels: Float32Array; size: number };
+
+export interface ChatTurn {
+  role: 'system' | 'user' | 'assistant';
+  parts: MessagePart[];
+}
+
+export interface TextSampling {
+  /** 0 = greedy. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  repetitionPenalty?: number;
+  seed?: number;
+  maxNewTokens?: number;
+}
+
+export interface ImageSampling {
+  /** Classifier-free guidance scale (1 = off). */
+  cfg?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+}
+
+export type GenerationEvent =
+  | { type: 'text'; delta: string }
+  | { type: 'image-start'; index: number; positions: number }
+  /** Partial image: the positions decoded so far drawn, the rest blank; emitted every few positions. */
+  | { type: 'image-progress'; index: number; done: number; positions: number; pixels: Float32Array; size: number }
+  | { type: 'image-done'; index: number; pixels: Float32Array; size: number; tokens: Int32Array }
+  | { type: 'done'; reason: 'eos' | 'length' | 'aborted' };
+
+export interface UnifiedModelApi {
+  /** The next assistant turn, streamed: text deltas and images (the model decides when to draw). */
+  chat(turns: ChatTurn[], sampling: TextSampling & { image?: ImageSampling }, onEvent: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<void>;
+  /** n images for a text prompt (CFG, constrained to image codes, exactly the right count). */
+  generateImages(prompt: string, n: number, sampling: ImageSampling, onEvent?: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<{ pixels: Float32Array; size: number; tokens: Int32Array }[]>;
+  /** One line describing an image (greedy). */
+  caption(pixels: Float32Array, size: number): Promise<string>;
+  release(): Promise<void>;
+}
