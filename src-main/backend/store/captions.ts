@@ -76,6 +76,12 @@ export class TagsRepo {
     return this.db.tx(() => itemIds.reduce((n, itemId) => n + ins.run(t, itemId).changes, 0));
   }
 
+  /** Removes one tag from many items in one transaction; returns how many items lost it. */
+  removeMany(itemIds: readonly number[], t: string): number {
+    const del = this.db.stmt(`DELETE FROM tags WHERE item_id = ? AND tag = ?`);
+    return this.db.tx(() => itemIds.reduce((n, itemId) => n + del.run(itemId, t).changes, 0));
+  }
+
   /** Removes a tag; returns false when the item did not have it. */
   remove(itemId: number, t: string): boolean {
     return this.db.stmt(`DELETE FROM tags WHERE item_id = ? AND tag = ?`).run(itemId, t).changes > 0;

@@ -5,7 +5,7 @@ export { openStore, Store, type OpenStoreOptions } from './store.ts';
 export { SCHEMA_VERSION, MIGRATIONS, type Migration } from './schema.ts';
 export { SchemaTooNewError, type MigrationReport } from './migrations.ts';
 export { StoreInputError, ITEM_STATUSES, SPLITS, CAPTION_SOURCES, type ItemStatus, type Split, type CaptionSource } from './validate.ts';
-export { SOURCE_KINDS, type SourceKind, type DatasetRow, type ImportErrorRow, type NewDataset, DatasetsRepo, ImportErrorsRepo } from './datasets.ts';
+export { SOURCE_KINDS, IMPORT_STATUSES, type ImportStatus, type SourceKind, type DatasetRow, type ImportErrorRow, type NewDataset, DatasetsRepo, ImportErrorsRepo } from './datasets.ts';
 export { ItemsRepo, type ItemRow, type ItemWithCaption, type NewItem, type ItemQuery, type ItemPage, type InsertManyOptions, type InsertManyResult } from './items.ts';
 export { SplitMix32, splitCounts, type SplitSpec, type SplitCounts } from './splits.ts';
 export { CaptionsRepo, TagsRepo, type CaptionRow } from './captions.ts';

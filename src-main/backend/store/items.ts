@@ -47,6 +47,9 @@ const NewItem = z.object({
   split: z.enum(SPLITS).nullish(),
   /** Imported caption; stored as the current caption with source 'import'. */
   caption: z.string().nullish(),
+  /** Further imported captions (e.g. COCO's other annotations): kept in the history as older,
+   *  non-current captions with source 'import', so any of them can be made current by revert. */
+  alternateCaptions: z.array(z.string()).optional(),
   tags: z.array(nonEmpty).optional(),
 });
 export type NewItem = z.input<typeof NewItem>;
@@ -74,6 +77,10 @@ const ItemQuery = z.object({
   /** A split, or null for items with no split. */
   split: z.enum(SPLITS).nullable().optional(),
   status: z.enum(ITEM_STATUSES).optional(),
+  /** true: only items marked 'duplicate' or 'near-duplicate'; false: only items not so marked. */
+  duplicate: z.boolean().optional(),
+  /** Only the items marked as duplicates of this item (one duplicate group without its keeper). */
+  duplicateOf: id.optional(),
   minWidth: count.optional(),
   maxWidth: count.optional(),
   minHeight: count.optional(),
@@ -110,6 +117,7 @@ export class ItemsRepo {
       (dataset_id, path, content_hash, perceptual_hash, bytes, width, height, status, status_reason, split, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const caption = this.db.stmt(`INSERT INTO captions (item_id, text, is_current, source, created_at) VALUES (?, ?, 1, 'import', ?)`);
+    const alternate = this.db.stmt(`INSERT INTO captions (item_id, text, is_current, source, created_at) VALUES (?, ?, 0, 'import', ?)`);
     const tag = this.db.stmt(`INSERT OR IGNORE INTO tags (item_id, tag) VALUES (?, ?)`);
     return this.db.tx(() => {
       if (!this.db.stmt(`SELECT 1 FROM datasets WHERE id = ?`).get(datasetId)) throw new StoreInputError(op, 'datasetId', `dataset ${datasetId} does not exist`);
@@ -132,6 +140,8 @@ export class ItemsRepo {
           ids[k] = itemId;
           inserted++;
           this.search.addPath(itemId, it.path);
+          // alternates first: history() lists newest first, and the current caption must lead it
+          for (const text of it.alternateCaptions ?? []) alternate.run(itemId, text, t);
           if (it.caption != null) {
             caption.run(itemId, it.caption, t);
             this.search.addCurrentCaption(itemId, it.caption);
@@ -161,11 +171,60 @@ export class ItemsRepo {
     return this.db.stmt(`SELECT ${ITEM_COLS} FROM items i WHERE i.dataset_id = ? AND i.content_hash = ? ORDER BY i.id`).all(datasetId, contentHash) as ItemRow[];
   }
 
+  /**
+   * One page of the dataset's items in id order after `afterId`, without captions or a total: the
+   * cheap scan for batch jobs (hashing, dedupe, tokenizing) that walk a whole dataset.
+   * `statuses` keeps only those; `withoutPerceptualHash` keeps only items not yet hashed.
+   */
+  scan(datasetId: number, opts: { afterId?: number; limit?: number; statuses?: readonly ItemStatus[]; withoutPerceptualHash?: boolean } = {}): ItemRow[] {
+    const op = 'items.scan';
+    parse(op, 'datasetId', id, datasetId);
+    const statuses = parse(op, 'statuses', z.array(z.enum(ITEM_STATUSES)).min(1, 'give at least one status, or leave it out'), opts.statuses ?? [...ITEM_STATUSES]);
+    const limit = parse(op, 'limit', z.int().min(1).max(10_000), opts.limit ?? 1000);
+    const hashed = opts.withoutPerceptualHash ? ' AND i.perceptual_hash IS NULL' : '';
+    return this.db.stmt(`SELECT ${ITEM_COLS} FROM items i WHERE i.dataset_id = ? AND i.id > ?
+      AND i.status IN (${statuses.map(() => '?').join(', ')})${hashed} ORDER BY i.id LIMIT ?`)
+      .all(datasetId, opts.afterId ?? 0, ...statuses, limit) as ItemRow[];
+  }
+
+  /** Stores 64-bit perceptual hashes (16 lowercase hex characters) in one transaction. */
+  setPerceptualHashes(entries: readonly { itemId: number; hash: string }[]): number {
+    const op = 'items.setPerceptualHashes';
+    const upd = this.db.stmt(`UPDATE items SET perceptual_hash = ? WHERE id = ?`);
+    return this.db.tx(() => entries.reduce((n, e, k) => {
+      parse(op, `entries[${k}].hash`, hash64Hex, e.hash);
+      const changed = upd.run(e.hash, e.itemId).changes;
+      if (changed === 0) throw new StoreInputError(op, `entries[${k}].itemId`, `item ${e.itemId} does not exist`);
+      return n + changed;
+    }, 0));
+  }
+
+  /** Groups of 2+ items of the dataset with the same content hash (not counting 'broken' ones), ids ascending. */
+  contentHashGroups(datasetId: number): { contentHash: string; ids: number[] }[] {
+    const rows = this.db.stmt(`SELECT id, content_hash AS h FROM items WHERE dataset_id = ? AND status <> 'broken' AND content_hash IN
+      (SELECT content_hash FROM items WHERE dataset_id = ? AND status <> 'broken' GROUP BY content_hash HAVING count(*) > 1)
+      ORDER BY content_hash, id`).all(datasetId, datasetId) as { id: number; h: string }[];
+    const out: { contentHash: string; ids: number[] }[] = [];
+    for (const r of rows) {
+      if (out.length === 0 || out[out.length - 1].contentHash !== r.h) out.push({ contentHash: r.h, ids: [] });
+      out[out.length - 1].ids.push(r.id);
+    }
+    return out;
+  }
+
+  /** Turns every 'duplicate' / 'near-duplicate' item of the dataset back into 'ok' (before a new dedupe); returns how many. */
+  clearDuplicates(datasetId: number): number {
+    return this.db.stmt(`UPDATE items SET status = 'ok', status_reason = NULL, duplicate_of = NULL
+      WHERE dataset_id = ? AND status IN ('duplicate', 'near-duplicate')`).run(parse('items.clearDuplicates', 'datasetId', id, datasetId)).changes;
+  }
+
   query(q: ItemQuery): ItemPage {
     const f = parse('items.query', '', ItemQuery, q);
     const where: string[] = ['i.dataset_id = ?'];
     const args: unknown[] = [f.datasetId];
     if (f.status !== undefined) { where.push('i.status = ?'); args.push(f.status); }
+    if (f.duplicate !== undefined) where.push(`i.status ${f.duplicate ? 'IN' : 'NOT IN'} ('duplicate', 'near-duplicate')`);
+    if (f.duplicateOf !== undefined) { where.push('i.duplicate_of = ?'); args.push(f.duplicateOf); }
     if (f.split === null) where.push('i.split IS NULL');
     else if (f.split !== undefined) { where.push('i.split = ?'); args.push(f.split); }
     if (f.minWidth !== undefined) { where.push('i.width >= ?'); args.push(f.minWidth); }

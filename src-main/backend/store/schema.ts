@@ -218,11 +218,23 @@ CREATE TRIGGER item_search_on_caption_delete AFTER DELETE ON captions WHEN old.i
 END;
 `);
 
+/**
+ * v5: an import's state on its dataset, so an interrupted or failed import never reads as complete:
+ * 'importing' while rows are being added (and after a crash), 'done', 'failed' (import_error says
+ * why) or 'cancelled'. Rows from before v5 were whole imports: 'done'.
+ */
+const v5 = sql(`
+ALTER TABLE datasets ADD COLUMN import_status TEXT NOT NULL DEFAULT 'done'
+  CHECK (import_status IN ('importing', 'done', 'failed', 'cancelled'));
+ALTER TABLE datasets ADD COLUMN import_error TEXT;
+`);
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'datasets, items, captions, tags, import errors', up: v1 },
   { version: 2, name: 'models, runs, metrics, checkpoints, evaluations, token cache', up: v2 },
   { version: 3, name: 'chats, messages, attachments, generations', up: v3 },
   { version: 4, name: 'trigram search indexes over item paths and current captions', up: v4 },
+  { version: 5, name: 'dataset import status', up: v5 },
 ];
 
 /** The schema version this code writes and reads. */

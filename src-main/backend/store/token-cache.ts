@@ -105,6 +105,24 @@ export class TokenCacheRepo {
     return this.db.stmt(`DELETE FROM token_cache WHERE tokenizer_id = ?`).run(tokenizerId).changes;
   }
 
+  /** How often each code occurs in the dataset's cached codes under this tokenizer: (codebookSize) counts. */
+  histogram(datasetId: number, tokenizerId: string, codebookSize: number): Float64Array {
+    const op = 'tokenCache.histogram';
+    parse(op, 'codebookSize', z.int().min(1).max(0xffffffff), codebookSize);
+    const hist = new Float64Array(codebookSize);
+    const rows = this.db.stmt(`SELECT t.item_id AS itemId, t.dtype AS dtype, t.codes AS codes FROM token_cache t JOIN items i ON i.id = t.item_id
+      WHERE i.dataset_id = ? AND t.tokenizer_id = ?`).iterate(datasetId, tokenizerId) as IterableIterator<{ itemId: number; dtype: CodeDtype; codes: Buffer }>;
+    for (const r of rows) {
+      const codes = unpackCodes(r.codes, r.dtype);
+      for (let k = 0; k < codes.length; k++) {
+        const c = codes[k];
+        if (c >= codebookSize) throw new StoreInputError(op, 'codebookSize', `${codebookSize} is too small: item ${r.itemId} holds code ${c} under tokenizer ${JSON.stringify(tokenizerId)}`);
+        hist[c]++;
+      }
+    }
+    return hist;
+  }
+
   /** Fraction of the codebook used by the dataset's cached codes, counted in JS over the blobs. */
   usage(datasetId: number, tokenizerId: string, codebookSize: number): CodebookUsage {
     const op = 'tokenCache.usage';
