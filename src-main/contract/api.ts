@@ -191,6 +191,10 @@ const ItemsQuery = z.object({
   split: z.enum([...SPLITS, 'none']).optional(),
   /** 'ok', 'broken', 'duplicate', 'near-duplicate'. */
   status: z.enum(ITEM_STATUSES).optional(),
+  /** true: only items marked duplicate/near-duplicate; false: only the others. */
+  duplicate: z.boolean().optional(),
+  /** Only the duplicates of this item (one group without its keeper). */
+  duplicateOf: Id.optional(),
   minWidth: Count.optional(), maxWidth: Count.optional(), minHeight: Count.optional(), maxHeight: Count.optional(),
   /** Keyset paging: pass the previous page's nextAfterId. */
   afterId: Count.optional(),
@@ -204,6 +208,8 @@ const SplitSpec = z.union([
 
 const CodebookUsage = z.object({
   tokenizerId: z.string(), fraction: z.number(), distinct: Count, codebookSize: Count, items: Count, codes: Count,
+  /** How often each code occurs, in code order (codebookSize entries): the usage chart. */
+  histogram: z.array(Count),
 });
 
 // ---- training ----

@@ -14,5 +14,6 @@ export { ModelsRepo, EvaluationsRepo, MODEL_KINDS, type ModelKind, type ModelRow
 export { RunsRepo, MetricsRepo, RUN_STATUSES, RUN_TRANSITIONS, IllegalRunTransitionError, type RunStatus, type RunRow, type NewRun, type MetricRow } from './runs.ts';
 export { CheckpointsRepo, type CheckpointRow, type NewCheckpoint } from './checkpoints.ts';
 export { ChatsRepo, MESSAGE_ROLES, type MessageRole, type ChatRow, type MessageRow, type AttachmentRow, type NewMessage } from './chats.ts';
+export { JobsRepo, JOB_KINDS, JOB_STATUSES, JOB_TRANSITIONS, IllegalJobTransitionError, type JobKind, type JobStatus, type JobRow, type NewJob, type SampleRow, type NewSample } from './jobs.ts';
 export { GenerationsRepo, type GenerationRow, type GenerationParams, type NewGeneration } from './generations.ts';
 export { writeFileAtomic, registerCheckpoint, sha256File } from './files.ts';

@@ -229,12 +229,55 @@ ALTER TABLE datasets ADD COLUMN import_status TEXT NOT NULL DEFAULT 'done'
 ALTER TABLE datasets ADD COLUMN import_error TEXT;
 `);
 
+/**
+ * v6: the job queue (import, tokenize, train, evaluate, generate) with the same state machine as
+ * runs (JOB_TRANSITIONS in jobs.ts), FIFO by queued_at; `attempts` counts starts, so a job that
+ * ran before (paused, or interrupted by a crash) resumes from its newest checkpoint. Training
+ * samples (text, or an image file) shown while a job runs.
+ */
+const v6 = sql(`
+CREATE TABLE jobs (
+  id         INTEGER PRIMARY KEY,
+  kind       TEXT NOT NULL CHECK (kind IN ('import', 'tokenize', 'train', 'evaluate', 'generate')),
+  title      TEXT NOT NULL,
+  params     TEXT NOT NULL CHECK (json_valid(params)),
+  status     TEXT NOT NULL CHECK (status IN ('queued', 'running', 'paused', 'done', 'failed', 'cancelled')),
+  progress   TEXT CHECK (progress IS NULL OR json_valid(progress)),
+  error      TEXT,
+  result     TEXT CHECK (result IS NULL OR json_valid(result)),
+  run_id     INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+  dataset_id INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+  attempts   INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  queued_at  INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_by_status ON jobs(status, queued_at, id);
+CREATE INDEX jobs_by_run ON jobs(run_id) WHERE run_id IS NOT NULL;
+
+CREATE TABLE samples (
+  id         INTEGER PRIMARY KEY,
+  job_id     INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  run_id     INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+  step       INTEGER NOT NULL CHECK (step >= 0),
+  kind       TEXT NOT NULL CHECK (kind IN ('text', 'image')),
+  text       TEXT,
+  image_path TEXT,
+  prompt     TEXT,
+  created_at INTEGER NOT NULL,
+  CHECK ((kind = 'text') = (text IS NOT NULL) AND (kind = 'image') = (image_path IS NOT NULL))
+);
+CREATE INDEX samples_by_job ON samples(job_id, id);
+CREATE INDEX samples_by_run ON samples(run_id, id) WHERE run_id IS NOT NULL;
+`);
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'datasets, items, captions, tags, import errors', up: v1 },
   { version: 2, name: 'models, runs, metrics, checkpoints, evaluations, token cache', up: v2 },
   { version: 3, name: 'chats, messages, attachments, generations', up: v3 },
   { version: 4, name: 'trigram search indexes over item paths and current captions', up: v4 },
   { version: 5, name: 'dataset import status', up: v5 },
+  { version: 6, name: 'job queue and training samples', up: v6 },
 ];
 
 /** The schema version this code writes and reads. */

@@ -9,6 +9,7 @@ import { DatasetsRepo, ImportErrorsRepo } from './datasets.ts';
 import { Db } from './db.ts';
 import { GenerationsRepo } from './generations.ts';
 import { ItemsRepo } from './items.ts';
+import { JobsRepo } from './jobs.ts';
 import { assertNotNewer, migrate, peekUserVersion, readUserVersion, SchemaTooNewError, type MigrationReport } from './migrations.ts';
 import { EvaluationsRepo, ModelsRepo } from './models.ts';
 import { MetricsRepo, RunsRepo } from './runs.ts';
@@ -88,6 +89,7 @@ export class Store {
   readonly checkpoints: CheckpointsRepo;
   readonly chats: ChatsRepo;
   readonly generations: GenerationsRepo;
+  readonly jobs: JobsRepo;
   private readonly db: Db;
 
   /** Use openStore(). */
@@ -106,6 +108,7 @@ export class Store {
     this.checkpoints = new CheckpointsRepo(db, readonly);
     this.chats = new ChatsRepo(db);
     this.generations = new GenerationsRepo(db);
+    this.jobs = new JobsRepo(db);
   }
 
   /** The file's `PRAGMA user_version`. */
