@@ -1,0 +1,1 @@
+export function ChatView({ arg }: { arg: string | null }) { return <div>{arg}</div>; }

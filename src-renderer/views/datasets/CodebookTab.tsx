@@ -1,0 +1,50 @@
+// Tokenize the dataset with an installed tokenizer (a job with progress) and show how much of the
+// codebook the data uses: a collapsed codebook shows as a small used share.
+import { useState } from 'react';
+import { useAction, useQuery } from '../../api/hooks.ts';
+import { useJobs } from '../../api/jobs.ts';
+import { api } from '../../api/transport.ts';
+import { ErrorView } from '../../components/ErrorView.tsx';
+import { JobProgress } from '../../components/JobProgress.tsx';
+import { UsageBar } from '../../components/UsageChart.tsx';
+
+export function CodebookTab({ datasetId }: { datasetId: number }) {
+  const models = useQuery('models.list', {});
+  const tokenizers = (models.data?.models ?? []).filter((m) => m.kind !== 'lm');
+  const [modelId, setModelId] = useState<number | null>(null);
+  const mid = modelId ?? tokenizers[0]?.id ?? null;
+  const usage = useQuery('datasets.codebookUsage', mid ? { datasetId, modelId: mid } : null);
+  const { jobs } = useJobs((j) => j.kind === 'tokenize' && j.datasetId === datasetId);
+  const start = useAction(async () => { await api.call('datasets.tokenize', { datasetId, modelId: mid! }); });
+  const last = jobs[0];
+  return (
+    <div className="view-body stack" style={{ maxWidth: 760 }}>
+      {models.error != null && <ErrorView error={models.error} onRetry={models.reload} />}
+      {tokenizers.length === 0 && !models.loading
+        ? <div className="empty"><h2>No tokenizer installed</h2><p>Tokenizing needs an image tokenizer or a unified model. Import one in Models, or train one in Training.</p></div>
+        : (
+          <div className="card stack">
+            <div className="row">
+              <label htmlFor="tok-model">Tokenizer</label>
+              <select id="tok-model" value={mid ?? ''} onChange={(e) => setModelId(Number(e.target.value))}>
+                {tokenizers.map((m) => <option key={m.id} value={m.id}>{m.name}</option>)}
+              </select>
+              <span className="grow" />
+              <button className="btn primary" disabled={!mid || start.pending || last?.status === 'running'} onClick={() => void start.run()}>Tokenize dataset</button>
+            </div>
+            {last && <JobProgress job={last} controls unit="items" />}
+            {start.error != null && <ErrorView error={start.error} />}
+          </div>
+        )}
+      {usage.data && usage.data.items > 0 && (
+        <div className="card stack">
+          <h3>Codebook usage</h3>
+          <UsageBar distinct={usage.data.distinct} size={usage.data.codebookSize} />
+          <p className="faint">{usage.data.items.toLocaleString()} items, {usage.data.codes.toLocaleString()} codes cached with {usage.data.tokenizerId}.
+            {usage.data.fraction < 0.2 ? ' Under 20% of the codebook is in use: the tokenizer may have collapsed.' : ''}</p>
+        </div>
+      )}
+      {usage.error != null && mid && <ErrorView error={usage.error} />}
+    </div>
+  );
+}

@@ -1,0 +1,1 @@
+export function GenerateView() { return <div>GenerateView{String('')}</div>; }

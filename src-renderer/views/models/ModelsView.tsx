@@ -1,0 +1,1 @@
+export function ModelsView() { return <div>ModelsView{String('')}</div>; }

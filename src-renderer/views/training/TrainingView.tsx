@@ -1,0 +1,1 @@
+export function TrainingView({ arg }: { arg: string | null }) { return <div>{arg}</div>; }
