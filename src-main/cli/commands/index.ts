@@ -5,6 +5,7 @@ import { gradcheck } from './gradcheck.ts';
 import { demo } from './demo.ts';
 import { benchEngineCommand } from './bench.ts';
 import { trainTextTokenizer } from './train-text-tokenizer.ts';
+import { trainTokenizer } from './train-tokenizer.ts';
 
 export const commands: Command[] = [
   dataEmoji,
@@ -12,4 +13,5 @@ export const commands: Command[] = [
   demo,
   benchEngineCommand,
   trainTextTokenizer,
+  trainTokenizer,
 ];

@@ -54,3 +54,65 @@ export function pullDue(step: number, every: number): boolean {
   if (!(Number.isInteger(every) && every > 0)) throw new Error(`pullDue: the period must be a positive integer, got ${every}`);
   return step > 0 && step % every === 0;
 }
+
+/**
+ * The least-squares projection P (D_L, D) from LM rows to codes: argmin ‖E·P − C‖² + α‖P‖², where
+ * row k of E is the LM row of code k's token. P = (EᵀE + αI)⁻¹EᵀC, solved by Cholesky.
+ * With it, the pull keeps the part of the codebook that the LM table explains linearly.
+ */
+export function fitProjection(C: Matrix, CL: Matrix, tokenIds: ArrayLike<number>, ridge = 1e-3): Matrix {
+  checkMatrix(C, 'fitProjection codebook');
+  checkMatrix(CL, 'fitProjection LM table');
+  const { rows: k, cols: d } = C;
+  const dl = CL.cols;
+  if (tokenIds.length !== k) throw new Error(`fitProjection: ${tokenIds.length} token ids for ${k} codes`);
+  const A = new Float64Array(dl * dl); // EᵀE + αI
+  const B = new Float64Array(dl * d); // EᵀC
+  for (let c = 0; c < k; c++) {
+    const t = tokenIds[c];
+    if (!(Number.isInteger(t) && t >= 0 && t < CL.rows)) throw new Error(`fitProjection: code ${c} maps to token ${t}, outside the LM table's ${CL.rows} rows`);
+    const e = CL.data.subarray(t * dl, (t + 1) * dl);
+    for (let i = 0; i < dl; i++) {
+      const ei = e[i];
+      if (ei === 0) continue;
+      for (let j = i; j < dl; j++) A[i * dl + j] += ei * e[j];
+      for (let j = 0; j < d; j++) B[i * d + j] += ei * C.data[c * d + j];
+    }
+  }
+  let trace = 0;
+  for (let i = 0; i < dl; i++) trace += A[i * dl + i];
+  const alpha = ridge * Math.max(trace / dl, 1e-12);
+  for (let i = 0; i < dl; i++) {
+    A[i * dl + i] += alpha;
+    for (let j = 0; j < i; j++) A[i * dl + j] = A[j * dl + i];
+  }
+  // Cholesky A = L·Lᵀ (in place, lower triangle)
+  for (let j = 0; j < dl; j++) {
+    let s = A[j * dl + j];
+    for (let t = 0; t < j; t++) s -= A[j * dl + t] ** 2;
+    if (!(s > 0)) throw new Error('fitProjection: the LM rows are degenerate (matrix not positive definite)');
+    const l = Math.sqrt(s);
+    A[j * dl + j] = l;
+    for (let i = j + 1; i < dl; i++) {
+      let v = A[i * dl + j];
+      for (let t = 0; t < j; t++) v -= A[i * dl + t] * A[j * dl + t];
+      A[i * dl + j] = v / l;
+    }
+  }
+  // Solve L·Y = B, then Lᵀ·P = Y, column by column of B.
+  const P = new Float32Array(dl * d);
+  const y = new Float64Array(dl);
+  for (let col = 0; col < d; col++) {
+    for (let i = 0; i < dl; i++) {
+      let v = B[i * d + col];
+      for (let t = 0; t < i; t++) v -= A[i * dl + t] * y[t];
+      y[i] = v / A[i * dl + i];
+    }
+    for (let i = dl - 1; i >= 0; i--) {
+      let v = y[i];
+      for (let t = i + 1; t < dl; t++) v -= A[t * dl + i] * P[t * d + col];
+      P[i * d + col] = v / A[i * dl + i];
+    }
+  }
+  return { data: P, rows: dl, cols: d };
+}

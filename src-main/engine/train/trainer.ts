@@ -13,7 +13,7 @@ import { Rng, type RngState } from '../util/rng.ts';
 
 export interface TrainSpec {
   /** Declare the data inputs and parameters on g; return the scalar loss (and scalar metrics). */
-  build(g: Graph): { loss: Value; metrics?: Record<string, Value> };
+  build(g: Graph): { loss: Value; metrics?: Record<string, Value>; outputs?: Record<string, Value> };
   /** Initial value of a parameter (called once per parameter, in declaration order). */
   init(name: string, shape: number[], rng: Rng): Float32Array;
 }
@@ -42,6 +42,8 @@ export interface StepResult {
   gradNorm: number;
   lr: number;
   metrics: Record<string, number>;
+  /** The spec's extra (non-scalar) outputs from the update run, e.g. what an EMA codebook averages. */
+  outputs: Record<string, Tensor>;
 }
 
 /** Everything needed to continue a run exactly: weights, moments, counters, RNG, data cursor. */
@@ -67,6 +69,7 @@ export class Trainer {
   /** The caller's data cursor, saved and restored with the state. */
   data: unknown = null;
   private metricNames: string[] = [];
+  private outputNames: string[] = [];
 
   private constructor(
     readonly cfg: TrainConfig,
@@ -79,7 +82,7 @@ export class Trainer {
 
   static async create(spec: TrainSpec, cfg: TrainConfig): Promise<Trainer> {
     const g = new Graph('train');
-    const { loss, metrics = {} } = spec.build(g);
+    const { loss, metrics = {}, outputs = {} } = spec.build(g);
     if (loss.rank !== 0) throw new GraphError(`the training loss must be a scalar, got ${loss}`);
     const groupOf = (name: string) => cfg.groups?.find((gr) => gr.match.test(name));
     const trainable = [...g.params].filter(([name]) => !groupOf(name)?.frozen);
@@ -105,7 +108,7 @@ export class Trainer {
       };
     });
     const { norm, out } = adamwUpdate(g, slots, opt, cfg.optim);
-    const updOuts: Record<string, Value> = { loss, grad_norm: norm, ...metrics };
+    const updOuts: Record<string, Value> = { loss, grad_norm: norm, ...metrics, ...Object.fromEntries(Object.entries(outputs).map(([n, v]) => [`out.${n}`, v])) };
     for (const o of out) Object.assign(updOuts, { [`new.${o.name}`]: o.p, [`new_m.${o.name}`]: o.m, [`new_v.${o.name}`]: o.v });
 
     const so = cfg.session ?? {};
@@ -114,6 +117,7 @@ export class Trainer {
     const evalSession = await Session.create(exportOnnx(g, { loss, ...metrics }).bytes, so);
     const t = new Trainer(cfg, update, accum, evalSession);
     t.metricNames = Object.keys(metrics);
+    t.outputNames = Object.keys(outputs);
     t.trainable.push(...trainable.map(([n]) => n));
     const initRng = new Rng((cfg.seed ?? 0) ^ 0x5eed);
     for (const [name, p] of g.params) {
@@ -178,7 +182,8 @@ export class Trainer {
     }
     this.step++;
     const metrics = Object.fromEntries(Object.entries(metricSum).map(([n, s]) => [n, s / k]));
-    return { step: this.step, loss: lossSum / k, gradNorm: (r.grad_norm.data as Float32Array)[0], lr, metrics };
+    const outputs = Object.fromEntries(this.outputNames.map((n) => [n, r[`out.${n}`]]));
+    return { step: this.step, loss: lossSum / k, gradNorm: (r.grad_norm.data as Float32Array)[0], lr, metrics, outputs };
   }
 
   /** Loss and metrics on a batch with the current weights (no update). */

@@ -1,0 +1,122 @@
+// An image tokenizer folder and the ImageCodec that runs it:
+//   DIR/config.json        VqTokConfig
+//   DIR/model.safetensors  encoder.*, decoder.*, quantizer.codebook (the EMA codebook)
+//   DIR/encoder.onnx       pixels (B,3,S,S) float32 → codes (B, G·G) int64, weights baked in
+//   DIR/decoder.onnx       codes (B, G·G) int64 → pixels (B,3,S,S) float32 in [0,1]
+// The ONNX files run in any ONNX Runtime; the codec loads them rather than rebuilding the graphs, so
+// what ships is what runs. Token ids (LM vocabulary) ⇄ raster codes is foldCodes / unfoldTokens.
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Graph, GraphError } from '../graph/graph.ts';
+import { exportOnnx } from '../graph/onnx.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
+import { Session, type SessionOptions } from '../runtime/session.ts';
+import type { ImageCodec } from './image-codec.ts';
+import { bakedWeights, foldCodes, unfoldTokens, validateVqTokConfig, vqtokDecoderGraph, vqtokEncoderGraph, vqtokGeometry, type VqTokConfig } from './vqtok.ts';
+
+export class ImageTokenizerError extends Error {
+  override name = 'ImageTokenizerError';
+}
+
+/** Export encoder and decoder with the given weights (including quantizer.codebook) as ONNX bytes. */
+export function exportImageTokenizer(c: VqTokConfig, weights: Map<string, Float32Array>): { encoder: Uint8Array; decoder: Uint8Array } {
+  const ge = new Graph('vqtok_encoder');
+  const enc = vqtokEncoderGraph(ge, c, bakedWeights(ge, weights));
+  const gd = new Graph('vqtok_decoder');
+  const dec = vqtokDecoderGraph(gd, c, bakedWeights(gd, weights));
+  const meta = { model_type: c.model_type, config: JSON.stringify(c) };
+  return { encoder: exportOnnx(ge, enc, meta).bytes, decoder: exportOnnx(gd, dec, meta).bytes };
+}
+
+/** Write a complete tokenizer folder (atomic per file). */
+export async function saveImageTokenizer(dir: string, c: VqTokConfig, weights: Map<string, Float32Array>, shapes: Map<string, number[]>): Promise<void> {
+  validateVqTokConfig(c);
+  if (!weights.has('quantizer.codebook')) throw new GraphError('saveImageTokenizer: weights need quantizer.codebook');
+  await mkdir(dir, { recursive: true });
+  const { encoder, decoder } = exportImageTokenizer(c, weights);
+  await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(c, null, 2) + '\n');
+  await writeSafetensors(join(dir, 'model.safetensors'), new Map([...weights].map(([n, d]) => [n, { dtype: 'F32' as const, shape: shapes.get(n)!, data: d }])), { format: 'pt' });
+  await writeFileAtomic(join(dir, 'encoder.onnx'), encoder);
+  await writeFileAtomic(join(dir, 'decoder.onnx'), decoder);
+}
+
+export async function readImageTokenizerConfig(dir: string): Promise<VqTokConfig> {
+  const file = join(dir, 'config.json');
+  let c: VqTokConfig;
+  try {
+    c = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ImageTokenizerError(`${file}: cannot read the image tokenizer config (${(err as Error).message})`);
+  }
+  validateVqTokConfig(c, file);
+  return c;
+}
+
+/** The weights of a tokenizer folder, by name. */
+export async function readImageTokenizerWeights(dir: string): Promise<Map<string, Float32Array>> {
+  const f = await readSafetensors(join(dir, 'model.safetensors'));
+  return new Map([...f.tensors].map(([n, t]) => [n, t.data as Float32Array]));
+}
+
+export class ImageTokenizer implements ImageCodec {
+  readonly imageSize: number;
+  readonly positions: number;
+  readonly gridSide: number;
+  readonly depth: number;
+  readonly codebookSize: number;
+  readonly firstTokenId: number;
+  private readonly grid: number;
+
+  private constructor(readonly config: VqTokConfig, private enc: Session, private dec: Session) {
+    const geo = vqtokGeometry(config);
+    this.imageSize = config.image_size;
+    this.positions = geo.positions;
+    this.gridSide = geo.gridSide;
+    this.depth = geo.depth;
+    this.grid = geo.grid;
+    this.codebookSize = config.codebook_size;
+    this.firstTokenId = config.first_token_id;
+  }
+
+  static async load(dir: string, opts: SessionOptions = {}): Promise<ImageTokenizer> {
+    const c = await readImageTokenizerConfig(dir);
+    const read = async (name: string) => {
+      try {
+        return new Uint8Array(await readFile(join(dir, name)));
+      } catch (err) {
+        throw new ImageTokenizerError(`${join(dir, name)}: cannot read (${(err as Error).message})`);
+      }
+    };
+    const [e, d] = await Promise.all([read('encoder.onnx'), read('decoder.onnx')]);
+    return new ImageTokenizer(c, await Session.create(e, opts), await Session.create(d, opts));
+  }
+
+  /** Raw codes (N, G·G) in raster order. */
+  async encodeCodes(pixels: Float32Array, n: number): Promise<BigInt64Array> {
+    const S = this.imageSize;
+    if (pixels.length !== n * 3 * S * S) throw new ImageTokenizerError(`encode: ${pixels.length} values for ${n} images of 3×${S}×${S}`);
+    const r = await this.enc.run({ pixels: { dtype: 'float32', shape: [n, 3, S, S], data: pixels } });
+    return r.codes.data as BigInt64Array;
+  }
+
+  async encode(pixels: Float32Array, n: number): Promise<Int32Array> {
+    return foldCodes(this.config, await this.encodeCodes(pixels, n), n);
+  }
+
+  async decodeCodes(codes: BigInt64Array, n: number): Promise<Float32Array> {
+    const r = await this.dec.run({ codes: { dtype: 'int64', shape: [n, this.grid * this.grid], data: codes } });
+    return r.pixels.data as Float32Array;
+  }
+
+  async decode(tokens: Int32Array, n: number): Promise<Float32Array> {
+    return this.decodeCodes(unfoldTokens(this.config, tokens, n), n);
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.enc.release(), this.dec.release()]);
+  }
+}
+
+/** Load an image tokenizer folder as an ImageCodec. */
+export const loadImageTokenizer = (dir: string, opts: SessionOptions = {}): Promise<ImageTokenizer> => ImageTokenizer.load(dir, opts);
