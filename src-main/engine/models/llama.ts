@@ -240,5 +240,5 @@ export function llamaDecodeStep(g: Graph, c: LlamaConfig, io: DecodeIO, opts: De
   }
   const hn = rmsNormFused(h, w('model.norm.weight', [C]), eps);
   const logits = proj(w, c.tie_word_embeddings ? 'model.embed_tokens' : 'lm_head', hn, C, V); // (B, V)
-  return { logits: op.unsqueeze(logits, [1]), newK, newV }; // (B, 1, V)
+  return { logits: op.unsqueeze(logits, [1]), hidden: h, newK, newV }; // (B, 1, V); hidden: last layer's output before the final norm (B, C)
 }
