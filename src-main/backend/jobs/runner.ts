@@ -1,0 +1,277 @@
+// The job runner: a persistent queue (store.jobs) drained by worker threads, one job per worker, so
+// no job ever runs on the API's event loop. One heavy job at a time in FIFO order; light kinds run
+// beside it. Pause asks the worker to checkpoint and stop; resume re-queues; cancel terminates.
+// Crash recovery: start() finds jobs left 'running' by a dead process and re-queues them in their
+// old place; a job that started before runs with resume=true and continues from its checkpoint.
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import type { ApiEvent, Job } from '../../contract/api.ts';
+import { startWorker } from '../../engine/runtime/threads.ts';
+import { MODEL_KINDS, sha256File, type JobRow, type JobStatus, type NewJob, type RunStatus, RUN_TRANSITIONS, type Store } from '../store/index.ts';
+import { ConflictError } from './errors.ts';
+import { JOB_KIND_TABLE } from './kinds.ts';
+import type { FromWorker, ToWorker, WorkerJob } from './protocol.ts';
+import { sampleToApi } from './convert.ts';
+
+export interface RunnerOptions {
+  store: Store;
+  dataDir: string;
+  emit(e: ApiEvent): void;
+  /** Intra-op threads and execution provider handed to each job. */
+  threads?: () => number;
+  provider?: () => string;
+  /** Kind-specific handling of worker messages the runner does not own (generate streams). */
+  onMessage?(job: JobRow, m: FromWorker): void;
+  /** Called when a job reaches a final state or pauses. */
+  onSettled?(job: JobRow): void;
+}
+
+interface Active {
+  job: JobRow;
+  worker: Worker;
+  pausing: boolean;
+  cancelling: boolean;
+  shuttingDown: boolean;
+  settled: boolean;
+  lastProgressWrite: number;
+  done: Promise<void>;
+}
+
+export function jobToApi(r: JobRow): Job {
+  return {
+    id: r.id, kind: r.kind, status: r.status, title: r.title, params: r.params, error: r.error,
+    progress: (r.progress as Job['progress']) ?? null, runId: r.runId, datasetId: r.datasetId, result: r.result,
+    createdAt: r.createdAt, updatedAt: r.updatedAt,
+  };
+}
+
+const WORKER = new URL('./worker.ts', import.meta.url);
+
+export class JobRunner {
+  private readonly active = new Map<number, Active>();
+  private closed = false;
+  constructor(private readonly o: RunnerOptions) {}
+
+  /** The folder of a job's files (checkpoints, samples, the finished model). */
+  jobDir(jobId: number): string {
+    return join(this.o.dataDir, 'jobs', `job-${String(jobId).padStart(6, '0')}`);
+  }
+
+  /** Re-queues jobs a dead process left 'running' (they resume from their checkpoints), then starts the queue. */
+  start(): JobRow[] {
+    const recovered = this.o.store.jobs.list({ status: 'running' }).filter((j) => !this.active.has(j.id));
+    for (const j of recovered) {
+      this.setStatus(j.id, 'queued');
+      this.log(j.id, 'warn', 'this job was interrupted (the app stopped while it ran); it resumes from its newest checkpoint');
+    }
+    this.pump();
+    return recovered;
+  }
+
+  submit(input: NewJob): JobRow {
+    if (this.closed) throw new ConflictError('the job runner is shutting down; try again after the restart');
+    const row = this.o.store.jobs.create(input);
+    this.o.emit({ type: 'job.state', job: jobToApi(row) });
+    this.pump();
+    return this.o.store.jobs.get(row.id);
+  }
+
+  pause(jobId: number): JobRow {
+    const j = this.o.store.jobs.get(jobId);
+    const a = this.active.get(jobId);
+    if (j.status !== 'running' || !a) throw new ConflictError(`job ${jobId} is ${j.status}; only a running job can be paused`);
+    if (!JOB_KIND_TABLE[j.kind].pausable) throw new ConflictError(`a ${j.kind} job cannot be paused (it keeps no checkpoint); cancel it instead`);
+    a.pausing = true;
+    a.worker.postMessage({ type: 'pause' } satisfies ToWorker);
+    this.log(jobId, 'info', 'pausing: saving a checkpoint at the current step');
+    return j;
+  }
+
+  resume(jobId: number): JobRow {
+    const j = this.o.store.jobs.get(jobId);
+    if (j.status !== 'paused') throw new ConflictError(`job ${jobId} is ${j.status}; only a paused job can be resumed`);
+    const row = this.setStatus(jobId, 'queued');
+    this.pump();
+    return this.o.store.jobs.get(row.id);
+  }
+
+  cancel(jobId: number): JobRow {
+    const j = this.o.store.jobs.get(jobId);
+    const a = this.active.get(jobId);
+    if (a) {
+      a.cancelling = true;
+      void a.worker.terminate();
+      return j;
+    }
+    if (j.status !== 'queued' && j.status !== 'paused') throw new ConflictError(`job ${jobId} is ${j.status}; it cannot be cancelled`);
+    return this.setStatus(jobId, 'cancelled');
+  }
+
+  /** Resolves when the job is no longer running in this process (settled, paused or stopped). */
+  async settled(jobId: number): Promise<void> {
+    await this.active.get(jobId)?.done;
+  }
+
+  /**
+   * Stops taking jobs; pausable running jobs save a checkpoint and go back to 'queued' (the next
+   * start resumes them); the others are stopped and re-queued (import resumes, the rest restart).
+   */
+  async close(timeoutMs = 30_000): Promise<void> {
+    this.closed = true;
+    const waits = [...this.active.values()].map(async (a) => {
+      a.shuttingDown = true;
+      if (JOB_KIND_TABLE[a.job.kind].pausable) a.worker.postMessage({ type: 'pause' } satisfies ToWorker);
+      else await a.worker.terminate();
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
+      if ((await Promise.race([a.done, timer])) === 'timeout') await a.worker.terminate();
+      await a.done;
+    });
+    await Promise.all(waits);
+  }
+
+  // ---- internals ----
+
+  private pump(): void {
+    if (this.closed) return;
+    let heavyBusy = [...this.active.values()].some((a) => JOB_KIND_TABLE[a.job.kind].heavy);
+    for (const j of this.o.store.jobs.queue()) {
+      if (this.active.has(j.id)) continue;
+      const heavy = JOB_KIND_TABLE[j.kind].heavy;
+      if (heavy && heavyBusy) continue;
+      if (heavy) heavyBusy = true;
+      this.launch(j);
+    }
+  }
+
+  private launch(queued: JobRow): void {
+    const job = this.setStatus(queued.id, 'running');
+    const outDir = this.jobDir(job.id);
+    const w: WorkerJob = {
+      id: job.id, kind: job.kind, params: job.params, resume: job.attempts > 1, outDir,
+      dbPath: this.o.store.path, dataDir: this.o.dataDir, threads: this.o.threads?.() ?? 2, provider: this.o.provider?.() ?? 'cpu',
+      runId: job.runId, datasetId: job.datasetId,
+    };
+    const worker = startWorker(WORKER);
+    let resolveDone!: () => void;
+    const a: Active = { job, worker, pausing: false, cancelling: false, shuttingDown: false, settled: false, lastProgressWrite: 0, done: new Promise((r) => (resolveDone = r)) };
+    this.active.set(job.id, a);
+    const finish = (status: JobStatus, opts: { error?: string; result?: Record<string, unknown> } = {}) => {
+      if (a.settled) return;
+      a.settled = true;
+      try {
+        const row = this.setStatus(job.id, status, opts);
+        if (opts.error) this.o.emit({ type: 'job.error', jobId: job.id, error: { name: 'JobError', message: opts.error } });
+        this.o.onSettled?.(row);
+      } catch (e) {
+        console.error(`job ${job.id}: could not record its end (${status}): ${(e as Error).message}`);
+      }
+    };
+    // Reports are handled one after another (a checkpoint row is written before the pause that follows it).
+    let chain = Promise.resolve();
+    worker.on('message', (m: FromWorker) => {
+      chain = chain.then(() => this.onMessage(a, m, finish)).catch((e) => this.log(job.id, 'error', `could not record a report of the worker: ${(e as Error).message}`));
+    });
+    worker.on('error', (e) => finish('failed', { error: `the job's worker crashed: ${e.message}` }));
+    worker.on('exit', (code) => void chain.then(() => {
+      if (a.cancelling) finish('cancelled');
+      else if (a.shuttingDown) finish('queued');
+      else finish('failed', { error: `the job's worker stopped unexpectedly (exit code ${code})` });
+      this.active.delete(job.id);
+      resolveDone();
+      this.pump();
+    }));
+    void mkdir(outDir, { recursive: true }).then(() => worker.postMessage({ type: 'start', job: w } satisfies ToWorker));
+  }
+
+  private async onMessage(a: Active, m: FromWorker, finish: (s: JobStatus, o?: { error?: string; result?: Record<string, unknown> }) => void): Promise<void> {
+    const { store } = this.o;
+    const job = a.job;
+    switch (m.type) {
+      case 'progress': {
+        const p = m.progress;
+        if (job.runId !== null) store.metrics.append(job.runId, p.step, { loss: p.loss, ...p.metrics });
+        const t = Date.now();
+        if (t - a.lastProgressWrite > 250 || p.step === p.total) {
+          a.lastProgressWrite = t;
+          store.jobs.setProgress(job.id, p as unknown as Record<string, unknown>);
+        }
+        this.o.emit({ type: 'job.progress', jobId: job.id, runId: job.runId, progress: { ...p, loss: finiteOrNull(p.loss), metrics: finiteMetrics(p.metrics) } });
+        break;
+      }
+      case 'checkpoint': {
+        if (job.runId !== null) {
+          const file = statSync(m.path).isDirectory() && existsSync(join(m.path, 'model.safetensors')) ? join(m.path, 'model.safetensors') : m.path;
+          const [bytes, sha256] = [(await stat(file)).size, await sha256File(file)];
+          store.checkpoints.register(job.runId, { step: m.step, path: file, bytes, sha256 });
+        }
+        this.log(job.id, 'info', `checkpoint at step ${m.step}`);
+        break;
+      }
+      case 'sample': {
+        const row = store.jobs.addSample({ jobId: job.id, runId: job.runId, step: m.step, kind: m.kind, text: m.text ?? null, imagePath: m.imagePath ?? null, prompt: m.prompt ?? null });
+        this.o.emit({ type: 'job.sample', jobId: job.id, runId: job.runId, sample: sampleToApi(row) });
+        break;
+      }
+      case 'log':
+        this.log(job.id, m.level, m.message);
+        break;
+      case 'dataset':
+        store.jobs.setDataset(job.id, m.datasetId);
+        this.o.emit({ type: 'dataset.changed', datasetId: m.datasetId });
+        break;
+      case 'finished':
+        if (m.status === 'paused') finish(a.shuttingDown ? 'queued' : 'paused');
+        else {
+          await this.registerModel(job, m.result);
+          finish('done', { result: m.result });
+        }
+        void a.worker.terminate();
+        break;
+      case 'failed':
+        finish(a.cancelling ? 'cancelled' : 'failed', a.cancelling ? {} : { error: `${m.error.name === 'Error' ? '' : `${m.error.name}: `}${m.error.message}` });
+        void a.worker.terminate();
+        break;
+      default:
+        break;
+    }
+    this.o.onMessage?.(job, m);
+  }
+
+  /** A finished training that wrote a model folder with a tessera.json of a known kind becomes an installed model. */
+  private async registerModel(job: JobRow, result: Record<string, unknown>): Promise<void> {
+    const dir = typeof result.modelDir === 'string' ? result.modelDir : null;
+    if (!dir || job.runId === null || !existsSync(join(dir, 'tessera.json'))) return;
+    const card = JSON.parse(await readFile(join(dir, 'tessera.json'), 'utf8')) as Record<string, unknown>;
+    const kind = card.kind as (typeof MODEL_KINDS)[number];
+    if (!MODEL_KINDS.includes(kind)) return;
+    const base = typeof card.name === 'string' ? card.name : `run ${job.runId}`;
+    let name = base;
+    for (let k = 2; this.o.store.models.getByName(name); k++) name = `${base} (${k})`;
+    const model = this.o.store.models.create({ name, kind, dir, card });
+    this.o.store.runs.setModel(job.runId, model.id);
+    this.log(job.id, 'info', `installed the trained model as "${name}"`);
+  }
+
+  /** Sets the job's status, mirrors it onto its training run, and tells clients. */
+  private setStatus(jobId: number, to: JobStatus, opts: { error?: string; result?: Record<string, unknown> } = {}): JobRow {
+    const row = this.o.store.jobs.setStatus(jobId, to, opts);
+    if (row.runId !== null) {
+      const run = this.o.store.runs.get(row.runId);
+      const target = to as RunStatus;
+      if (run.status !== target && RUN_TRANSITIONS[run.status].includes(target)) this.o.store.runs.setStatus(row.runId, target, to === 'failed' ? opts.error : undefined);
+    }
+    const a = this.active.get(jobId);
+    if (a) a.job = row;
+    this.o.emit({ type: 'job.state', job: jobToApi(row) });
+    return row;
+  }
+
+  private log(jobId: number, level: 'info' | 'warn' | 'error', message: string): void {
+    this.o.emit({ type: 'job.log', jobId, level, message, time: Date.now() });
+  }
+}
+
+const finiteOrNull = (x: number | null) => (x === null || Number.isFinite(x) ? x : null);
+const finiteMetrics = (m: Record<string, number | null>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, finiteOrNull(v)]));
