@@ -11,7 +11,7 @@ import { bands, dHash, hamming, splitHash } from './phash.ts';
 import type { RunOptions } from './types.ts';
 
 export interface DedupeOptions extends RunOptions {
-  /** Near duplicates differ in at most this many of 64 dHash bits (default 4, at most 16). */
+  /** Near duplicates differ in at most this many of 64 dHash bits (default 4, at most 24: unrelated images differ in ~32). */
   threshold?: number;
   /** Images decoded at once while hashing (default 4). */
   concurrency?: number;
@@ -96,7 +96,7 @@ async function hashAll(store: Store, datasetId: number, opts: DedupeOptions, cou
 }
 
 /** Groups of near-identical hashes among `items` (indices into it), via bands + union-find. */
-function nearGroups(items: { hash: [number, number] }[], threshold: number): number[][] {
+export function nearGroups(items: { hash: [number, number] }[], threshold: number): number[][] {
   const uf = new UnionFind(items.length);
   // identical hashes first: one representative each goes through the buckets
   const byHash = new Map<string, number>();
@@ -134,7 +134,7 @@ function nearGroups(items: { hash: [number, number] }[], threshold: number): num
 export async function findDuplicates(store: Store, datasetId: number, opts: DedupeOptions = {}): Promise<DedupeSummary> {
   const t0 = performance.now();
   const threshold = opts.threshold ?? 4;
-  if (!Number.isInteger(threshold) || threshold < 0 || threshold > 16) throw new RangeError(`findDuplicates: threshold must be an integer number of bits in 0..16, got ${threshold}`);
+  if (!Number.isInteger(threshold) || threshold < 0 || threshold > 24) throw new RangeError(`findDuplicates: threshold must be an integer number of bits in 0..24 (unrelated images differ in about 32 of 64), got ${threshold}`);
   const counts = { hashed: 0, broken: 0 };
   const hashed = await hashAll(store, datasetId, opts, counts);
 

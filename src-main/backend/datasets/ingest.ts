@@ -47,39 +47,44 @@ export async function ingest(store: Store, ds: DatasetRow, source: AsyncIterable
 
   const flush = async () => {
     opts.signal?.throwIfAborted();
-    const errors: { path: string; reason: string }[] = [];
-    const planned: Planned[] = [];
+    // errors carry their entry's position in the batch: recorded in source order
+    const errors: { at: number; path: string; reason: string }[] = [];
+    const planned: (Planned & { at: number })[] = [];
+    let at = 0;
     const fail = (path: string, reason: string) => {
-      errors.push({ path, reason });
+      errors.push({ at, path, reason });
       counts.bad++;
     };
-    for (const e of batch) {
+    for (; at < batch.length; at++) {
+      const e = batch[at];
       if (e.kind === 'error') { fail(e.path, e.reason); continue; }
-      const at = e.where ? ` (${e.where})` : '';
+      const where = e.where ? ` (${e.where})` : '';
       const p = relativePath(e.given);
-      if ('refused' in p) { fail(e.given || '(empty file name)', `${p.refused}${at}`); continue; }
+      if ('refused' in p) { fail(e.given || '(empty file name)', `${p.refused}${where}`); continue; }
       const first = firstSeen.get(p.rel);
-      if (first !== undefined) { fail(p.rel, `${p.rel}: listed again${at}; already listed${first ? ` at ${first}` : ''}, which was kept`); continue; }
+      if (first !== undefined) { fail(p.rel, `${p.rel}: listed again${where}; already listed${first ? ` at ${first}` : ''}, which was kept`); continue; }
       firstSeen.set(p.rel, e.where ?? '');
       if (store.items.findByPath(ds.id, p.rel)) { counts.skipped++; continue; }
-      planned.push({ entry: e, rel: p.rel });
+      planned.push({ entry: e, rel: p.rel, at });
     }
     const verdicts = await mapPool(planned, concurrency, (p) => examineFile(ds.rootPath, rootReal, p.rel));
     opts.signal?.throwIfAborted();
     const items: NewItem[] = [];
     planned.forEach((p, k) => {
       const v: Verdict = verdicts[k];
-      const at = p.entry.where ? ` (${p.entry.where})` : '';
-      if (v.kind === 'error') { fail(p.rel, `${v.reason}${at}`); return; }
-      if (p.entry.note) errors.push({ path: p.rel, reason: `${p.entry.note}${at}` });
+      const where = p.entry.where ? ` (${p.entry.where})` : '';
+      at = p.at;
+      if (v.kind === 'error') { fail(p.rel, `${v.reason}${where}`); return; }
+      if (p.entry.note) errors.push({ at, path: p.rel, reason: `${p.entry.note}${where}` });
       const meta = { path: p.rel, caption: p.entry.caption ?? null, alternateCaptions: p.entry.alternates, tags: p.entry.tags, split: p.entry.split ?? null };
       if (v.kind === 'ok') {
         items.push({ ...meta, contentHash: v.contentHash, bytes: v.bytes, width: v.width, height: v.height, status: 'ok' });
       } else {
         items.push({ ...meta, contentHash: v.contentHash, bytes: v.bytes, status: 'broken', statusReason: v.reason });
-        fail(p.rel, `${v.reason}${at}`);
+        fail(p.rel, `${v.reason}${where}`);
       }
     });
+    errors.sort((a, b) => a.at - b.at);
     const fresh = errors.filter((e) => !known.has(`${e.path}\n${e.reason}`));
     const ids = store.transaction(() => {
       const r = store.items.insertMany(ds.id, items, { onConflict: 'skip' });
