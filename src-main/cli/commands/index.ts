@@ -6,6 +6,7 @@ import { demo } from './demo.ts';
 import { benchEngineCommand } from './bench.ts';
 import { trainTextTokenizer } from './train-text-tokenizer.ts';
 import { trainTokenizer } from './train-tokenizer.ts';
+import { trainLm } from './train-lm.ts';
 
 export const commands: Command[] = [
   dataEmoji,
@@ -14,4 +15,5 @@ export const commands: Command[] = [
   benchEngineCommand,
   trainTextTokenizer,
   trainTokenizer,
+  trainLm,
 ];

@@ -1,0 +1,285 @@
+// The unified LM recipe (kind 'lm', UniCode's two stages on the LM side):
+//   stage1: decompression + captions in both directions, every token weighted;
+//   stage2: instruction tuning on all tasks (data/tasks.ts), loss on answer tokens only.
+// The image tokenizer is frozen here: every image of the data folder is encoded once into a codes
+// cache keyed by the tokenizer's files and the split (never per step). At each checkpoint the LM's
+// embedding table is also written to outDir/lm-embeddings.safetensors (key model.embed_tokens.weight)
+// for the tokenizer recipe's one-way pull. Checkpoints hold weights, moments, RNG and the data
+// cursor, so `resume` reproduces an uninterrupted run's losses. The model folder goes to outDir/model.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readMetadata, rowSplit, loadImageFolder, type MetadataRow } from '../../data/imagefolder.ts';
+import { collate, layoutChat, TaskStream, type TaskKind } from '../../data/tasks.ts';
+import type { Tensor } from '../../graph/graph.ts';
+import { saveModelFolder } from '../../infer/model-folder.ts';
+import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
+import type { ImageCodec } from '../../models/image-codec.ts';
+import { loadImageTokenizer } from '../../models/image-tokenizer.ts';
+import { codecToLm, declareBatchInputs, imageIdRange, initUnifiedParam, unifiedLoss, validateUnifiedConfig, type UnifiedConfig } from '../../models/unicode.ts';
+import { fitProjection, pullCodebook } from '../../quant/pull.ts';
+import { TextTokenizer } from '../../text/tokenizer.ts';
+import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint.ts';
+import { RecipeConfigError, type Recipe, type RecipeResult, type RecipeRunOptions } from '../recipe.ts';
+import { Trainer } from '../trainer.ts';
+
+const posInt = z.int().min(1);
+const TASKS = ['caption', 'question', 't2i', 'decompress'] as const;
+
+export const LmRecipeSchema = z.object({
+  model: z.object({
+    hidden_size: posInt.default(256),
+    num_hidden_layers: posInt.default(4),
+    num_attention_heads: posInt.default(4),
+    num_key_value_heads: posInt.default(2),
+    intermediate_size: posInt.default(704),
+    max_position_embeddings: posInt.default(384),
+    rope_theta: z.number().positive().default(10000),
+    rms_norm_eps: z.number().positive().default(1e-5),
+    tie_word_embeddings: z.boolean().default(true),
+    image_head: z.enum(['depth', 'unfolded']).default('depth'),
+    codebook_mode: z.enum(['unified', 'separate', 'frozen', 'two-way']).default('unified'),
+    depth_head_layers: posInt.default(1),
+    depth_head_heads: posInt.default(4),
+    depth_head_intermediate_size: posInt.default(512),
+  }).prefault({}),
+  data: z.object({ dir: z.string().min(1), train_split: z.string().default('train'), eval_split: z.string().default('validation') }),
+  /** The image tokenizer folder (config.json + model.safetensors + encoder/decoder.onnx). */
+  image_tokenizer: z.string().min(1),
+  /** The folder holding tokenizer.json + tokenizer_config.json. */
+  text_tokenizer: z.string().min(1),
+  stage: z.enum(['stage1', 'stage2']),
+  /** A model folder (e.g. stage1's outDir/model) whose weights start this run. */
+  init_from: z.string().nullable().default(null),
+  name: z.string().default('tessera-unicode'),
+  train: z.object({
+    steps: posInt,
+    batch: posInt.default(16),
+    lr: z.number().positive().default(3e-3),
+    warmup_steps: z.int().min(0).default(50),
+    min_lr_ratio: z.number().min(0).max(1).default(0.1),
+    weight_decay: z.number().min(0).default(0.01),
+    clip_norm: z.number().positive().nullable().default(1),
+    seed: z.int().default(1),
+    checkpoint_every: posInt.default(100),
+    eval_every: z.int().min(0).default(0),
+    eval_batches: posInt.default(4),
+    cfg_dropout: z.number().min(0).max(1).default(0.1),
+    image_weight: z.number().min(0).default(1),
+    mix: z.partialRecord(z.enum(TASKS), z.number().min(0)).nullable().default(null),
+    threads: posInt.optional(),
+  }),
+  /** two-way only: every `every` steps, E[image ids] ← λ·E + (1−λ)·C_tok·Q (Q: least squares code → LM dim). */
+  two_way: z.object({ lambda: z.number().min(0).max(1).default(0.9), every: posInt.default(100) }).prefault({}),
+});
+export type LmRecipeConfig = z.infer<typeof LmRecipeSchema>;
+
+export function parseLmConfig(json: unknown, source: string): LmRecipeConfig {
+  const r = LmRecipeSchema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new RecipeConfigError(source, issue.path.join('.') || '(root)', issue.message);
+  }
+  return r.data;
+}
+
+/** The model config from the recipe's dims, the text vocabulary and the image tokenizer's geometry. */
+export function unifiedConfigFor(m: LmRecipeConfig['model'], textVocab: number, codec: Pick<ImageCodec, 'positions' | 'depth' | 'firstTokenId' | 'codebookSize'>): UnifiedConfig {
+  const separate = m.codebook_mode === 'separate';
+  const c: UnifiedConfig = {
+    model_type: 'tessera_unicode', ...m, vocab_size: separate ? textVocab + codec.codebookSize : textVocab,
+    image_positions: codec.positions, image_depth: codec.depth, image_first_token_id: codec.firstTokenId, image_codebook_size: codec.codebookSize,
+    image_token_offset: separate ? textVocab : codec.firstTokenId,
+  };
+  if (!separate && codec.firstTokenId + codec.codebookSize > textVocab)
+    throw new RecipeConfigError('config', 'image_tokenizer', `codes use ids [${codec.firstTokenId}, ${codec.firstTokenId + codec.codebookSize}) but the text vocabulary has ${textVocab} ids; UniCode shares the vocabulary (train the text tokenizer to ≥ ${codec.firstTokenId + codec.codebookSize}, or use codebook_mode 'separate')`);
+  validateUnifiedConfig(c, 'config (model)');
+  return c;
+}
+
+/** Rows of one split in metadata order (the order loadImageFolder uses). */
+async function splitRows(dir: string, split: string): Promise<MetadataRow[]> {
+  return (await readMetadata(dir)).map((r) => r.row).filter((r) => rowSplit(r) === split);
+}
+
+/** Hash of the tokenizer folder's files and the split's rows: the key of the codes cache. */
+async function cacheKey(tokDir: string, rows: MetadataRow[]): Promise<string> {
+  const h = createHash('sha256');
+  for (const f of (await readdir(tokDir)).sort()) {
+    if ((await stat(join(tokDir, f))).isFile()) h.update(f).update(await readFile(join(tokDir, f)));
+  }
+  h.update(JSON.stringify(rows.map((r) => r.file_name)));
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Codec token ids (N, P, D) for every row of a split, from outDir/cache when the tokenizer and rows
+ * are unchanged, else encoded once (batches of 64) and cached.
+ */
+export async function cachedCodes(codec: ImageCodec, tokDir: string, dataDir: string, split: string, cacheDir: string): Promise<{ rows: MetadataRow[]; codes: Int32Array; encoded: boolean }> {
+  const rows = await splitRows(dataDir, split);
+  if (rows.length === 0) throw new RecipeConfigError('config', 'data', `${dataDir} has no rows in split '${split}'`);
+  const per = codec.positions * codec.depth;
+  const file = join(cacheDir, `codes-${split.replace(/[^A-Za-z0-9_-]/g, '_')}-${await cacheKey(tokDir, rows)}.i32`);
+  try {
+    const buf = await readFile(file);
+    if (buf.length === rows.length * per * 4) return { rows, codes: new Int32Array(buf.buffer, buf.byteOffset, rows.length * per).slice(), encoded: false };
+  } catch {
+    // not cached yet
+  }
+  const folder = await loadImageFolder(dataDir, { split, size: codec.imageSize });
+  if (folder.rows.length !== rows.length || folder.rows.some((r, i) => r.file_name !== rows[i].file_name)) throw new Error(`${dataDir}: rows of split '${split}' changed while loading`);
+  const px = 3 * codec.imageSize ** 2;
+  const codes = new Int32Array(rows.length * per);
+  for (let s = 0; s < rows.length; s += 64) {
+    const m = Math.min(64, rows.length - s);
+    codes.set(await codec.encode(folder.images.subarray(s * px, (s + m) * px), m), s * per);
+  }
+  await mkdir(cacheDir, { recursive: true });
+  await writeFile(`${file}.tmp-${process.pid}`, new Uint8Array(codes.buffer));
+  await rename(`${file}.tmp-${process.pid}`, file);
+  return { rows, codes, encoded: true };
+}
+
+export interface LmRecipeDeps {
+  /** Opens the image tokenizer folder (default: the VQ tokenizer of models/image-tokenizer.ts). */
+  loadCodec(dir: string, threads: number): Promise<ImageCodec>;
+}
+const defaultDeps: LmRecipeDeps = { loadCodec: (dir, threads) => loadImageTokenizer(dir, { threads }) };
+
+export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, deps: LmRecipeDeps = defaultDeps): Promise<RecipeResult> {
+  const t = cfg.train;
+  const threads = opts.threads ?? t.threads ?? 2;
+  const tok = await TextTokenizer.load(cfg.text_tokenizer);
+  const codec = await deps.loadCodec(cfg.image_tokenizer, threads);
+  const c = unifiedConfigFor(cfg.model, tok.vocabSize, codec);
+  const cacheDir = join(opts.outDir, 'cache');
+  const train = await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.train_split, cacheDir);
+  const held = await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.eval_split, cacheDir).catch(() => null);
+  await codec.release();
+  const per = c.image_positions * c.image_depth;
+  const lmCodes = (codes: Int32Array) => codecToLm(c, codes);
+  const [trainCodes, heldCodes] = [lmCodes(train.codes), held ? lmCodes(held.codes) : null];
+
+  const taskOpts = { stage: cfg.stage, cfgDropout: t.cfg_dropout, outputForm: c.image_head === 'depth' ? 'aggregate' as const : 'unfolded' as const, mix: (t.mix ?? undefined) as Partial<Record<TaskKind, number>> | undefined };
+  const stream = new TaskStream(train.rows, (i) => trainCodes.subarray(i * per, (i + 1) * per), { ...taskOpts, seed: t.seed });
+  const answerOnly = cfg.stage === 'stage2';
+  const toFeeds = (s: TaskStream, n: number) => collate(c, s.nextBatch(n).map((e) => layoutChat(tok, c, e, answerOnly, { imageWeight: t.image_weight })), tok.specials.pad);
+  // held-out batches: a fixed stream over the eval split (same tasks and weighting)
+  const evalFeeds: Record<string, Tensor>[] = [];
+  if (held && heldCodes) {
+    const es = new TaskStream(held.rows, (i) => heldCodes.subarray(i * per, (i + 1) * per), { ...taskOpts, cfgDropout: 0, seed: 12345 });
+    for (let k = 0; k < t.eval_batches; k++) evalFeeds.push(toFeeds(es, t.batch));
+  }
+
+  const trainer = await Trainer.create(
+    { build: (g) => unifiedLoss(g, c, declareBatchInputs(g, c)), init: (n, s, rng) => initUnifiedParam(c, n, s, rng) },
+    {
+      optim: { weightDecay: t.weight_decay, clipNorm: t.clip_norm ?? undefined, betas: [0.9, 0.95] },
+      schedule: { lr: t.lr, warmupSteps: t.warmup_steps, totalSteps: t.steps, minRatio: t.min_lr_ratio },
+      groups: [
+        ...(c.codebook_mode === 'frozen' ? [{ match: /^model\.embed_tokens\.weight$/, frozen: true }] : []),
+        { match: /norm(_in)?\.weight$|layernorm\.weight$|pos_embed$/, weightDecay: 0 },
+      ],
+      seed: t.seed, session: { threads },
+    },
+  );
+  if (cfg.init_from) {
+    const f = await readSafetensors(join(cfg.init_from, 'model.safetensors'));
+    for (const [n, shape] of trainer.shapes) {
+      const x = f.tensors.get(n);
+      if (!x || x.dtype !== 'F32' || x.shape.join() !== shape.join()) throw new RecipeConfigError('config', 'init_from', `${join(cfg.init_from, 'model.safetensors')}: '${n}' is missing or not F32[${shape}]`);
+      trainer.params.set(n, Float32Array.from(x.data as Float32Array));
+    }
+  }
+  const ckDir = join(opts.outDir, 'checkpoints');
+  if (opts.resume) {
+    const ck = await loadLatestCheckpoint(ckDir);
+    if (ck) {
+      trainer.setState(ck.state);
+      stream.cursor = (ck.state.data as { cursor: typeof stream.cursor }).cursor;
+    }
+  }
+
+  const E = () => trainer.params.get('model.embed_tokens.weight')!;
+  const exportEmbeddings = async () => {
+    const file = join(opts.outDir, 'lm-embeddings.safetensors');
+    await writeSafetensors(`${file}.tmp-${process.pid}`, { 'model.embed_tokens.weight': { dtype: 'F32', shape: [c.vocab_size, c.hidden_size], data: E() } }, { format: 'pt' });
+    await rename(`${file}.tmp-${process.pid}`, file);
+  };
+  const twoWay = async () => {
+    // the reverse of the tokenizer's pull (UniCode's "dual" ablation): the image rows of the LM table move toward the codebook
+    const f = await readSafetensors(join(cfg.image_tokenizer, 'model.safetensors'));
+    const cb = f.tensors.get('quantizer.codebook');
+    if (!cb || cb.dtype !== 'F32' || cb.shape[0] !== c.image_codebook_size) throw new RecipeConfigError('config', 'image_tokenizer', `${join(cfg.image_tokenizer, 'model.safetensors')}: needs 'quantizer.codebook' F32[${c.image_codebook_size}, d] for codebook_mode 'two-way'`);
+    const [lo, hi] = imageIdRange(c);
+    const C = c.hidden_size;
+    const rows = { data: E().subarray(lo * C, hi * C), rows: hi - lo, cols: C };
+    const code = { data: cb.data as Float32Array, rows: cb.shape[0], cols: cb.shape[1] };
+    const ids = Array.from({ length: hi - lo }, (_, k) => k);
+    const next = pullCodebook(rows, code, cfg.two_way.lambda, { proj: fitProjection(rows, code, ids), tokenIds: ids });
+    const e = Float32Array.from(E());
+    e.set(next.data, lo * C);
+    trainer.params.set('model.embed_tokens.weight', e);
+  };
+  const checkpoint = async () => {
+    trainer.data = { cursor: stream.cursor };
+    const path = await saveCheckpoint(ckDir, trainer.getState(), trainer.shapes, { recipe: 'lm', config: cfg });
+    await exportEmbeddings();
+    opts.onCheckpoint?.({ step: trainer.step, path });
+  };
+  const evaluate = async () => {
+    const sums = { loss: 0, text_loss: 0, image_loss: 0 };
+    for (const f of evalFeeds) {
+      const r = await trainer.evaluate(f);
+      sums.loss += r.loss / evalFeeds.length;
+      sums.text_loss += r.metrics.text_loss / evalFeeds.length;
+      sums.image_loss += r.metrics.image_loss / evalFeeds.length;
+    }
+    return { eval_loss: sums.loss, eval_text_loss: sums.text_loss, eval_image_loss: sums.image_loss };
+  };
+
+  const t0 = performance.now();
+  const startStep = trainer.step;
+  let tokens = 0;
+  try {
+    while (trainer.step < t.steps) {
+      if (opts.signal?.aborted) {
+        await checkpoint();
+        return { status: 'paused', step: trainer.step };
+      }
+      const feeds = toFeeds(stream, t.batch);
+      const ts = performance.now();
+      const r = await trainer.trainStep([feeds]);
+      const stepTokens = (feeds.input_weights.data as Float32Array).reduce((a, w, i) => a + (i % c.image_depth === 0 ? 1 : 0) * (w > 0 ? 1 : 0), 0);
+      tokens += stepTokens;
+      if (c.codebook_mode === 'two-way' && trainer.step % cfg.two_way.every === 0) await twoWay();
+      const done = trainer.step - startStep;
+      const secs = (performance.now() - t0) / 1000;
+      opts.onProgress?.({
+        step: trainer.step, totalSteps: t.steps, phase: cfg.stage, loss: r.loss,
+        metrics: { lr: r.lr, grad_norm: r.gradNorm, text_loss: r.metrics.text_loss, image_loss: r.metrics.image_loss, tokens_per_s: stepTokens / ((performance.now() - ts) / 1000), seq_len: feeds.labels.shape[1] },
+        etaSeconds: done > 0 ? (secs / done) * (t.steps - trainer.step) : null,
+      });
+      if (t.eval_every > 0 && trainer.step % t.eval_every === 0 && evalFeeds.length)
+        opts.onProgress?.({ step: trainer.step, totalSteps: t.steps, phase: 'eval', loss: r.loss, metrics: await evaluate(), etaSeconds: null });
+      if (trainer.step % t.checkpoint_every === 0 || trainer.step === t.steps) await checkpoint();
+    }
+    const metrics = evalFeeds.length ? await evaluate() : {};
+    const modelDir = join(opts.outDir, 'model');
+    await saveModelFolder(modelDir, {
+      config: c, weights: trainer.params, textTokenizerDir: cfg.text_tokenizer, imageTokenizerDir: cfg.image_tokenizer,
+      card: {
+        name: cfg.name, recipe: { kind: 'lm', ...cfg },
+        metrics: { ...metrics, measured_on: `${cfg.data.eval_split} split, ${evalFeeds.length} batches of ${t.batch}` },
+        training: { steps: trainer.step, seconds_this_run: Math.round((performance.now() - t0) / 1000), tokens_this_run: tokens },
+      },
+    });
+    return { status: 'done', step: trainer.step, modelDir, metrics };
+  } finally {
+    await trainer.release();
+  }
+}
+
+export const lmRecipe: Recipe<LmRecipeConfig> = { kind: 'lm', parseConfig: parseLmConfig, run: (c, o) => runLmRecipe(c, o) };
