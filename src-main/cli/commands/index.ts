@@ -6,6 +6,8 @@ import { demo } from './demo.ts';
 import { benchEngineCommand } from './bench.ts';
 import { trainTextTokenizer } from './train-text-tokenizer.ts';
 import { trainTokenizer } from './train-tokenizer.ts';
+import { evalTokenizer } from './eval-tokenizer.ts';
+import { benchTokenizer } from './bench-tokenizer.ts';
 import { trainLm } from './train-lm.ts';
 
 export const commands: Command[] = [
@@ -15,5 +17,7 @@ export const commands: Command[] = [
   benchEngineCommand,
   trainTextTokenizer,
   trainTokenizer,
+  evalTokenizer,
+  benchTokenizer,
   trainLm,
 ];
