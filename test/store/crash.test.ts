@@ -1,54 +1,31 @@
 // SIGKILL safety: a child process commits small transactions and reports each commit; it is
 // killed with SIGKILL mid-way. The reopened database must pass integrity_check and hold every row
 // the child reported as committed (and only whole transactions: no half-inserted batch).
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src-main/backend/store/index.ts';
 import { checkAndClose, tempDir, track } from './helpers.ts';
+import { runAndKill } from './kill.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Runs the writer until it has reported `atLeast` items, then SIGKILLs it; returns the last report. */
-function runAndKill(dbPath: string, atLeast: number): Promise<{ reported: number; signal: string | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, dbPath], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let reported = 0, buf = '', err = '', killed = false;
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`writer too slow: ${reported} items reported; stderr: ${err}`)); }, 60_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      buf += chunk.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const line of lines) {
-        const m = /^committed (\d+)$/.exec(line);
-        if (m) reported = Number(m[1]);
-      }
-      if (!killed && reported >= atLeast) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-    child.on('close', (_code, signal) => {
-      clearTimeout(timer);
-      // 'close' comes after stdout is drained: lines already in the pipe when the kill landed count
-      for (const line of buf.split('\n')) {
-        const m = /^committed (\d+)$/.exec(line);
-        if (m) reported = Number(m[1]);
-      }
-      if (!killed) reject(new Error(`writer exited by itself (signal ${signal}); stderr: ${err}`));
-      else resolve({ reported, signal });
-    });
+async function runWriterAndKill(dbPath: string, atLeast: number): Promise<{ reported: number; signal: string | null }> {
+  let reported = 0;
+  const { signal } = await runAndKill(fixture, [dbPath], (line) => {
+    const m = /^committed (\d+)$/.exec(line);
+    if (m) reported = Number(m[1]);
+    return reported >= atLeast;
   });
+  return { reported, signal };
 }
 
 describe('crash safety', () => {
   it('keeps every reported commit after SIGKILL, twice in a row (the second run resumes)', async () => {
     const dbPath = join(tempDir(), 'crash.db');
     for (const target of [1500, 3000]) {
-      const { reported, signal } = await runAndKill(dbPath, target);
+      const { reported, signal } = await runWriterAndKill(dbPath, target);
       expect(signal).toBe('SIGKILL');
       expect(reported).toBeGreaterThanOrEqual(target);
       const store = track(await openStore(dbPath));
