@@ -121,6 +121,14 @@ describe('training', () => {
       for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref[i] - px[i]));
       expect(maxDiff).toBeLessThan(1e-5);
       await Promise.all([enc.release(), dec.release()]);
+      // a Stage I round starts from this folder: quantization on at once, near the final loss
+      const round = parseTokenizerConfig({ ...tinyTokenizerConfig(data, 2), init_from: r.modelDir }, 'round.json');
+      const roundLosses: number[] = [];
+      await runTokenizerRecipe(round, { outDir: join(tmp, 'round'), resume: false, onProgress: (p) => p.phase === 'vq' && roundLosses.push(p.loss) });
+      expect(roundLosses).toHaveLength(2);
+      expect(roundLosses[0]).toBeLessThan(losses[0] * 0.8);
+      const other = parseTokenizerConfig({ ...tinyTokenizerConfig(data, 2), model: { ...tinyTokenizerConfig(data, 2).model, code_dim: 4 }, init_from: r.modelDir }, 'other.json');
+      await expect(runTokenizerRecipe(other, { outDir: join(tmp, 'other'), resume: false })).rejects.toThrow(/differs from this recipe's model in code_dim/);
     } finally {
       await tok.release();
     }

@@ -15,7 +15,7 @@ import { loadImageFolder } from '../data/imagefolder.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { exportOnnx } from '../graph/onnx.ts';
 import { readSafetensors } from '../io/safetensors.ts';
-import { saveImageTokenizer } from '../models/image-tokenizer.ts';
+import { readImageTokenizerConfig, readImageTokenizerWeights, saveImageTokenizer } from '../models/image-tokenizer.ts';
 import { paramWeights, validateVqTokConfig, vqtokDecoderGraph, vqtokEncoderGraph, vqtokGeometry, vqtokInit, vqtokLatentGraph, vqtokTrainGraph, DEFAULT_VQTOK, type VqTokConfig } from '../models/vqtok.ts';
 import { EmaCodebook, kmeansInit } from '../quant/codebook.ts';
 import { mseOf, psnrOf, ssimOf } from '../quant/image-metrics.ts';
@@ -75,6 +75,8 @@ export const TokenizerRecipeSchema = z.object({
     ema_decay: z.number().gt(0).lt(1).default(0.99),
     dead_threshold: z.number().min(0).default(0.03),
   }).default({ init_samples: 512, kmeans_iters: 8, ema_decay: 0.99, dead_threshold: 0.03 }),
+  /** Start from a trained tokenizer folder (Stage I rounds): its weights and codebook, quantization on from step 0. */
+  init_from: z.string().min(1).nullable().default(null),
   pull: z.object({
     /** safetensors file holding the LM embedding table (written by the LM recipe); absent file = no pull yet. */
     from: z.string().min(1),
@@ -176,6 +178,7 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
   const initCb = new Rng(t.seed ^ 0xc0de).fillNormal(new Float32Array(c.codebook_size * c.code_dim), 1);
   let ema = new EmaCodebook(initCb, c.code_dim, { decay: cfg.codebook.ema_decay, deadThreshold: cfg.codebook.dead_threshold });
   let cursor: Cursor = { epoch: 0, pos: 0, kmeansDone: false };
+  let resumed = false;
   if (opts.resume) {
     const ck = await loadLatestCheckpoint(ckDir);
     if (ck) {
@@ -184,8 +187,24 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
       ema.counts = ck.state.params.get('ema.counts')!;
       ema.sums = ck.state.params.get('ema.sums')!;
       cursor = ck.state.data as Cursor;
+      resumed = true;
     }
   }
+  if (cfg.init_from && !resumed) {
+    const from = await readImageTokenizerConfig(cfg.init_from);
+    const keys = ['image_size', 'channels', 'enc_blocks', 'dec_blocks', 'dec_out_channels', 'code_dim', 'codebook_size', 'first_token_id', 'fold', 'norm_groups'] as const;
+    const differs = keys.filter((k) => JSON.stringify(from[k] ?? null) !== JSON.stringify(c[k] ?? null));
+    if (differs.length) throw new RecipeConfigError('config', 'init_from', `${cfg.init_from} differs from this recipe's model in ${differs.join(', ')}`);
+    const w = await readImageTokenizerWeights(cfg.init_from);
+    for (const name of trainer.shapes.keys()) {
+      const d = w.get(name);
+      if (!d) throw new RecipeConfigError('config', 'init_from', `${cfg.init_from}/model.safetensors lacks '${name}'`);
+      trainer.params.set(name, d);
+    }
+    ema = new EmaCodebook(w.get('quantizer.codebook')!, c.code_dim, { decay: cfg.codebook.ema_decay, deadThreshold: cfg.codebook.dead_threshold });
+    cursor = { ...cursor, kmeansDone: true };
+  }
+  const vqFrom = cfg.init_from ? 0 : t.ae_warmup_steps;
 
   const latent = await (async () => {
     const g = new Graph('latent');
@@ -274,7 +293,7 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
         await checkpoint();
         return { status: 'paused', step: trainer.step };
       }
-      const vq = trainer.step >= t.ae_warmup_steps;
+      const vq = trainer.step >= vqFrom;
       if (vq && !cursor.kmeansDone) {
         await initCodebook();
         cursor = { ...cursor, kmeansDone: true };
