@@ -8,6 +8,7 @@ import { trainTextTokenizer } from './train-text-tokenizer.ts';
 import { trainTokenizer } from './train-tokenizer.ts';
 import { evalTokenizer } from './eval-tokenizer.ts';
 import { benchTokenizer } from './bench-tokenizer.ts';
+import { trainDefault } from './train-default.ts';
 import { trainLm } from './train-lm.ts';
 
 export const commands: Command[] = [
@@ -19,5 +20,6 @@ export const commands: Command[] = [
   trainTokenizer,
   evalTokenizer,
   benchTokenizer,
+  trainDefault,
   trainLm,
 ];

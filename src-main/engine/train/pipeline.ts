@@ -1,0 +1,178 @@
+// The default model's whole recipe as one resumable pipeline (`npm run train:default`):
+//   data            the emoji imagefolder (built from the npm packages when missing)
+//   text-tokenizer  byte-level BPE over the captions, tags and task prompts, vocab = the LM's
+//   tokenizer       VQ tokenizer pre-training (AE warm-up, k-means, EMA codes)
+//   stage1-*        UniCode Stage I: rounds of LM training (decompression + captions on the current
+//                   codes; its embedding table written out) alternating with tokenizer training that
+//                   pulls its codebook one way toward that table every N steps
+//   stage2          tokenizer frozen; instruction tuning (captions, questions, text-to-image,
+//                   decompression), loss on answers only
+//   assemble        the final model folder with its card (metrics measured on the held-out style)
+// Every stage runs with resume = true and is marked done in WORK/pipeline-state.json when it
+// finishes, so killing the process at any moment and starting again continues where it stopped.
+import { access, cp, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { buildEmojiDataset } from '../data/emoji.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { trainBpe } from '../text/bpe.ts';
+import { corpusFromImagefolder } from '../text/corpus.ts';
+import { writeTokenizerFiles } from '../text/files.ts';
+import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } from '../data/tasks.ts';
+import { RecipeConfigError, type RecipeProgress, type RecipeSample } from './recipe.ts';
+import { lmRecipe, type LmRecipeConfig } from './recipes/lm.ts';
+import { tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
+
+export const PipelineSchema = z.object({
+  data_dir: z.string().min(1),
+  work_dir: z.string().min(1),
+  model_dir: z.string().min(1),
+  text_tokenizer: z.object({ vocab_size: z.int().min(300), min_frequency: z.int().min(1).default(2) }),
+  /** Recipe files, relative to the pipeline file. */
+  tokenizer: z.string().min(1),
+  stage1: z.object({
+    rounds: z.int().min(0),
+    lm: z.string().min(1),
+    lm_steps_per_round: z.int().min(1),
+    tokenizer_steps_per_round: z.int().min(1),
+    pull_lambda: z.number().min(0).max(1),
+    pull_every: z.int().min(1),
+  }),
+  stage2: z.object({ lm: z.string().min(1) }),
+});
+export type Pipeline = z.infer<typeof PipelineSchema>;
+
+export interface PipelineOptions {
+  threads?: number;
+  signal?: AbortSignal;
+  log?(line: string): void;
+  onProgress?(stage: string, p: RecipeProgress): void;
+  onSample?(stage: string, s: RecipeSample): void;
+}
+
+interface StageState {
+  done: boolean;
+  seconds: number;
+  result?: Record<string, unknown>;
+}
+
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new RecipeConfigError(file, '(file)', `cannot read JSON (${(err as Error).message})`);
+  }
+}
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+export async function runPipeline(file: string, opts: PipelineOptions = {}): Promise<'done' | 'paused'> {
+  const source = resolve(file);
+  const parsed = PipelineSchema.safeParse(await readJson(source));
+  if (!parsed.success) throw new RecipeConfigError(source, parsed.error.issues[0].path.join('.') || '(root)', parsed.error.issues[0].message);
+  const p = parsed.data;
+  const base = dirname(source);
+  const root = process.cwd();
+  const data = resolve(root, p.data_dir), work = resolve(root, p.work_dir), modelDir = resolve(root, p.model_dir);
+  const log = opts.log ?? console.log;
+  const stateFile = join(work, 'pipeline-state.json');
+  const state: Record<string, StageState> = (await exists(stateFile)) ? (await readJson(stateFile)) as Record<string, StageState> : {};
+  const save = () => writeFileAtomic(stateFile, JSON.stringify(state, null, 1));
+
+  /** Runs a stage unless done; returns false when it paused. */
+  const stage = async (id: string, fn: () => Promise<{ paused: boolean; result?: Record<string, unknown> }>): Promise<boolean> => {
+    if (state[id]?.done) return true;
+    log(`── ${id}`);
+    const t0 = performance.now();
+    const r = await fn();
+    const prev = state[id]?.seconds ?? 0;
+    state[id] = { done: !r.paused, seconds: prev + (performance.now() - t0) / 1000, result: r.result };
+    await save();
+    return !r.paused;
+  };
+  const recipeOpts = (id: string, outDir: string) => ({
+    outDir, resume: true, signal: opts.signal, threads: opts.threads,
+    onProgress: (x: RecipeProgress) => opts.onProgress?.(id, x),
+    onSample: (s: RecipeSample) => opts.onSample?.(id, s),
+  });
+
+  const ok = await (async () => {
+    if (!(await stage('data', async () => {
+      if (!(await exists(join(data, 'metadata.jsonl')))) await buildEmojiDataset({ out: data });
+      return { paused: false };
+    }))) return false;
+
+    const textTok = join(work, 'text-tokenizer');
+    if (!(await stage('text-tokenizer', async () => {
+      const labels = await corpusFromImagefolder(data);
+      const prompts = [...CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, ...T2I_TEMPLATES.map((t) => t('red apple'))];
+      const docs = [...labels, ...Array.from({ length: 50 }, () => prompts).flat()];
+      const model = trainBpe(docs, { vocabSize: p.text_tokenizer.vocab_size, minFrequency: p.text_tokenizer.min_frequency });
+      writeTokenizerFiles(textTok, model, { modelMaxLength: 2048 });
+      return { paused: false, result: { merges: model.merges.length } };
+    }))) return false;
+
+    const tokJson = await readJson(join(base, p.tokenizer)) as { data?: object };
+    const tokCfg = tokenizerRecipe.parseConfig({ ...tokJson, data: { ...tokJson.data, dir: data }, pull: null }, join(base, p.tokenizer));
+    let tokDir = join(work, 'tokenizer', 'model');
+    if (!(await stage('tokenizer', async () => {
+      const r = await tokenizerRecipe.run(tokCfg, recipeOpts('tokenizer', join(work, 'tokenizer')));
+      return { paused: r.status === 'paused', result: r.metrics };
+    }))) return false;
+
+    const lm1Json = await readJson(join(base, p.stage1.lm)) as Record<string, unknown>;
+    let lmDir: string | null = null;
+    for (let r = 1; r <= p.stage1.rounds; r++) {
+      const lmOut = join(work, `stage1-lm-${r}`);
+      const cfg: LmRecipeConfig = lmRecipe.parseConfig({
+        ...lm1Json, stage: 'stage1', data: { ...(lm1Json.data as object), dir: data }, image_tokenizer: tokDir, text_tokenizer: textTok, init_from: lmDir,
+        train: { ...(lm1Json.train as object), steps: p.stage1.lm_steps_per_round },
+      }, join(base, p.stage1.lm));
+      if (!(await stage(`stage1-lm-${r}`, async () => {
+        const res = await lmRecipe.run(cfg, recipeOpts(`stage1-lm-${r}`, lmOut));
+        return { paused: res.status === 'paused', result: res.metrics };
+      }))) return false;
+      lmDir = join(lmOut, 'model');
+      const tokOut = join(work, `stage1-tok-${r}`);
+      const tcfg: TokenizerRecipeConfig = tokenizerRecipe.parseConfig({
+        ...tokCfg, init_from: tokDir,
+        train: { ...tokCfg.train, steps: p.stage1.tokenizer_steps_per_round, warmup_steps: 0, ae_warmup_steps: 0, eval_every: 0 },
+        pull: { from: join(lmOut, 'lm-embeddings.safetensors'), key: 'model.embed_tokens.weight', lambda: p.stage1.pull_lambda, every: p.stage1.pull_every },
+      }, join(base, p.tokenizer));
+      if (!(await stage(`stage1-tok-${r}`, async () => {
+        const res = await tokenizerRecipe.run(tcfg, recipeOpts(`stage1-tok-${r}`, tokOut));
+        return { paused: res.status === 'paused', result: res.metrics };
+      }))) return false;
+      tokDir = join(tokOut, 'model');
+    }
+
+    const lm2Json = await readJson(join(base, p.stage2.lm)) as Record<string, unknown>;
+    const stage2Out = join(work, 'stage2');
+    const cfg2: LmRecipeConfig = lmRecipe.parseConfig({
+      ...lm2Json, stage: 'stage2', data: { ...(lm2Json.data as object), dir: data }, image_tokenizer: tokDir, text_tokenizer: textTok, init_from: lmDir,
+    }, join(base, p.stage2.lm));
+    if (!(await stage('stage2', async () => {
+      const res = await lmRecipe.run(cfg2, recipeOpts('stage2', stage2Out));
+      return { paused: res.status === 'paused', result: res.metrics };
+    }))) return false;
+
+    return stage('assemble', async () => {
+      const tmp = `${modelDir}.tmp-${process.pid}`;
+      await rm(tmp, { recursive: true, force: true });
+      await cp(join(stage2Out, 'model'), tmp, { recursive: true });
+      const cardFile = join(tmp, 'tessera.json');
+      const card = JSON.parse(await readFile(cardFile, 'utf8'));
+      card.training = {
+        machine: 'this project\'s 2-core CPU machine (onnxruntime-node CPU)',
+        ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`${k}_seconds`, Math.round(v.seconds)])),
+      };
+      card.recipe = { pipeline: p, tokenizer: tokCfg, stage2: cfg2 };
+      await writeFileAtomic(cardFile, JSON.stringify(card, null, 2) + '\n');
+      await rm(modelDir, { recursive: true, force: true });
+      await rename(tmp, modelDir);
+      log(`model folder: ${modelDir}`);
+      return { paused: false };
+    });
+  })();
+  return ok ? 'done' : 'paused';
+}
