@@ -40,9 +40,13 @@ export async function writePng(file: string, img: ImageTensor): Promise<Uint8Arr
   return bytes;
 }
 
-/** Writes `n` distinct valid PNGs `<dir>/<sub k%dirs>/img<k>.png` (one encode, a tEXt chunk each). */
-export async function writeManyPngs(dir: string, n: number, dirs = 10): Promise<string[]> {
-  const base = await encodePng(noiseImage(1));
+/**
+ * Writes `n` distinct valid PNGs `<dir>/d<k % dirs>/img<k>.png` (one encode, a tEXt chunk each),
+ * each padded to about `padBytes` with a comment chunk (to make holding them all in memory visible).
+ */
+export async function writeManyPngs(dir: string, n: number, dirs = 10, padBytes = 0): Promise<string[]> {
+  const plain = await encodePng(noiseImage(1));
+  const base = padBytes ? insertPngTextChunks(plain, { Comment: 'x'.repeat(padBytes) }) : plain;
   const rels: string[] = [];
   for (let d = 0; d < dirs; d++) mkdirSync(path.join(dir, `d${d}`), { recursive: true });
   for (let k = 0; k < n; k++) {
