@@ -21,7 +21,9 @@ import { writeTokenizerFiles } from '../text/files.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } from '../data/tasks.ts';
 import { RecipeConfigError, type RecipeProgress, type RecipeSample } from './recipe.ts';
 import { lmRecipe, type LmRecipeConfig } from './recipes/lm.ts';
-import { tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
+import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
+import { loadImageTokenizer } from '../models/image-tokenizer.ts';
+import { loadImageFolder } from '../data/imagefolder.ts';
 
 export const PipelineSchema = z.object({
   data_dir: z.string().min(1),
@@ -65,6 +67,22 @@ async function readJson(file: string): Promise<unknown> {
 }
 
 const exists = (p: string) => access(p).then(() => true, () => false);
+
+/** The image tokenizer's reconstruction numbers on the held-out style (the test split). */
+export async function tokenizerMetrics(dir: string, dataDir: string, threads = 2): Promise<Record<string, number | string>> {
+  const tok = await loadImageTokenizer(dir, { threads });
+  try {
+    const set = await loadImageFolder(dataDir, { split: 'test', size: tok.imageSize });
+    const e = await evaluateReconstruction((px, m) => tok.encodeCodes(px, m), (c, m) => tok.decodeCodes(c, m), set.images, set.rows.length, tok.imageSize, tok.codebookSize);
+    return {
+      tokenizer_eval_set: `test split (held-out facebook style), ${e.images} images`,
+      tokenizer_psnr: e.psnr, tokenizer_ssim: e.ssim, tokenizer_usage: e.usage, tokenizer_perplexity: e.perplexity,
+      tokenizer_positions_per_image: tok.positions, tokenizer_codes_per_position: tok.depth,
+    };
+  } finally {
+    await tok.release();
+  }
+}
 
 export async function runPipeline(file: string, opts: PipelineOptions = {}): Promise<'done' | 'paused'> {
   const source = resolve(file);
@@ -167,6 +185,7 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
         ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`${k}_seconds`, Math.round(v.seconds)])),
       };
       card.recipe = { pipeline: p, tokenizer: tokCfg, stage2: cfg2 };
+      card.metrics = { ...card.metrics, ...(await tokenizerMetrics(join(tmp, 'image-tokenizer'), data, opts.threads)) };
       await writeFileAtomic(cardFile, JSON.stringify(card, null, 2) + '\n');
       await rm(modelDir, { recursive: true, force: true });
       await rename(tmp, modelDir);
