@@ -1,6 +1,9 @@
 // Every `tessera` command, one import a line. Add yours here.
 import type { Command } from '../command.ts';
 import { dataEmoji } from './data-emoji.ts';
+import { dataImport } from './data-import.ts';
+import { dataDedupe } from './data-dedupe.ts';
+import { dataExport } from './data-export.ts';
 import { gradcheck } from './gradcheck.ts';
 import { demo } from './demo.ts';
 import { benchEngineCommand } from './bench.ts';
@@ -10,9 +13,13 @@ import { evalTokenizer } from './eval-tokenizer.ts';
 import { benchTokenizer } from './bench-tokenizer.ts';
 import { trainDefault } from './train-default.ts';
 import { trainLm } from './train-lm.ts';
+import { serve } from './serve.ts';
 
 export const commands: Command[] = [
   dataEmoji,
+  dataImport,
+  dataDedupe,
+  dataExport,
   gradcheck,
   demo,
   benchEngineCommand,
@@ -22,4 +29,5 @@ export const commands: Command[] = [
   benchTokenizer,
   trainDefault,
   trainLm,
+  serve,
 ];
