@@ -5,8 +5,9 @@ import type { ApiEvent, IpcReply } from '../../src-main/contract/api.ts';
 export interface TesseraBridge {
   call(method: string, request: unknown): Promise<IpcReply>;
   onEvent(listener: (e: ApiEvent) => void): () => void;
-  /** Saves bytes through the native save dialog (Electron only). */
   platform: string;
+  /** The native open dialog (Electron only); null when cancelled. */
+  pickPath(kind: 'folder' | 'file'): Promise<string | null>;
 }
 
 declare global {
