@@ -1,7 +1,10 @@
 // What each job kind does inside its worker thread, one executor per kind, and whether the kind is
 // heavy (one heavy job at a time, FIFO) or light (runs beside it). Executors report through `post`
 // and honour `signal` (pause): they stop at a safe point, checkpointed, and return 'paused'.
-import type { JobKind } from '../store/index.ts';
+import { join } from 'node:path';
+import { ImageTokenizer } from '../../engine/models/image-tokenizer.ts';
+import { importDataset, tokenizeDataset, type ImportSpec, type Progress } from '../datasets/index.ts';
+import { openStore, type JobKind, type Store } from '../store/index.ts';
 import { recipeEntry } from './recipes.ts';
 import { UnavailableError } from './errors.ts';
 import type { FromWorker, WorkerJob } from './protocol.ts';
@@ -46,14 +49,69 @@ const train: Executor = async (job, { signal, post }) => {
   return { status: r.status, result: { step: r.step, modelDir: r.modelDir ?? null, metrics: r.metrics ?? {} } };
 };
 
+/** params of an import job: the contract's datasets.import request. */
+export interface ImportParams {
+  kind: ImportSpec['kind'];
+  path: string;
+  name: string;
+}
+
+/** The token cache key of a tokenizer model: its id and name (a retrained model gets a new id). */
+export const tokenizerIdOf = (m: { id: number; name: string }): string => `model-${m.id}:${m.name}`;
+
+const curationProgress = (post: ExecContext['post']) => (p: Progress) =>
+  post({ type: 'progress', progress: { step: p.done, total: p.total ?? 0, phase: p.phase, loss: null, etaSeconds: null, metrics: { bad: p.bad } } });
+
+/** Import and tokenize write rows themselves: they open their own connection to the store (WAL). */
+async function withStore<T>(job: WorkerJob, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(job.dbPath);
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+const importJob: Executor = (job, { signal, post }) => withStore(job, async (store) => {
+  const p = job.params as unknown as ImportParams;
+  const spec: ImportSpec = p.kind === 'emoji'
+    ? { kind: 'emoji', name: p.name, cacheDir: join(job.dataDir, 'emoji-set') }
+    : { kind: p.kind, name: p.name, path: p.path } as ImportSpec;
+  let announced = false;
+  const progress = curationProgress(post);
+  const s = await importDataset(store, spec, {
+    signal,
+    onProgress: (q) => {
+      const ds = announced ? undefined : store.datasets.getByName(p.name);
+      if (ds) { announced = true; post({ type: 'dataset', datasetId: ds.id }); }
+      progress(q);
+    },
+  });
+  post({ type: 'dataset', datasetId: s.datasetId });
+  return { status: 'done', result: { ...s } };
+});
+
+const tokenizeJob: Executor = (job, { signal, post }) => withStore(job, async (store) => {
+  const { datasetId, modelId } = job.params as { datasetId: number; modelId: number };
+  const model = store.models.get(modelId);
+  const codec = await ImageTokenizer.load(model.dir, { threads: job.threads });
+  try {
+    const s = await tokenizeDataset(store, datasetId, codec, { tokenizerId: tokenizerIdOf(model), signal, onProgress: curationProgress(post) });
+    post({ type: 'dataset', datasetId });
+    return { status: 'done', result: { ...s } };
+  } finally {
+    await codec.release();
+  }
+});
+
 const missing = (what: string): Executor => async () => {
   throw new UnavailableError(what);
 };
 
 export const EXECUTORS: Readonly<Record<JobKind, Executor>> = {
   train,
-  import: missing('dataset import is not available in this build yet (backend/datasets importDataset)'),
-  tokenize: missing('dataset tokenization is not available in this build yet (backend/datasets tokenizeDataset)'),
+  import: importJob,
+  tokenize: tokenizeJob,
   evaluate: missing('evaluation is not available in this build yet (it comes with the tokenizer and unified-model recipes)'),
   generate: missing('image generation is not available in this build yet (engine/infer has no model loader)'),
 };

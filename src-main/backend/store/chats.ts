@@ -97,6 +97,11 @@ export class ChatsRepo {
     return { ...m, attachments: this.db.stmt(`SELECT ${ACOLS} FROM attachments WHERE message_id = ? ORDER BY id`).all(messageId) as AttachmentRow[] };
   }
 
+  /** One attachment by id (the file server looks images up by it). */
+  attachment(attachmentId: number): AttachmentRow {
+    return must(this.db.stmt(`SELECT ${ACOLS} FROM attachments WHERE id = ?`).get(attachmentId), 'attachment', attachmentId) as AttachmentRow;
+  }
+
   /** The chat's messages in order, each with its attachments. */
   messages(chatId: number): MessageRow[] {
     const msgs = this.db.stmt(`SELECT ${MCOLS} FROM messages WHERE chat_id = ? ORDER BY ordinal`).all(chatId) as Omit<MessageRow, 'attachments'>[];

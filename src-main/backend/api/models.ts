@@ -1,0 +1,82 @@
+// Handlers: app health and info, installed models (cards and metrics from tessera.json, import of a
+// model folder, discovery of the folders shipped in models/), and the runtime settings (execution
+// provider and threads; an unavailable provider is refused with the reason).
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { API_VERSION, ValidationError, type Model } from '../../contract/api.ts';
+import { providerStatus, ProviderUnavailableError } from '../../engine/runtime/session.ts';
+import { MODEL_KINDS, SCHEMA_VERSION, type ModelKind, type ModelRow, type Store } from '../store/index.ts';
+import type { Ctx, Handlers } from './context.ts';
+
+const metricsOf = (card: Record<string, unknown>): Model['metrics'] => {
+  const m = card.metrics;
+  if (!m || typeof m !== 'object') return {};
+  return Object.fromEntries(Object.entries(m as Record<string, unknown>).filter(([, v]) => typeof v === 'number').map(([k, v]) => [k, Number.isFinite(v) ? (v as number) : null]));
+};
+
+export const modelToApi = (r: ModelRow): Model => ({ id: r.id, name: r.name, kind: r.kind, dir: r.dir, card: r.card, metrics: metricsOf(r.card), createdAt: r.createdAt });
+
+/** Reads DIR/tessera.json and registers the folder; errors name the file and the field. */
+export async function importModelFolder(store: Store, path: string, name?: string): Promise<ModelRow> {
+  const dir = resolve(path);
+  const file = join(dir, 'tessera.json');
+  if (!existsSync(dir)) throw new ValidationError('models.import', 'path', `no folder at ${dir}`);
+  if (!existsSync(file)) throw new ValidationError('models.import', 'path', `${dir} is not a Tessera model folder: it has no tessera.json (the model card naming its parts)`);
+  let card: Record<string, unknown>;
+  try {
+    card = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new ValidationError('models.import', 'path', `${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  const kind = card.kind as ModelKind;
+  if (!MODEL_KINDS.includes(kind)) throw new ValidationError('models.import', 'path', `${file}: kind must be one of ${MODEL_KINDS.join(', ')}, got ${JSON.stringify(card.kind)}`);
+  const existing = store.models.list().find((m) => resolve(m.dir) === dir);
+  if (existing) return existing;
+  return store.models.create({ name: name ?? (typeof card.name === 'string' ? card.name : basename(dir)), kind, dir, card });
+}
+
+/** Registers every model folder (with a tessera.json) under the shipped models dirs not yet known. */
+export async function discoverModels(store: Store, dirs: readonly string[]): Promise<void> {
+  for (const root of dirs) {
+    if (!existsSync(root)) continue;
+    const candidates = [root, ...(await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => join(root, d.name))];
+    for (const dir of candidates) {
+      if (!existsSync(join(dir, 'tessera.json'))) continue;
+      try {
+        await importModelFolder(store, dir);
+      } catch (e) {
+        console.warn(`models: skipping ${dir}: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+function runtimeInfo(ctx: Ctx) {
+  return { provider: ctx.runtime.provider, threads: ctx.runtime.threads, maxThreads: availableParallelism(), providers: providerStatus() };
+}
+
+export function modelHandlers(ctx: Ctx): Pick<Handlers, 'app.health' | 'app.info' | 'models.list' | 'models.get' | 'models.import' | 'models.delete' | 'runtime.get' | 'runtime.set'> {
+  const { store } = ctx;
+  return {
+    'app.health': () => ({ ok: true, version: ctx.version, apiVersion: API_VERSION, schemaVersion: SCHEMA_VERSION, uptimeSeconds: (Date.now() - ctx.startedAt) / 1000 }),
+    'app.info': () => ({ version: ctx.version, platform: process.platform, arch: process.arch, cores: availableParallelism(), dataDir: ctx.dataDir, modelsDirs: ctx.modelsDirs }),
+    'models.list': () => ({ models: store.models.list().map(modelToApi) }),
+    'models.get': ({ id }) => ({ model: modelToApi(store.models.get(id)), evaluations: store.evaluations.list({ modelId: id }) }),
+    'models.import': async ({ path, name }) => modelToApi(await importModelFolder(store, path, name)),
+    'models.delete': ({ id }) => ({ deleted: store.models.delete(id) }),
+    'runtime.get': () => runtimeInfo(ctx),
+    'runtime.set': async ({ provider, threads }) => {
+      if (provider !== undefined) {
+        const s = providerStatus().find((p) => p.name === provider)!;
+        if (!s.available) throw new ProviderUnavailableError(`the ${provider} execution provider is not available here: ${s.reason}. Tessera keeps running on ${ctx.runtime.provider}.`);
+      }
+      const max = availableParallelism();
+      if (threads !== undefined && threads > max) throw new ValidationError('runtime.set', 'threads', `this machine has ${max} cores; choose 1 to ${max} threads, not ${threads}`);
+      ctx.runtime = { provider: provider ?? ctx.runtime.provider, threads: threads ?? ctx.runtime.threads };
+      await ctx.saveRuntime(ctx.runtime);
+      return runtimeInfo(ctx);
+    },
+  };
+}
