@@ -1,17 +1,18 @@
-// findDuplicates: exact duplicates (same sha256) and near duplicates (dHash within `threshold`
+// findDuplicates: exact duplicates (same sha256) and near duplicates (pHash within `threshold`
 // bits) of a dataset, found and marked. Missing perceptual hashes are computed first, a page at a
 // time (an image that fails to decode is marked 'broken' with the reason). Near pairs come from
-// LSH buckets (threshold + 1 bands: every pair within the threshold shares a band), joined by
-// union-find (single linkage: A~B and B~C put A, B, C in one group). Marks are rewritten in one
-// transaction, so a re-run replaces the previous result and an abort leaves the old one.
+// LSH buckets (threshold + 1 bands: every pair within the threshold shares a band) and union-find;
+// each connected component is then cut into stars (largest image first, every member within the
+// threshold of its keeper), so chains of look-alikes never join unlike images. Marks are rewritten
+// in one transaction: a re-run replaces the previous result and an abort leaves the old one.
 import path from 'node:path';
 import type { ItemRow, Store } from '../store/index.ts';
 import { mapPool } from './files.ts';
-import { bands, dHash, hamming, splitHash } from './phash.ts';
+import { bands, hamming, pHash, splitHash } from './phash.ts';
 import type { RunOptions } from './types.ts';
 
 export interface DedupeOptions extends RunOptions {
-  /** Near duplicates differ in at most this many of 64 dHash bits (default 4, at most 24: unrelated images differ in ~32). */
+  /** Near duplicates differ in at most this many of 64 pHash bits (default 6, at most 24: unrelated images differ in ~32). */
   threshold?: number;
   /** Images decoded at once while hashing (default 4). */
   concurrency?: number;
@@ -23,7 +24,7 @@ export interface DuplicateGroup {
   keeper: number;
   /** The others, marked 'duplicate' / 'near-duplicate' with duplicateOf = keeper. */
   members: number[];
-  /** Largest dHash distance from the keeper (0 for exact groups). */
+  /** Largest pHash distance from the keeper (0 for exact groups). */
   maxDistance: number;
 }
 
@@ -54,7 +55,7 @@ class UnionFind {
   }
 }
 
-/** Computes missing dHashes; returns every hashable item as (id, hash, area). */
+/** Computes missing perceptual hashes; returns every hashable item as (id, hash, area). */
 async function hashAll(store: Store, datasetId: number, opts: DedupeOptions, counts: { hashed: number; broken: number }) {
   const root = store.datasets.get(datasetId).rootPath;
   const st = store.items.stats(datasetId);
@@ -69,7 +70,7 @@ async function hashAll(store: Store, datasetId: number, opts: DedupeOptions, cou
     const todo = page.filter((it) => it.perceptualHash === null);
     const results = await mapPool(todo, opts.concurrency ?? 4, async (it: ItemRow) => {
       try {
-        return { it, hash: await dHash(path.join(root, ...it.path.split('/')), it.path) };
+        return { it, hash: await pHash(path.join(root, ...it.path.split('/')), it.path) };
       } catch (e) {
         return { it, error: (e as Error).message };
       }
@@ -95,7 +96,7 @@ async function hashAll(store: Store, datasetId: number, opts: DedupeOptions, cou
   return out;
 }
 
-/** Groups of near-identical hashes among `items` (indices into it), via bands + union-find. */
+/** Connected components of "within `threshold` bits" among `items` (indices into it), via bands + union-find. */
 export function nearGroups(items: { hash: [number, number] }[], threshold: number): number[][] {
   const uf = new UnionFind(items.length);
   // identical hashes first: one representative each goes through the buckets
@@ -130,10 +131,25 @@ export function nearGroups(items: { hash: [number, number] }[], threshold: numbe
   return [...groups.values()].filter((g) => g.length > 1);
 }
 
+/** Cuts a component into stars: the largest (then lowest-id) unassigned image keeps all unassigned ones within `threshold`. */
+export function stars(its: { id: number; hash: [number, number]; area: number }[], threshold: number): DuplicateGroup[] {
+  const left = [...its].sort((a, b) => b.area - a.area || a.id - b.id);
+  const out: DuplicateGroup[] = [];
+  while (left.length > 1) {
+    const keeper = left.shift()!;
+    const near = left.filter((m) => hamming(m.hash, keeper.hash) <= threshold);
+    if (near.length === 0) continue;
+    for (const m of near) left.splice(left.indexOf(m), 1);
+    near.sort((a, b) => a.id - b.id);
+    out.push({ kind: 'near', keeper: keeper.id, members: near.map((m) => m.id), maxDistance: Math.max(...near.map((m) => hamming(m.hash, keeper.hash))) });
+  }
+  return out;
+}
+
 /** Finds and marks the dataset's exact and near duplicates; returns the groups. */
 export async function findDuplicates(store: Store, datasetId: number, opts: DedupeOptions = {}): Promise<DedupeSummary> {
   const t0 = performance.now();
-  const threshold = opts.threshold ?? 4;
+  const threshold = opts.threshold ?? 6;
   if (!Number.isInteger(threshold) || threshold < 0 || threshold > 24) throw new RangeError(`findDuplicates: threshold must be an integer number of bits in 0..24 (unrelated images differ in about 32 of 64), got ${threshold}`);
   const counts = { hashed: 0, broken: 0 };
   const hashed = await hashAll(store, datasetId, opts, counts);
@@ -145,18 +161,14 @@ export async function findDuplicates(store: Store, datasetId: number, opts: Dedu
     for (const m of g.ids.slice(1)) exactLoser.add(m);
   }
   const candidates = hashed.filter((it) => !exactLoser.has(it.id));
-  for (const g of nearGroups(candidates, threshold)) {
-    const its = g.map((k) => candidates[k]).sort((a, b) => b.area - a.area || a.id - b.id);
-    const keeper = its[0];
-    groups.push({ kind: 'near', keeper: keeper.id, members: its.slice(1).map((m) => m.id), maxDistance: Math.max(...its.slice(1).map((m) => hamming(m.hash, keeper.hash))) });
-  }
+  for (const component of nearGroups(candidates, threshold)) groups.push(...stars(component.map((k) => candidates[k]), threshold));
   opts.signal?.throwIfAborted();
   const hashOf = new Map(candidates.map((c) => [c.id, c.hash]));
   store.transaction(() => {
     store.items.clearDuplicates(datasetId);
     for (const g of groups) {
       for (const m of g.members) {
-        const reason = g.kind === 'exact' ? `same bytes as item ${g.keeper}` : `looks like item ${g.keeper} (dHash distance ${hamming(hashOf.get(m)!, hashOf.get(g.keeper)!)} of 64 bits)`;
+        const reason = g.kind === 'exact' ? `same bytes as item ${g.keeper}` : `looks like item ${g.keeper} (pHash distance ${hamming(hashOf.get(m)!, hashOf.get(g.keeper)!)} of 64 bits)`;
         store.items.setStatus(m, g.kind === 'exact' ? 'duplicate' : 'near-duplicate', { duplicateOf: g.keeper, reason });
       }
     }

@@ -7,7 +7,7 @@ export { findDuplicates, type DedupeOptions, type DedupeSummary, type DuplicateG
 export { addTag, assignSplits, editCaptions, matchingIds, removeTag, type ItemFilter, type SplitAssignment } from './curate.ts';
 export { exportImagefolder, type ExportOptions, type ExportRow, type ExportSummary } from './export.ts';
 export { histogramStats, tokenizeDataset, type TokenizeOptions, type TokenizeSummary } from './tokenize.ts';
-export { dHash, hamming } from './phash.ts';
+export { hamming, pHash } from './phash.ts';
 export { parseCsv, type CsvRecord } from './csv.ts';
 export {
   DatasetImportError,

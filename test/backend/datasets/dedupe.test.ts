@@ -1,12 +1,12 @@
 // Duplicates on real PNGs in a real store: an exact byte copy is found by content hash, a brightened
-// copy by dHash, different pictures are left alone; an image that fails to decode while hashing is
+// copy by pHash, different pictures are left alone; an image that fails to decode while hashing is
 // marked broken; marks are replaced on a re-run and queryable by the duplicate filters. The LSH
 // bucketing is checked against brute-force all-pairs grouping on synthetic hashes.
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nearGroups } from '../../../src-main/backend/datasets/dedupe.ts';
-import { dHash, findDuplicates, hamming, importDataset } from '../../../src-main/backend/datasets/index.ts';
+import { nearGroups, stars } from '../../../src-main/backend/datasets/dedupe.ts';
+import { pHash, findDuplicates, hamming, importDataset } from '../../../src-main/backend/datasets/index.ts';
 import { splitHash } from '../../../src-main/backend/datasets/phash.ts';
 import { SplitMix32 } from '../../../src-main/backend/store/index.ts';
 import { brighten, checkAndClose, freshStore, noiseImage, reasons, tempDir, writePng } from './helpers.ts';
@@ -32,12 +32,12 @@ describe('findDuplicates', () => {
     const id = (p: string) => store.items.findByPath(imp.datasetId, p)!.id;
     expect(store.items.get(id('truncated.png')).status).toBe('ok'); // the header alone looks fine
 
-    const a = await dHash(path.join(root, 'a.png'));
-    const bright = await dHash(path.join(root, 'a-bright.png'));
-    const b = await dHash(path.join(root, 'b.png'));
+    const a = await pHash(path.join(root, 'a.png'));
+    const bright = await pHash(path.join(root, 'a-bright.png'));
+    const b = await pHash(path.join(root, 'b.png'));
     const dNear = hamming(splitHash(a), splitHash(bright));
     const dFar = hamming(splitHash(a), splitHash(b));
-    console.log(`dHash distance: brightened copy ${dNear}, different image ${dFar} (of 64)`);
+    console.log(`pHash distance: brightened copy ${dNear}, different image ${dFar} (of 64)`);
     expect(dNear).toBeLessThanOrEqual(4);
     expect(dFar).toBeGreaterThan(16);
 
@@ -51,7 +51,7 @@ describe('findDuplicates', () => {
       { kind: 'near', keeper: id('a-bright.png'), members: [id('a-copy.png')], maxDistance: dNear },
     ]);
     expect(store.items.get(id('a.png'))).toMatchObject({ status: 'duplicate', duplicateOf: id('a-copy.png'), statusReason: `same bytes as item ${id('a-copy.png')}` });
-    expect(store.items.get(id('a-copy.png'))).toMatchObject({ status: 'near-duplicate', duplicateOf: id('a-bright.png'), statusReason: `looks like item ${id('a-bright.png')} (dHash distance ${dNear} of 64 bits)` });
+    expect(store.items.get(id('a-copy.png'))).toMatchObject({ status: 'near-duplicate', duplicateOf: id('a-bright.png'), statusReason: `looks like item ${id('a-bright.png')} (pHash distance ${dNear} of 64 bits)` });
     expect(store.items.get(id('b.png')).status).toBe('ok');
     expect(store.items.get(id('c.png')).status).toBe('ok');
     expect(store.items.get(id('a.png')).perceptualHash).toBe(a);
@@ -65,7 +65,7 @@ describe('findDuplicates', () => {
     expect(q({ duplicateOf: id('a-copy.png') })).toEqual(['a.png']);
     expect(q({ status: 'near-duplicate' })).toEqual(['a-copy.png']);
 
-    // threshold 0 finds only identical dHashes; the marks of the previous run are replaced
+    // threshold 0 finds only identical pHashes; the marks of the previous run are replaced
     const strict = await findDuplicates(store, imp.datasetId, { threshold: dNear - 1 });
     expect(strict).toMatchObject({ exact: 1, near: 0, hashed: 0, broken: 0 });
     expect(store.items.get(id('a-copy.png')).status).toBe('ok');
@@ -118,5 +118,14 @@ describe('LSH bands', () => {
       expect(got.length, `threshold ${t}`).toBeGreaterThan(0);
       expect(got, `threshold ${t}`).toEqual(want);
     }
+  });
+
+  it('cut chains into stars: a member is always within the threshold of its keeper', () => {
+    // A~B and B~C at 3 bits, A and C 6 bits apart: one component, but C must not join A's group
+    const h = (lo: number): [number, number] => [0, lo];
+    const a = { id: 1, hash: h(0b000000), area: 400 }, b = { id: 2, hash: h(0b000111), area: 256 }, c = { id: 3, hash: h(0b111111), area: 256 };
+    expect(nearGroups([a, b, c], 4)).toEqual([[0, 1, 2]]);
+    expect(stars([a, b, c], 4)).toEqual([{ kind: 'near', keeper: 1, members: [2], maxDistance: 3 }]);
+    expect(stars([c, b, a], 6)).toEqual([{ kind: 'near', keeper: 1, members: [2, 3], maxDistance: 6 }]);
   });
 });
