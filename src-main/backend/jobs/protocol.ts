@@ -25,7 +25,9 @@ export interface WorkerJob {
 export type ToWorker =
   | { type: 'start'; job: WorkerJob }
   /** Pause: stop at the next step boundary after saving a checkpoint. */
-  | { type: 'pause' };
+  | { type: 'pause' }
+  /** Cancel: abort at the next safe point (never a hard terminate while native code runs). */
+  | { type: 'cancel' };
 
 export interface WorkerProgress {
   step: number;

@@ -1,6 +1,7 @@
 // The job runner: a persistent queue (store.jobs) drained by worker threads, one job per worker, so
 // no job ever runs on the API's event loop. One heavy job at a time in FIFO order; light kinds run
-// beside it. Pause asks the worker to checkpoint and stop; resume re-queues; cancel terminates.
+// beside it. Pause asks the worker to checkpoint and stop; resume re-queues; cancel stops it at the
+// next safe point.
 // Crash recovery: start() finds jobs left 'running' by a dead process and re-queues them in their
 // old place; a job that started before runs with resume=true and continues from its checkpoint.
 import { existsSync, statSync } from 'node:fs';
@@ -101,8 +102,12 @@ export class JobRunner {
     const j = this.o.store.jobs.get(jobId);
     const a = this.active.get(jobId);
     if (a) {
+      // Cooperative: the executor stops at its next step boundary. Terminating a worker while
+      // onnxruntime runs in it aborts the whole process, so a hard stop is only the last resort.
       a.cancelling = true;
-      void a.worker.terminate();
+      a.worker.postMessage({ type: 'cancel' } satisfies ToWorker);
+      setTimeout(() => { if (!a.settled) void a.worker.terminate(); }, 120_000).unref();
+      this.log(jobId, 'info', 'cancelling at the next safe point');
       return j;
     }
     if (j.status !== 'queued' && j.status !== 'paused') throw new ConflictError(`job ${jobId} is ${j.status}; it cannot be cancelled`);
@@ -116,14 +121,14 @@ export class JobRunner {
 
   /**
    * Stops taking jobs; pausable running jobs save a checkpoint and go back to 'queued' (the next
-   * start resumes them); the others are stopped and re-queued (import resumes, the rest restart).
+   * start resumes them); the others stop at a safe point and are re-queued (import resumes where
+   * it stopped, the rest restart).
    */
   async close(timeoutMs = 30_000): Promise<void> {
     this.closed = true;
     const waits = [...this.active.values()].map(async (a) => {
       a.shuttingDown = true;
-      if (JOB_KIND_TABLE[a.job.kind].pausable) a.worker.postMessage({ type: 'pause' } satisfies ToWorker);
-      else await a.worker.terminate();
+      a.worker.postMessage({ type: JOB_KIND_TABLE[a.job.kind].pausable ? 'pause' : 'cancel' } satisfies ToWorker);
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
       if ((await Promise.race([a.done, timer])) === 'timeout') await a.worker.terminate();
       await a.done;
@@ -222,21 +227,28 @@ export class JobRunner {
         this.o.emit({ type: 'dataset.changed', datasetId: m.datasetId });
         break;
       case 'finished':
-        if (m.status === 'paused') finish(a.shuttingDown ? 'queued' : 'paused');
+        if (m.status === 'paused') finish(a.cancelling ? 'cancelled' : a.shuttingDown ? 'queued' : 'paused');
         else {
           await this.registerModel(job, m.result);
           finish('done', { result: m.result });
         }
-        void a.worker.terminate();
+        this.reap(a);
         break;
       case 'failed':
-        finish(a.cancelling ? 'cancelled' : 'failed', a.cancelling ? {} : { error: `${m.error.name === 'Error' ? '' : `${m.error.name}: `}${m.error.message}` });
-        void a.worker.terminate();
+        if (a.cancelling) finish('cancelled');
+        else if (a.shuttingDown) finish('queued');
+        else finish('failed', { error: `${m.error.name === 'Error' ? '' : `${m.error.name}: `}${m.error.message}` });
+        this.reap(a);
         break;
       default:
         break;
     }
     this.o.onMessage?.(job, m);
+  }
+
+  /** The worker exits by itself after its last report; terminate it only if it lingers. */
+  private reap(a: Active): void {
+    setTimeout(() => { if (this.active.get(a.job.id) === a) void a.worker.terminate(); }, 10_000).unref();
   }
 
   /** A finished training that wrote a model folder with a tessera.json of a known kind becomes an installed model. */
