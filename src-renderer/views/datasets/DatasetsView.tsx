@@ -19,8 +19,8 @@ export function DatasetsView({ arg }: { arg: string | null }) {
       if (timer.current == null) timer.current = window.setTimeout(() => { timer.current = null; void list.reload(); }, 400);
     }
   });
-  const selected = arg && arg !== 'import' ? Number(arg) : null;
   const datasets = list.data?.datasets ?? [];
+  const selected = arg && arg !== 'import' ? Number(arg) : arg === null ? datasets[0]?.id ?? null : null;
   return (
     <section className="view" aria-label="Datasets">
       <header className="view-head">

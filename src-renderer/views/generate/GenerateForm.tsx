@@ -59,7 +59,7 @@ export function GenerateForm({ initial, models }: { initial?: GenParams; models:
         <div className="field">
           <label htmlFor="gen-seed">Seed</label>
           <div className="row" style={{ flexWrap: 'nowrap' }}>
-            <input id="gen-seed" type="number" min={0} className="grow" value={seedText} disabled={!locked} onChange={(e) => setSeedText(String(clamp(Math.floor(+e.target.value || 0), 0, 0xffffffff)))} />
+            <input id="gen-seed" type="number" min={0} className="grow" value={locked ? seedText : ''} placeholder="random" disabled={!locked} onChange={(e) => setSeedText(String(clamp(Math.floor(+e.target.value || 0), 0, 0xffffffff)))} />
             <button type="button" className="btn icon" aria-pressed={locked} aria-label={locked ? 'Seed locked: click for random seeds' : 'Random seed: click to lock'} title={locked ? 'Locked' : 'Random each time'} onClick={() => setLocked((l) => !l)}>
               <Icon name={locked ? 'lock' : 'dice'} />
             </button>

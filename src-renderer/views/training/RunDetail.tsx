@@ -49,7 +49,7 @@ export function RunDetail({ id }: { id: number }) {
     <div className="view-body stack run-detail" data-run={id}>
       <div className="row">
         <h2 className="grow">Run #{run.id} · {run.recipe}</h2>
-        <JobBadge status={job?.status ?? run.status} />
+        {!job && <JobBadge status={run.status} />}
         {run.modelId != null && <button className="btn" onClick={() => void chat.run()} disabled={chat.pending}><Icon name="chat" />Use in chat</button>}
       </div>
       {job && <div className="card"><JobProgress job={job} controls unit="steps" /></div>}

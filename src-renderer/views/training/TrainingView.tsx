@@ -22,7 +22,7 @@ export function TrainingView({ arg }: { arg: string | null }) {
     }
   });
   const list = runs.data?.runs ?? [];
-  const selected = arg && arg !== 'new' ? Number(arg) : null;
+  const selected = arg && arg !== 'new' ? Number(arg) : arg === null ? list[0]?.id ?? null : null;
   const showNew = arg === 'new' || (selected == null && list.length === 0 && !runs.loading);
   return (
     <section className="view" aria-label="Training">

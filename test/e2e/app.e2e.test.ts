@@ -1,0 +1,90 @@
+// End-to-end, in a real browser against a real server and store (no model needed): import an
+// imagefolder of real PNGs, edit a caption and see it persisted after a reload, start a short
+// training of the 'classifier' recipe, watch the loss chart move, cancel it; screenshots of every
+// view in light and dark; and the page never requests anything outside its own origin.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { writeImageFolder } from './fixtures.ts';
+import { foreignRequests, openView, screenshot, screenshotAllViews, startApp, type App } from './harness.ts';
+
+let app: App;
+
+beforeAll(async () => { app = await startApp(); });
+afterAll(async () => { await app?.close(); });
+
+describe('Tessera in the browser', () => {
+  test('imports a dataset, edits a caption, and the edit survives a reload', async () => {
+    const { page } = app;
+    const dir = join(app.tmp, 'shapes');
+    const { captions } = await writeImageFolder(dir);
+    await openView(app, 'Datasets');
+    await page.getByRole('button', { name: 'Import dataset' }).click();
+    await page.getByLabel('Source').selectOption('imagefolder');
+    await page.getByLabel('Folder with metadata.jsonl').fill(dir);
+    await page.getByLabel('Name').fill('shapes');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.locator('.job-progress [data-status="done"]').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Open dataset' }).click();
+
+    const cells = page.locator('.item-cell');
+    await expect.poll(() => cells.count(), { timeout: 10_000 }).toBe(captions.length);
+    await expect.poll(async () => (await page.locator('.item-cell img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth === 48).length))).toBe(captions.length);
+    await expect.poll(() => page.locator('.item-cell .cap').first().textContent()).toBe(captions[0]);
+    await screenshot(app, 'datasets-grid');
+
+    await cells.first().click();
+    const box = page.getByLabel(/^Caption/);
+    await expect.poll(() => box.inputValue()).toBe(captions[0]);
+    await box.fill('a bright red circle, edited');
+    await page.getByRole('button', { name: 'Save caption' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    await screenshot(app, 'datasets-inspector');
+
+    await page.reload();
+    await page.locator('.item-cell').first().waitFor();
+    await expect.poll(() => page.locator('.item-cell .cap').first().textContent()).toBe('a bright red circle, edited');
+    await page.locator('.item-cell').first().click();
+    await expect.poll(() => page.getByLabel(/^Caption/).inputValue()).toBe('a bright red circle, edited');
+    // the history keeps the imported caption
+    await page.getByText('Caption history (2)').click();
+    await expect.poll(() => page.locator('.history li').count()).toBe(2);
+
+    // filters: text search narrows the grid
+    await page.getByLabel('Search captions and paths').fill('square');
+    await expect.poll(() => page.locator('.item-cell').count(), { timeout: 5000 }).toBe(3);
+  });
+
+  test('starts a short training, the loss chart moves, and it can be cancelled', async () => {
+    const { page } = app;
+    await openView(app, 'Training');
+    await page.getByRole('button', { name: 'New training' }).click();
+    await page.locator('[data-recipe="classifier"]').click();
+    await page.getByLabel('Steps', { exact: true }).fill('400');
+    await page.getByLabel('Batch size', { exact: true }).fill('16');
+    await page.getByRole('button', { name: 'Start training' }).click();
+
+    const chart = page.locator('svg[aria-label="Loss"]');
+    await chart.waitFor({ timeout: 60_000 });
+    const points = async () => Number(await chart.getAttribute('data-points'));
+    await expect.poll(points, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
+    const before = await chart.locator('path.line').getAttribute('d');
+    const n0 = await points();
+    await expect.poll(points, { timeout: 30_000 }).toBeGreaterThan(n0);
+    expect(await chart.locator('path.line').getAttribute('d')).not.toBe(before);
+    expect(await page.getByRole('progressbar').isVisible()).toBe(true);
+    await screenshot(app, 'training-live');
+
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('.run-detail [data-status="cancelled"]').first().waitFor({ timeout: 30_000 });
+    await page.locator('[data-run] [data-status="cancelled"]').first().waitFor();
+  });
+
+  test('every view renders in light and dark, with no request leaving the origin', async () => {
+    await screenshotAllViews(app);
+    await app.page.getByRole('button', { name: /theme/i }).click(); // system → light
+    await app.page.getByRole('button', { name: /theme/i }).click(); // light → dark
+    expect(await app.page.locator('html').getAttribute('data-theme')).toBe('dark');
+    expect(foreignRequests(app)).toEqual([]);
+    expect(app.consoleErrors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
+  });
+});
