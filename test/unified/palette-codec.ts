@@ -3,7 +3,7 @@
 // colour is residually quantized over D levels: level 0 to the nearest of L³ cell centres of [0,1]³,
 // level d>0 the remaining residual to L³ centres of a cube L^d times smaller. Code (d, j) is token
 // id firstTokenId + d·L³ + j, so ids lie in [firstTokenId, firstTokenId + D·L³). Decoding paints each
-// cell with the sum of its D levels (flat colour per cell).
+// cell with the sum of its D code vectors (flat colour per cell); any code may sit in any slot.
 import type { ImageCodec } from '../../src-main/engine/models/image-codec.ts';
 
 export class PaletteCodec implements ImageCodec {
@@ -54,9 +54,11 @@ export class PaletteCodec implements ImageCodec {
       for (let p = 0; p < G * G; p++) {
         const rgb = [0, 0, 0];
         for (let d = 0; d < D; d++) {
-          const j = tokens[(b * G * G + p) * D + d] - this.firstTokenId - d * L ** 3;
-          if (j < 0 || j >= L ** 3) throw new Error(`PaletteCodec.decode: token ${tokens[(b * G * G + p) * D + d]} is not a level-${d} code`);
-          const cs = this.centres(d);
+          // one shared codebook: a code is the vector of its own level whatever slot it sits in
+          const id = tokens[(b * G * G + p) * D + d] - this.firstTokenId;
+          if (!(id >= 0 && id < this.codebookSize)) throw new Error(`PaletteCodec.decode: token ${id + this.firstTokenId} is outside [${this.firstTokenId}, ${this.firstTokenId + this.codebookSize})`);
+          const [level, j] = [Math.floor(id / L ** 3), id % L ** 3];
+          const cs = this.centres(level);
           [Math.floor(j / (L * L)), Math.floor(j / L) % L, j % L].forEach((k, ch) => (rgb[ch] += cs[k]));
         }
         const [gy, gx] = [Math.floor(p / G), p % G];

@@ -95,6 +95,9 @@ export function unifiedConfigFor(m: LmRecipeConfig['model'], textVocab: number, 
   if (!separate && codec.firstTokenId + codec.codebookSize > textVocab)
     throw new RecipeConfigError('config', 'image_tokenizer', `codes use ids [${codec.firstTokenId}, ${codec.firstTokenId + codec.codebookSize}) but the text vocabulary has ${textVocab} ids; UniCode shares the vocabulary (train the text tokenizer to ≥ ${codec.firstTokenId + codec.codebookSize}, or use codebook_mode 'separate')`);
   validateUnifiedConfig(c, 'config (model)');
+  const P = c.image_positions, need = P + (c.image_head === 'depth' ? P * c.image_depth : P) + 48;
+  if (c.max_position_embeddings < need)
+    throw new RecipeConfigError('config', 'model.max_position_embeddings', `${c.max_position_embeddings} is too short: a decompression example needs about ${need} positions (${P} image positions × depth ${c.image_depth})`);
   return c;
 }
 
@@ -165,7 +168,12 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
   const taskOpts = { stage: cfg.stage, cfgDropout: t.cfg_dropout, outputForm: c.image_head === 'depth' ? 'aggregate' as const : 'unfolded' as const, mix: (t.mix ?? undefined) as Partial<Record<TaskKind, number>> | undefined };
   const stream = new TaskStream(train.rows, (i) => trainCodes.subarray(i * per, (i + 1) * per), { ...taskOpts, seed: t.seed });
   const answerOnly = cfg.stage === 'stage2';
-  const toFeeds = (s: TaskStream, n: number) => collate(c, s.nextBatch(n).map((e) => layoutChat(tok, c, e, answerOnly, { imageWeight: t.image_weight })), tok.specials.pad);
+  const toFeeds = (s: TaskStream, n: number) => {
+    const seqs = s.nextBatch(n).map((e) => layoutChat(tok, c, e, answerOnly, { imageWeight: t.image_weight }));
+    // a rare long conversation (long labels, three turns) that does not fit the context is left out
+    const fit = seqs.filter((q) => q.positions.length <= c.max_position_embeddings);
+    return collate(c, fit.length ? fit : seqs, tok.specials.pad);
+  };
   // held-out batches: a fixed stream over the eval split (same tasks and weighting)
   const evalFeeds: Record<string, Tensor>[] = [];
   if (held && heldCodes) {

@@ -1,0 +1,364 @@
+// UnifiedModelApi over a model folder (infer/model-folder.ts): chat with images in and out,
+// text-to-image with classifier-free guidance, captioning. Everything decodes through one cached
+// decoding graph (models/unicode.ts unifiedDecodeStep, weights baked) over a KV cache of
+// max_position_embeddings slots; rows of a batch are left-padded (pad slots stay masked, and RoPE
+// only sees relative positions), so a conditional and an unconditional prompt of different lengths
+// decode side by side. Inside an image span only image-code ids can be drawn, exactly P·D codes,
+// then </img> is forced: with the depth head, each position's D codes come from the depth graph.
+import type { Tensor } from '../graph/graph.ts';
+import { Graph } from '../graph/graph.ts';
+import { exportOnnx } from '../graph/onnx.ts';
+import type { ImageCodec } from '../models/image-codec.ts';
+import { loadImageTokenizer } from '../models/image-tokenizer.ts';
+import { headDim } from '../models/llama.ts';
+import { codecToLm, depthHead, imageIdRange, lmToCodec, unifiedDecodeStep, type UnifiedConfig } from '../models/unicode.ts';
+import { Session } from '../runtime/session.ts';
+import type { WorkerRuntime } from '../runtime/worker-session.ts';
+import type { ChatMessage, ContentPart } from '../text/chat.ts';
+import { TextTokenizer } from '../text/tokenizer.ts';
+import { Rng } from '../util/rng.ts';
+import { layoutChat, type ImageSpec } from '../data/tasks.ts';
+import { loadModelFolder, type LoadedModelFolder } from './model-folder.ts';
+import { cfgCombine, distribution, draw, sampleToken, type IdRange } from './sampling.ts';
+import type { ChatTurn, GenerationEvent, ImageSampling, TextSampling, UnifiedModelApi } from './types.ts';
+
+interface Runner {
+  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
+  release(): Promise<void>;
+}
+
+export interface UnifiedLoadOptions {
+  threads?: number;
+  /** Run the sessions in this worker thread instead of the caller's. */
+  runtime?: WorkerRuntime;
+  /** Use this image codec instead of the folder's image-tokenizer/ (it must match config.json). */
+  codec?: ImageCodec;
+  /** Called once when an input image is resized to the model's size. */
+  onNotice?(message: string): void;
+  /** Observer of every image-code choice (row 0 of each image): conditional and unconditional logits over the codes, and the pick. */
+  onImageCode?(e: { image: number; cond: Float32Array; uncond: Float32Array | null; chosen: number }): void;
+}
+
+const f32 = (shape: number[], data: Float32Array): Tensor => ({ dtype: 'float32', shape, data });
+
+/** Area-average (shrink) or nearest (grow) resize of a square CHW image to `out`×`out`. */
+export function fitSquare(px: Float32Array, size: number, out: number): Float32Array {
+  if (px.length !== 3 * size * size) throw new Error(`image: ${px.length} values is not 3×${size}×${size}`);
+  if (size === out) return px;
+  const r = new Float32Array(3 * out * out);
+  const s = size / out;
+  for (let ch = 0; ch < 3; ch++)
+    for (let y = 0; y < out; y++)
+      for (let x = 0; x < out; x++) {
+        if (s <= 1) {
+          r[(ch * out + y) * out + x] = px[(ch * size + Math.floor(y * s)) * size + Math.floor(x * s)];
+          continue;
+        }
+        let acc = 0;
+        for (let yy = Math.floor(y * s); yy < Math.ceil((y + 1) * s); yy++) {
+          const wy = Math.min(yy + 1, (y + 1) * s) - Math.max(yy, y * s);
+          for (let xx = Math.floor(x * s); xx < Math.ceil((x + 1) * s); xx++) acc += wy * (Math.min(xx + 1, (x + 1) * s) - Math.max(xx, x * s)) * px[(ch * size + yy) * size + xx];
+        }
+        r[(ch * out + y) * out + x] = acc / (s * s);
+      }
+  return r;
+}
+
+/** The KV cache and masks of R rows decoding in lockstep. */
+export class Rows {
+  readonly k: Float32Array[];
+  readonly v: Float32Array[];
+  readonly mask: Float32Array; // (R, 1, 1, S)
+  pos = 0;
+  logits: Float32Array = new Float32Array(0); // (R, V) of the last step
+  hidden: Float32Array = new Float32Array(0); // (R, C)
+  constructor(private readonly m: UnifiedModel, readonly R: number) {
+    const c = m.config;
+    const n = R * c.num_key_value_heads * c.max_position_embeddings * headDim(c);
+    this.k = Array.from({ length: c.num_hidden_layers }, () => new Float32Array(n));
+    this.v = Array.from({ length: c.num_hidden_layers }, () => new Float32Array(n));
+    this.mask = new Float32Array(R * c.max_position_embeddings).fill(-1e9);
+  }
+
+  /** Feed one position per row (1 id, D ids, or null = padding that stays masked). */
+  async step(items: (ArrayLike<number> | null)[]): Promise<void> {
+    const c = this.m.config;
+    const [D, S, KVH, hd, R] = [c.image_depth, c.max_position_embeddings, c.num_key_value_heads, headDim(c), this.R];
+    if (this.pos >= S) throw new Error(`the conversation reached the model's context of ${S} positions (max_position_embeddings); start a new one`);
+    const ids = new BigInt64Array(R * D), w = new Float32Array(R * D);
+    items.forEach((it, r) => {
+      const xs = it ?? [this.m.tok.specials.pad];
+      for (let d = 0; d < xs.length; d++) [ids[r * D + d], w[r * D + d]] = [BigInt(xs[d]), 1];
+    });
+    const feeds: Record<string, Tensor> = {
+      input_ids: { dtype: 'int64', shape: [R, 1, D], data: ids }, input_weights: f32([R, 1, D], w),
+      position: { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(this.pos)) }, past_mask: f32([R, 1, 1, S], this.mask),
+    };
+    for (let i = 0; i < c.num_hidden_layers; i++) [feeds[`past_k.${i}`], feeds[`past_v.${i}`]] = [f32([R, KVH, S, hd], this.k[i]), f32([R, KVH, S, hd], this.v[i])];
+    const out = await this.m.decodeSession.run(feeds);
+    for (let i = 0; i < c.num_hidden_layers; i++) {
+      const [nk, nv] = [out[`new_k.${i}`].data as Float32Array, out[`new_v.${i}`].data as Float32Array]; // (R, KVH, 1, hd)
+      for (let rh = 0; rh < R * KVH; rh++) {
+        this.k[i].set(nk.subarray(rh * hd, (rh + 1) * hd), (rh * S + this.pos) * hd);
+        this.v[i].set(nv.subarray(rh * hd, (rh + 1) * hd), (rh * S + this.pos) * hd);
+      }
+    }
+    items.forEach((it, r) => it && (this.mask[r * S + this.pos] = 0));
+    this.logits = out.logits.data as Float32Array;
+    this.hidden = out.hidden.data as Float32Array;
+    this.pos++;
+  }
+
+  /** Prefill prompts of different lengths, right-aligned so every row's next position is the same. */
+  async prefill(prompts: ArrayLike<number>[][]): Promise<void> {
+    const n = Math.max(...prompts.map((p) => p.length));
+    if (this.pos + n >= this.m.config.max_position_embeddings)
+      throw new Error(`the prompt needs ${n} positions; the model's context is ${this.m.config.max_position_embeddings} (max_position_embeddings): shorten it`);
+    for (let t = 0; t < n; t++) await this.step(prompts.map((p) => (t >= n - p.length ? p[t - (n - p.length)] : null)));
+  }
+}
+
+export class UnifiedModel implements UnifiedModelApi {
+  private noticeShown = false;
+  private constructor(
+    readonly folder: LoadedModelFolder,
+    readonly config: UnifiedConfig,
+    readonly tok: TextTokenizer,
+    readonly codec: ImageCodec,
+    readonly decodeSession: Runner,
+    private depthSession: Runner | null,
+    private opts: UnifiedLoadOptions,
+  ) {}
+
+  static async load(dir: string, opts: UnifiedLoadOptions = {}): Promise<UnifiedModel> {
+    const folder = await loadModelFolder(dir);
+    const c = folder.config;
+    const tok = await TextTokenizer.load(folder.textTokenizerDir);
+    const textVocab = c.codebook_mode === 'separate' ? c.image_token_offset : c.vocab_size;
+    if (tok.vocabSize !== textVocab) throw new Error(`${dir}/tokenizer.json: ${tok.vocabSize} tokens, config.json field 'vocab_size' implies ${textVocab}`);
+    const codec = opts.codec ?? (await loadImageTokenizer(folder.imageTokenizerDir, { threads: opts.threads }));
+    const want = { positions: c.image_positions, depth: c.image_depth, firstTokenId: c.image_first_token_id, codebookSize: c.image_codebook_size };
+    for (const [k, v] of Object.entries(want))
+      if (codec[k as keyof typeof want] !== v) throw new Error(`${folder.imageTokenizerDir}: the image tokenizer's ${k} is ${codec[k as keyof typeof want]}, config.json says ${v}`);
+    const weight = (name: string, shape: number[]): Tensor => {
+      const d = folder.weights.get(name);
+      if (!d) throw new Error(`${dir}/model.safetensors: '${name}' is missing`);
+      return f32(shape, d);
+    };
+    const S = c.max_position_embeddings, KVH = c.num_key_value_heads, hd = headDim(c);
+    const g = new Graph('decode');
+    const io = {
+      ids: g.input('input_ids', 'int64', ['B', 1, c.image_depth]), idWeights: g.input('input_weights', 'float32', ['B', 1, c.image_depth]),
+      position: g.input('position', 'int64', [1]), pastMask: g.input('past_mask', 'float32', ['B', 1, 1, S]),
+      pastK: Array.from({ length: c.num_hidden_layers }, (_, i) => g.input(`past_k.${i}`, 'float32', ['B', KVH, S, hd])),
+      pastV: Array.from({ length: c.num_hidden_layers }, (_, i) => g.input(`past_v.${i}`, 'float32', ['B', KVH, S, hd])),
+    };
+    const r = unifiedDecodeStep(g, c, io, weight);
+    const outs: Record<string, typeof r.logits> = { logits: r.logits, hidden: r.hidden };
+    r.newK.forEach((k, i) => (outs[`new_k.${i}`] = k));
+    r.newV.forEach((v, i) => (outs[`new_v.${i}`] = v));
+    const open = (bytes: Uint8Array): Promise<Runner> => (opts.runtime ? opts.runtime.createSession(bytes, { threads: opts.threads }) : Session.create(bytes, { threads: opts.threads }));
+    const decodeSession = await open(exportOnnx(g, outs).bytes);
+    let depthSession: Runner | null = null;
+    if (c.image_head === 'depth') {
+      const gd = new Graph('depth');
+      const baked = new Map<string, ReturnType<typeof gd.constant>>();
+      const w = (name: string, shape: number[]) => baked.get(name) ?? baked.set(name, gd.constant(weight(name, shape), name)).get(name)!;
+      const logits = depthHead(w, c, gd.input('ctx', 'float32', ['B', c.hidden_size]), gd.input('codes', 'int64', ['B', c.image_depth]));
+      depthSession = await open(exportOnnx(gd, { logits }).bytes);
+    }
+    return new UnifiedModel(folder, c, tok, codec, decodeSession, depthSession, opts);
+  }
+
+  private get imageRange(): IdRange {
+    const [lo, hi] = imageIdRange(this.config);
+    return { lo, hi };
+  }
+
+  /** Codec ids (P, D) of an input image, fitted to the model's size. */
+  private async encodeImage(pixels: Float32Array, size: number): Promise<Int32Array> {
+    const S = this.codec.imageSize;
+    if (size !== S && !this.noticeShown) {
+      this.opts.onNotice?.(`input image ${size}×${size} resized to ${S}×${S} (area average), as in training`);
+      this.noticeShown = true;
+    }
+    return codecToLm(this.config, await this.codec.encode(fitSquare(pixels, size, S), 1));
+  }
+
+  /** Prompt positions for a conversation (ending with the assistant header). */
+  async promptOf(turns: ChatTurn[]): Promise<ArrayLike<number>[]> {
+    const images: ImageSpec[] = [];
+    const messages: ChatMessage[] = [];
+    for (const t of turns) {
+      const parts: ContentPart[] = [];
+      for (const p of t.parts) {
+        if (p.type === 'text') parts.push(p);
+        else {
+          parts.push({ type: 'image' }); // images in and out (earlier drawings too) are read as aggregated positions
+          images.push({ codes: await this.encodeImage(p.pixels, p.size), form: 'aggregate' });
+        }
+      }
+      messages.push({ role: t.role, content: parts });
+    }
+    return layoutChat(this.tok, this.config, { messages, images }, false, { generationPrompt: true }).positions.map((p) => p.ids);
+  }
+
+  /**
+   * Draw one image span in every row group: rows [0, n) conditional, [n, 2n) unconditional when
+   * guided. `<img>` has been fed. Returns LM ids (n, P, D) and feeds `</img>` at the end.
+   */
+  private async drawImages(rows: Rows, n: number, guided: boolean, s: ImageSampling, rngs: Rng[], index0: number, onEvent?: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<Int32Array | null> {
+    const c = this.config;
+    const [P, D, K] = [c.image_positions, c.image_depth, c.image_codebook_size];
+    const range = this.imageRange;
+    const scale = s.cfg ?? 3;
+    const opts = { temperature: s.temperature ?? 1, topK: s.topK, topP: s.topP };
+    const out = new Int32Array(n * P * D);
+    for (let i = 0; i < n; i++) onEvent?.({ type: 'image-start', index: index0 + i, positions: P });
+    const pick = (i: number, cond: Float32Array, uncond: Float32Array | null, rng: Rng, r: IdRange) => {
+      const l = uncond ? cfgCombine(cond, uncond, scale, r) : Float64Array.from(cond);
+      const p = distribution(l, opts, r);
+      const chosen = opts.temperature === 0 ? p.indexOf(1) : draw(p, rng);
+      this.opts.onImageCode?.({ image: index0 + i, cond: cond.slice(r.lo, r.hi), uncond: uncond?.slice(r.lo, r.hi) ?? null, chosen: chosen - r.lo });
+      return chosen;
+    };
+    const R = rows.R;
+    const progress = async (done: number) => {
+      if (!onEvent) return;
+      const partial = Int32Array.from(out);
+      for (let i = 0; i < n; i++) for (let q = done * D; q < P * D; q++) partial[i * P * D + q] = range.lo; // not drawn yet
+      const px = await this.codec.decode(lmToCodec(c, partial), n);
+      const S = this.codec.imageSize, g = this.codec.gridSide, cell = S / g;
+      for (let i = 0; i < n; i++) {
+        const img = px.slice(i * 3 * S * S, (i + 1) * 3 * S * S);
+        for (let p = done; p < P; p++) for (let ch = 0; ch < 3; ch++) for (let y = 0; y < cell; y++) img.fill(1, (ch * S + Math.floor(p / g) * cell + y) * S + (p % g) * cell, (ch * S + Math.floor(p / g) * cell + y) * S + (p % g + 1) * cell);
+        onEvent({ type: 'image-progress', index: index0 + i, done, positions: P, pixels: img, size: S });
+      }
+    };
+    if (c.image_head === 'depth') {
+      for (let p = 0; p < P; p++) {
+        if (signal?.aborted) return null;
+        const codes = new BigInt64Array(R * D).fill(BigInt(range.lo));
+        for (let d = 0; d < D; d++) {
+          const lg = (await this.depthSession!.run({ ctx: f32([R, c.hidden_size], rows.hidden), codes: { dtype: 'int64', shape: [R, D], data: codes } })).logits.data as Float32Array; // (R, D, K)
+          for (let i = 0; i < n; i++) {
+            const row = (r: number) => lg.subarray((r * D + d) * K, (r * D + d + 1) * K);
+            const k = pick(i, row(i), guided ? row(n + i) : null, rngs[i], { lo: 0, hi: K });
+            out[(i * P + p) * D + d] = range.lo + k;
+            codes[i * D + d] = BigInt(range.lo + k);
+            if (guided) codes[(n + i) * D + d] = BigInt(range.lo + k);
+          }
+        }
+        await rows.step(Array.from({ length: R }, (_, r) => Array.from(codes.subarray(r * D, (r + 1) * D), Number)));
+        if ((p + 1) % 8 === 0 && p + 1 < P) await progress(p + 1);
+      }
+    } else {
+      const V = c.vocab_size;
+      for (let q = 0; q < P * D; q++) {
+        if (signal?.aborted) return null;
+        const feed: number[][] = Array.from({ length: R }, () => [0]);
+        for (let i = 0; i < n; i++) {
+          const row = (r: number) => rows.logits.subarray(r * V, (r + 1) * V);
+          const id = pick(i, row(i), guided ? row(n + i) : null, rngs[i], range);
+          out[i * P * D + q] = id;
+          feed[i] = [id];
+          if (guided) feed[n + i] = [id];
+        }
+        await rows.step(feed);
+        if ((q + 1) % (8 * D) === 0 && q + 1 < P * D) await progress((q + 1) / D);
+      }
+    }
+    await rows.step(Array.from({ length: R }, () => [this.tok.specials.imgEnd]));
+    return out;
+  }
+
+  private async finishImages(ids: Int32Array, n: number, index0: number, onEvent?: (e: GenerationEvent) => void) {
+    const c = this.config;
+    const tokens = lmToCodec(c, ids);
+    const px = await this.codec.decode(tokens, n);
+    const S = this.codec.imageSize, per = c.image_positions * c.image_depth;
+    return Array.from({ length: n }, (_, i) => {
+      const r = { pixels: px.slice(i * 3 * S * S, (i + 1) * 3 * S * S), size: S, tokens: tokens.slice(i * per, (i + 1) * per) };
+      onEvent?.({ type: 'image-done', index: index0 + i, ...r });
+      return r;
+    });
+  }
+
+  /** The prompt of the unconditional stream: an empty user turn. */
+  private async unconditional(): Promise<ArrayLike<number>[]> {
+    return this.promptOf([{ role: 'user', parts: [] }]);
+  }
+
+  async generateImages(prompt: string, n: number, s: ImageSampling = {}, onEvent?: (e: GenerationEvent) => void, signal?: AbortSignal) {
+    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`generateImages: n must be an integer ≥ 1, got ${n}`);
+    const guided = (s.cfg ?? 3) !== 1;
+    const cond = await this.promptOf([{ role: 'user', parts: [{ type: 'text', text: prompt }] }]);
+    const uncond = guided ? await this.unconditional() : null;
+    const rows = new Rows(this, guided ? 2 * n : n);
+    await rows.prefill([...Array(n).fill(cond), ...(uncond ? Array(n).fill(uncond) : [])]);
+    await rows.step(Array.from({ length: rows.R }, () => [this.tok.specials.imgStart]));
+    const seed = s.seed ?? 0;
+    const ids = await this.drawImages(rows, n, guided, s, Array.from({ length: n }, (_, i) => new Rng(seed + i * 7919)), 0, onEvent, signal);
+    if (!ids) {
+      onEvent?.({ type: 'done', reason: 'aborted' });
+      return [];
+    }
+    const out = await this.finishImages(ids, n, 0, onEvent);
+    onEvent?.({ type: 'done', reason: 'eos' });
+    return out;
+  }
+
+  async chat(turns: ChatTurn[], s: TextSampling & { image?: ImageSampling; textOnly?: boolean }, onEvent: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<void> {
+    const img = s.image ?? {};
+    const guided = (img.cfg ?? 3) !== 1;
+    const rows = new Rows(this, guided ? 2 : 1);
+    await rows.prefill(guided ? [await this.promptOf(turns), await this.unconditional()] : [await this.promptOf(turns)]);
+    const rng = new Rng(s.seed ?? 0);
+    const irng = [new Rng((img.seed ?? s.seed ?? 0) + 1)];
+    const V = this.config.vocab_size;
+    const max = s.maxNewTokens ?? 128;
+    const textIds: number[] = [];
+    let shown = '';
+    let images = 0;
+    const textOpts = { temperature: s.temperature ?? 0, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty };
+    const [lo, hi] = imageIdRange(this.config);
+    for (let k = 0; k < max; k++) {
+      if (signal?.aborted) return onEvent({ type: 'done', reason: 'aborted' });
+      // text may not start with an image code in 'separate' mode; in unified mode codes are text ids too
+      const logits = rows.logits.slice(0, V);
+      if (this.config.codebook_mode === 'separate') logits.fill(-Infinity, lo, hi);
+      if (s.textOnly) logits[this.tok.specials.imgStart] = -Infinity;
+      const id = sampleToken(logits, textOpts, rng, textIds);
+      if (this.tok.stopIds.includes(id)) return onEvent({ type: 'done', reason: 'eos' });
+      if (id === this.tok.specials.imgStart) {
+        await rows.step(Array.from({ length: rows.R }, () => [id]));
+        const ids = await this.drawImages(rows, 1, guided, img, irng, images, onEvent, signal);
+        if (!ids) return onEvent({ type: 'done', reason: 'aborted' });
+        await this.finishImages(ids, 1, images++, onEvent);
+        continue;
+      }
+      textIds.push(id);
+      const text = this.tok.decode(textIds);
+      if (!text.endsWith('\ufffd')) {
+        onEvent({ type: 'text', delta: text.slice(shown.length) });
+        shown = text;
+      }
+      await rows.step([[id], ...(guided ? [null] : [])]);
+    }
+    onEvent({ type: 'done', reason: 'length' });
+  }
+
+  async caption(pixels: Float32Array, size: number): Promise<string> {
+    let text = '';
+    await this.chat([{ role: 'user', parts: [{ type: 'image', pixels, size }, { type: 'text', text: 'What is this?' }] }], { temperature: 0, maxNewTokens: 48, image: { cfg: 1 }, textOnly: true }, (e) => {
+      if (e.type === 'text') text += e.delta;
+    });
+    return text.trim();
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.decodeSession.release(), this.depthSession?.release(), this.opts.codec ? null : this.codec.release()]);
+  }
+}
+
+export const loadUnifiedModel = (dir: string, opts: UnifiedLoadOptions = {}) => UnifiedModel.load(dir, opts);

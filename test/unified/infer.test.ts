@@ -1,0 +1,145 @@
+// Inference over a model folder trained by the 'lm' recipe (tiny, real emoji through PaletteCodec):
+// cached decoding equals the training graph's logits (one row, and a left-padded two-row batch);
+// image generation is constrained (exactly P·D image codes, progress every 8 positions) and
+// reproducible by seed; CFG picks argmax(log p_u + s(log p_c − log p_u)) with the unconditional row
+// really the empty prompt's stream; captioning and chat stream text; broken folders name the fault.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Graph, type Tensor } from '../../src-main/engine/graph/graph.ts';
+import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
+import { collate } from '../../src-main/engine/data/tasks.ts';
+import type { GenerationEvent } from '../../src-main/engine/infer/types.ts';
+import { Rows, UnifiedModel } from '../../src-main/engine/infer/unified.ts';
+import { declareBatchInputs, unifiedLoss } from '../../src-main/engine/models/unicode.ts';
+import { Session } from '../../src-main/engine/runtime/session.ts';
+import { parseLmConfig, runLmRecipe } from '../../src-main/engine/train/recipes/lm.ts';
+import { encodedSplit, tinyCodec, tinyEmoji, tinyTokenizer, tmp } from './helpers.ts';
+
+let modelDir: string;
+let testImages: Float32Array;
+
+beforeAll(async () => {
+  const tokDir = (await tinyTokenizer()).dir;
+  const imgTok = tmp('imgtok');
+  writeFileSync(join(imgTok, 'config.json'), JSON.stringify({ palette: [16, 4, 2, 2, 16] }));
+  const data = await tinyEmoji(6);
+  const cfg = parseLmConfig({
+    model: { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 48, max_position_embeddings: 112, depth_head_heads: 2, depth_head_intermediate_size: 32 },
+    data: { dir: data, eval_split: 'test' }, image_tokenizer: imgTok, text_tokenizer: tokDir, stage: 'stage2',
+    train: { steps: 10, batch: 4, lr: 0.01, warmup_steps: 2, checkpoint_every: 10, eval_batches: 1, threads: 1 },
+  }, 'lm.json');
+  const r = await runLmRecipe(cfg, { outDir: tmp('lm'), resume: false }, { loadCodec: async () => tinyCodec() });
+  modelDir = r.modelDir!;
+  testImages = (await encodedSplit(data, 'test')).images;
+}, 60_000);
+
+const load = (opts = {}) => UnifiedModel.load(modelDir, { codec: tinyCodec(), threads: 1, ...opts });
+
+describe('cached decoding', () => {
+  it('equals the training graph at every prompt position, alone and left-padded in a batch of two', async () => {
+    const m = await load();
+    const c = m.config;
+    const long = await m.promptOf([{ role: 'user', parts: [{ type: 'image', pixels: testImages.subarray(0, 3 * 256), size: 16 }, { type: 'text', text: 'What is this?' }] }]);
+    const short = await m.promptOf([{ role: 'user', parts: [{ type: 'text', text: 'Draw a red apple.' }] }]);
+    expect(long.length).toBeGreaterThan(short.length + 10);
+    // training graph logits for the long prompt
+    const g = new Graph('fwd');
+    const out = unifiedLoss(g, c, declareBatchInputs(g, c));
+    const s = await Session.create(exportOnnx(g, { logits: out.logits }).bytes, { threads: 1 });
+    const feeds: Record<string, Tensor> = collate(c, [{ positions: long.map((ids) => ({ ids, loss: 0, depth: false, code: false })) }], m.tok.specials.pad, 1);
+    for (const [n, d] of m.folder.weights) feeds[n] = { dtype: 'float32', shape: [...g.params.get(n)!.value.shape] as number[], data: d };
+    const ref = (await s.run(feeds)).logits.data as Float32Array; // (1, T, V)
+    await s.release();
+    const V = c.vocab_size;
+    const one = new Rows(m, 1);
+    let maxd = 0;
+    for (let t = 0; t < long.length; t++) {
+      await one.step([long[t]]);
+      for (let v = 0; v < V; v++) maxd = Math.max(maxd, Math.abs(one.logits[v] - ref[t * V + v]));
+    }
+    const two = new Rows(m, 2);
+    await two.prefill([short, long]);
+    let maxPad = 0;
+    for (let v = 0; v < V; v++) maxPad = Math.max(maxPad, Math.abs(two.logits[V + v] - ref[(long.length - 1) * V + v]));
+    const alone = new Rows(m, 1);
+    await alone.prefill([short]);
+    for (let v = 0; v < V; v++) maxPad = Math.max(maxPad, Math.abs(two.logits[v] - alone.logits[v]));
+    console.log(`decode vs training graph: maxdiff ${maxd.toExponential(2)} over ${long.length} positions; padded batch vs alone ${maxPad.toExponential(2)}`);
+    expect(maxd).toBeLessThan(1e-4);
+    expect(maxPad).toBeLessThan(1e-4);
+    await m.release();
+  });
+});
+
+describe('image generation', () => {
+  it('is constrained to P·D image codes, streams progress, and repeats by seed', async () => {
+    const m = await load();
+    const ev: GenerationEvent[] = [];
+    const a = await m.generateImages('Draw a red apple.', 2, { cfg: 3, seed: 5, temperature: 1 }, (e) => ev.push(e));
+    expect(a).toHaveLength(2);
+    for (const im of a) {
+      expect(im.tokens).toHaveLength(16 * 2);
+      expect(im.tokens.every((t) => t >= 16 && t < 32)).toBe(true);
+      expect(im.pixels).toHaveLength(3 * 16 * 16);
+    }
+    expect(ev.map((e) => e.type)).toEqual(['image-start', 'image-start', 'image-progress', 'image-progress', 'image-done', 'image-done', 'done']);
+    const p = ev.find((e) => e.type === 'image-progress')!;
+    expect(p).toMatchObject({ done: 8, positions: 16 });
+    const b = await m.generateImages('Draw a red apple.', 2, { cfg: 3, seed: 5, temperature: 1 });
+    expect(b.map((x) => [...x.tokens])).toEqual(a.map((x) => [...x.tokens]));
+    const d = await m.generateImages('Draw a red apple.', 2, { cfg: 3, seed: 6, temperature: 1 });
+    expect(d.map((x) => [...x.tokens])).not.toEqual(a.map((x) => [...x.tokens]));
+    await m.release();
+  });
+
+  it('CFG picks argmax of log p_u + s·(log p_c − log p_u); the unconditional row is the empty prompt', async () => {
+    const seen: { cond: Float32Array; uncond: Float32Array | null; chosen: number }[] = [];
+    const m = await load({ onImageCode: (e: (typeof seen)[number]) => seen.push(e) });
+    const scale = 4;
+    await m.generateImages('Draw a grinning face.', 1, { cfg: scale, temperature: 0 });
+    expect(seen).toHaveLength(16 * 2);
+    const lsm = (x: Float32Array) => {
+      const mx = Math.max(...x);
+      const z = Math.log(x.reduce((a, v) => a + Math.exp(v - mx), 0)) + mx;
+      return Array.from(x, (v) => v - z);
+    };
+    for (const e of seen) {
+      const [lc, lu] = [lsm(e.cond), lsm(e.uncond!)];
+      const g = lc.map((v, i) => lu[i] + scale * (v - lu[i]));
+      expect(e.chosen).toBe(g.indexOf(Math.max(...g)));
+    }
+    const firstUncond = seen[0].uncond!;
+    seen.length = 0;
+    await m.generateImages('', 1, { cfg: 1, temperature: 0 });
+    const d = Math.max(...Array.from(firstUncond, (v, i) => Math.abs(v - seen[0].cond[i])));
+    expect(d).toBeLessThan(1e-4);
+    await m.release();
+  });
+});
+
+describe('text', () => {
+  it('captions an image and streams a chat reply to the end', async () => {
+    const notes: string[] = [];
+    const m = await load({ onNotice: (s: string) => notes.push(s) });
+    const big = new Float32Array(3 * 32 * 32).fill(0.5);
+    const cap = await m.caption(big, 32);
+    expect(typeof cap).toBe('string');
+    expect(notes[0]).toMatch(/32×32 resized to 16×16/);
+    const ev: GenerationEvent[] = [];
+    await m.chat([{ role: 'user', parts: [{ type: 'text', text: 'What is this?' }] }], { temperature: 0.8, seed: 1, maxNewTokens: 8 }, (e) => ev.push(e));
+    expect(ev.at(-1)!.type).toBe('done');
+    await m.release();
+  });
+
+  it('a model folder with a broken config names the file and the field', async () => {
+    const bad = tmp('bad');
+    const { cpSync } = await import('node:fs');
+    cpSync(modelDir, bad, { recursive: true });
+    const cfg = JSON.parse(readFileSync(join(bad, 'config.json'), 'utf8'));
+    writeFileSync(join(bad, 'config.json'), JSON.stringify({ ...cfg, image_head: 'sideways' }));
+    await expect(UnifiedModel.load(bad, { codec: tinyCodec() })).rejects.toThrow(/config\.json: field 'image_head'/);
+    writeFileSync(join(bad, 'config.json'), JSON.stringify({ ...cfg, hidden_size: 48 }));
+    await expect(UnifiedModel.load(bad, { codec: tinyCodec() })).rejects.toThrow(/model\.safetensors: tensor '.*' is F32\[.*\], config\.json needs/);
+  });
+});
