@@ -10,7 +10,7 @@ import { runAndKill } from '../../store/kill.ts';
 import { checkAndClose, itemsOf, tempDir, track, writeManyPngs } from './helpers.ts';
 
 const child = fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url));
-const FILES = 1500;
+const FILES = 1200;
 
 async function importAndKill(db: string, root: string, atLeast: number) {
   const reported: number[] = [];
@@ -28,7 +28,7 @@ describe('SIGKILL during dataset work', () => {
     const root = join(dir, 'images');
     const rels = await writeManyPngs(root, FILES, 8);
     const db = join(dir, 'tessera.db');
-    const { reported, signal } = await importAndKill(db, root, 500);
+    const { reported, signal } = await importAndKill(db, root, 400);
     expect(signal).toBe('SIGKILL');
 
     let store = track(await openStore(db));

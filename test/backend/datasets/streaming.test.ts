@@ -1,10 +1,10 @@
-// Streaming: importing 3,000 files (~10 KB each, ~30 MB in all) keeps the process's JS heap plus
+// Streaming: importing 2,500 files (~10 KB each, ~25 MB in all) keeps the process's JS heap plus
 // buffer memory far below the data's size, and reports the import rate on this machine.
 import { describe, expect, it } from 'vitest';
 import { importDataset } from '../../../src-main/backend/datasets/index.ts';
 import { checkAndClose, freshStore, tempDir, writeManyPngs } from './helpers.ts';
 
-const N = 3000;
+const N = 2500;
 const PAD = 10_000;
 
 describe('streaming import', () => {
