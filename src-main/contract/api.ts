@@ -215,6 +215,7 @@ const CodebookUsage = z.object({
 // ---- training ----
 /** One field of a recipe's advanced panel. */
 export const ConfigField = z.object({
+  /** A dotted path into the config, e.g. 'steps' or 'train.lr'. */
   key: z.string(),
   label: z.string(),
   type: z.enum(['int', 'number', 'string', 'boolean', 'enum']),

@@ -24,7 +24,10 @@ describe('jobs through the API', () => {
   it('starts a training, streams progress, pauses, resumes and cancels it', async () => {
     const { log, ws } = await events(s.url, s.token);
     const recipes = (await call(s.url, s.token, 'training.recipes')).json.recipes;
-    expect(recipes.map((r: { name: string }) => r.name)).toContain('classifier');
+    expect(recipes.map((r: { name: string }) => r.name)).toEqual(['classifier', 'tokenizer', 'finetune']);
+    expect(recipes[2]).toMatchObject({ needsDataset: true, needsBaseModel: true, defaults: { stage: 'stage2', train: { steps: 500 } } });
+    const noData = await call(s.url, s.token, 'training.start', { recipe: 'tokenizer', config: {} });
+    expect(noData).toEqual({ status: 400, json: { name: 'ValidationError', message: 'training.start: datasetId: the tokenizer recipe trains on a dataset: choose one' } });
     const start = await call(s.url, s.token, 'training.start', { recipe: 'classifier', config: { steps: 400, batchSize: 8, checkpointEvery: 4, sampleEvery: 0, trainLimit: 256, evalImages: 32 } });
     expect(start.status).toBe(200);
     const { job, run } = start.json;

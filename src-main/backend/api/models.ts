@@ -2,12 +2,13 @@
 // model folder, discovery of the folders shipped in models/), and the runtime settings (execution
 // provider and threads; an unavailable provider is refused with the reason).
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { API_VERSION, ValidationError, type Model } from '../../contract/api.ts';
 import { providerStatus, ProviderUnavailableError } from '../../engine/runtime/session.ts';
-import { MODEL_KINDS, SCHEMA_VERSION, type ModelKind, type ModelRow, type Store } from '../store/index.ts';
+import { readFolderModel } from '../jobs/model-card.ts';
+import { MODEL_KINDS, SCHEMA_VERSION, type ModelRow, type Store } from '../store/index.ts';
 import type { Ctx, Handlers } from './context.ts';
 
 const metricsOf = (card: Record<string, unknown>): Model['metrics'] => {
@@ -18,23 +19,22 @@ const metricsOf = (card: Record<string, unknown>): Model['metrics'] => {
 
 export const modelToApi = (r: ModelRow): Model => ({ id: r.id, name: r.name, kind: r.kind, dir: r.dir, card: r.card, metrics: metricsOf(r.card), createdAt: r.createdAt });
 
-/** Reads DIR/tessera.json and registers the folder; errors name the file and the field. */
+/** Registers a model folder (a unified model's tessera.json, or an image tokenizer's config.json); errors name the file. */
 export async function importModelFolder(store: Store, path: string, name?: string): Promise<ModelRow> {
   const dir = resolve(path);
-  const file = join(dir, 'tessera.json');
   if (!existsSync(dir)) throw new ValidationError('models.import', 'path', `no folder at ${dir}`);
-  if (!existsSync(file)) throw new ValidationError('models.import', 'path', `${dir} is not a Tessera model folder: it has no tessera.json (the model card naming its parts)`);
-  let card: Record<string, unknown>;
+  let found;
   try {
-    card = JSON.parse(await readFile(file, 'utf8'));
+    found = await readFolderModel(dir);
   } catch (e) {
-    throw new ValidationError('models.import', 'path', `${file} is not valid JSON: ${(e as Error).message}`);
+    throw new ValidationError('models.import', 'path', (e as Error).message);
   }
-  const kind = card.kind as ModelKind;
-  if (!MODEL_KINDS.includes(kind)) throw new ValidationError('models.import', 'path', `${file}: kind must be one of ${MODEL_KINDS.join(', ')}, got ${JSON.stringify(card.kind)}`);
+  if (!found) throw new ValidationError('models.import', 'path', `${dir} is not a Tessera model folder: it needs a tessera.json (format tessera-model/1, or a kind of ${MODEL_KINDS.join('/')}) or an image tokenizer's config.json`);
   const existing = store.models.list().find((m) => resolve(m.dir) === dir);
   if (existing) return existing;
-  return store.models.create({ name: name ?? (typeof card.name === 'string' ? card.name : basename(dir)), kind, dir, card });
+  let unique = name ?? found.name;
+  if (!name) for (let k = 2; store.models.getByName(unique); k++) unique = `${found.name} (${k})`;
+  return store.models.create({ name: unique, kind: found.kind, dir, card: found.card });
 }
 
 /** Registers every model folder (with a tessera.json) under the shipped models dirs not yet known. */
@@ -43,7 +43,7 @@ export async function discoverModels(store: Store, dirs: readonly string[]): Pro
     if (!existsSync(root)) continue;
     const candidates = [root, ...(await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => join(root, d.name))];
     for (const dir of candidates) {
-      if (!existsSync(join(dir, 'tessera.json'))) continue;
+      if (!existsSync(join(dir, 'tessera.json')) && !existsSync(join(dir, 'config.json'))) continue;
       try {
         await importModelFolder(store, dir);
       } catch (e) {

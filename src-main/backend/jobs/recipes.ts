@@ -3,13 +3,35 @@
 // dataset or a base model. Add a recipe here to make it startable through the API.
 import type { RecipeInfo } from '../../contract/api.ts';
 import { ClassifierRecipeConfig, classifierRecipe } from '../../engine/train/recipes/classifier.ts';
+import { join } from 'node:path';
+import { PARTS } from '../../engine/infer/model-folder.ts';
 import type { Recipe } from '../../engine/train/recipe.ts';
+import { lmRecipe, LmRecipeSchema } from '../../engine/train/recipes/lm.ts';
+import { tokenizerRecipe, TokenizerRecipeSchema } from '../../engine/train/tokenizer.ts';
+import type { DatasetRow, ModelRow } from '../store/index.ts';
+import { ValidationError } from '../../contract/api.ts';
 import { NotFoundError } from './errors.ts';
 
 export interface RecipeEntry {
   recipe: Recipe<any>;
   info: RecipeInfo;
+  /** Fills the config's paths from the chosen dataset and base model (before validation). */
+  prepare?(config: Record<string, any>, with_: { dataset?: DatasetRow; baseModel?: ModelRow }): Record<string, any>;
 }
+
+/** Datasets the image recipes can read: an imagefolder with train/validation splits (the emoji set is one). */
+function imagefolderDir(d: DatasetRow | undefined, recipe: string): string {
+  if (!d) throw new Error(`the ${recipe} recipe needs a dataset`);
+  if (d.sourceKind !== 'imagefolder' && d.sourceKind !== 'emoji') {
+    throw new ValidationError('training.start', 'datasetId', `the ${recipe} recipe reads an imagefolder with train/validation splits; dataset "${d.name}" was imported from a ${d.sourceKind} source (export it as an imagefolder and import that)`);
+  }
+  return d.rootPath;
+}
+
+const withDefaultsFor = <T extends Record<string, any>>(parsed: T, blank: (c: T) => void): T => {
+  blank(parsed);
+  return parsed;
+};
 
 const field = (key: string, label: string, type: RecipeInfo['fields'][number]['type'], advanced: boolean, extra: Partial<RecipeInfo['fields'][number]> = {}) =>
   ({ key, label, type, advanced, ...extra });
@@ -37,6 +59,63 @@ export const RECIPES: Record<string, RecipeEntry> = {
         field('widthMult', 'Width multiplier', 'int', true, { min: 1, max: 8 }),
         field('seed', 'Seed', 'int', true, { min: 0 }),
       ],
+    },
+  },
+  tokenizer: {
+    recipe: tokenizerRecipe,
+    info: {
+      name: 'tokenizer',
+      title: 'Image tokenizer (UniCode VQ)',
+      description: 'Trains the VQ image tokenizer on a dataset: autoencoder warm-up, k-means codebook init, EMA codes with dead-code restart. Reports PSNR and codebook usage.',
+      needsDataset: true,
+      needsBaseModel: false,
+      defaults: withDefaultsFor(TokenizerRecipeSchema.parse({ data: { dir: '-' }, train: { steps: 2000 } }) as Record<string, any>, (c) => { c.data.dir = ''; }),
+      fields: [
+        field('train.steps', 'Steps', 'int', false, { min: 1 }),
+        field('train.batch', 'Batch size', 'int', false, { min: 1 }),
+        field('train.lr', 'Learning rate', 'number', true, { min: 0 }),
+        field('train.ae_warmup_steps', 'Autoencoder warm-up steps', 'int', true, { min: 0, help: 'plain autoencoder training before quantization switches on' }),
+        field('train.checkpoint_every', 'Checkpoint every (steps)', 'int', true, { min: 1 }),
+        field('train.eval_every', 'Evaluate every (steps)', 'int', true, { min: 0 }),
+        field('codebook.ema_decay', 'Codebook EMA decay', 'number', true, { min: 0, max: 1 }),
+        field('codebook.dead_threshold', 'Dead-code threshold', 'number', true, { min: 0 }),
+        field('train.seed', 'Seed', 'int', true),
+      ],
+    },
+    prepare: (c, w) => ({ ...c, data: { ...c.data, dir: imagefolderDir(w.dataset, 'tokenizer') } }),
+  },
+  finetune: {
+    recipe: lmRecipe,
+    info: {
+      name: 'finetune',
+      title: 'Fine-tune a unified model on a dataset',
+      description: 'Instruction-tunes an installed unified model (its image tokenizer frozen) on a dataset: captioning, questions, text-to-image and decompression, loss on answers only.',
+      needsDataset: true,
+      needsBaseModel: true,
+      defaults: withDefaultsFor(LmRecipeSchema.parse({ data: { dir: '-' }, image_tokenizer: '-', text_tokenizer: '-', stage: 'stage2', train: { steps: 500 } }) as Record<string, any>, (c) => {
+        c.data.dir = '';
+        c.image_tokenizer = '';
+        c.text_tokenizer = '';
+      }),
+      fields: [
+        field('train.steps', 'Steps', 'int', false, { min: 1 }),
+        field('train.batch', 'Batch size', 'int', false, { min: 1 }),
+        field('train.lr', 'Learning rate', 'number', true, { min: 0 }),
+        field('train.warmup_steps', 'Warmup steps', 'int', true, { min: 0 }),
+        field('train.checkpoint_every', 'Checkpoint every (steps)', 'int', true, { min: 1 }),
+        field('train.eval_every', 'Evaluate every (steps)', 'int', true, { min: 0 }),
+        field('train.cfg_dropout', 'Caption dropout (for CFG)', 'number', true, { min: 0, max: 1 }),
+        field('name', 'Name of the new model', 'string', false),
+        field('train.seed', 'Seed', 'int', true),
+      ],
+    },
+    prepare: (c, w) => {
+      const base = w.baseModel;
+      if (!base || base.kind !== 'unified') throw new ValidationError('training.start', 'baseModelId', `fine-tuning starts from a unified model${base ? `; "${base.name}" is a ${base.kind} model` : ''}`);
+      return {
+        ...c, stage: 'stage2', init_from: base.dir, image_tokenizer: join(base.dir, PARTS.imageTokenizer), text_tokenizer: base.dir,
+        data: { ...c.data, dir: imagefolderDir(w.dataset, 'finetune') },
+      };
     },
   },
 };

@@ -5,14 +5,15 @@
 // Crash recovery: start() finds jobs left 'running' by a dead process and re-queues them in their
 // old place; a job that started before runs with resume=true and continues from its checkpoint.
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { ApiEvent, Job } from '../../contract/api.ts';
 import { startWorker } from '../../engine/runtime/threads.ts';
-import { MODEL_KINDS, sha256File, type JobRow, type JobStatus, type NewJob, type RunStatus, RUN_TRANSITIONS, type Store } from '../store/index.ts';
+import { sha256File, type JobRow, type JobStatus, type NewJob, type RunStatus, RUN_TRANSITIONS, type Store } from '../store/index.ts';
 import { ConflictError } from './errors.ts';
 import { JOB_KIND_TABLE } from './kinds.ts';
+import { readFolderModel } from './model-card.ts';
 import type { FromWorker, ToWorker, WorkerJob } from './protocol.ts';
 import { sampleToApi } from './convert.ts';
 
@@ -251,17 +252,15 @@ export class JobRunner {
     setTimeout(() => { if (this.active.get(a.job.id) === a) void a.worker.terminate(); }, 10_000).unref();
   }
 
-  /** A finished training that wrote a model folder with a tessera.json of a known kind becomes an installed model. */
+  /** A finished training that wrote a model folder Tessera knows (model-card.ts) becomes an installed model. */
   private async registerModel(job: JobRow, result: Record<string, unknown>): Promise<void> {
     const dir = typeof result.modelDir === 'string' ? result.modelDir : null;
-    if (!dir || job.runId === null || !existsSync(join(dir, 'tessera.json'))) return;
-    const card = JSON.parse(await readFile(join(dir, 'tessera.json'), 'utf8')) as Record<string, unknown>;
-    const kind = card.kind as (typeof MODEL_KINDS)[number];
-    if (!MODEL_KINDS.includes(kind)) return;
-    const base = typeof card.name === 'string' ? card.name : `run ${job.runId}`;
-    let name = base;
-    for (let k = 2; this.o.store.models.getByName(name); k++) name = `${base} (${k})`;
-    const model = this.o.store.models.create({ name, kind, dir, card });
+    if (!dir || job.runId === null || !existsSync(dir)) return;
+    const found = await readFolderModel(dir);
+    if (!found) return;
+    let name = found.name === 'model' ? `run ${job.runId}` : found.name;
+    for (let k = 2, base = name; this.o.store.models.getByName(name); k++) name = `${base} (${k})`;
+    const model = this.o.store.models.create({ name, kind: found.kind, dir, card: found.card });
     this.o.store.runs.setModel(job.runId, model.id);
     this.log(job.id, 'info', `installed the trained model as "${name}"`);
   }

@@ -14,13 +14,23 @@ export interface StartTraining {
   baseModelId?: number;
 }
 
+const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `over` merged into `base`, recursively for plain objects (the advanced panel sends nested keys). */
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isPlain(v) && isPlain(base[k]) ? deepMerge(base[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
 export function startTraining(store: Store, runner: JobRunner, req: StartTraining): { job: JobRow; run: RunRow } {
   const e = recipeEntry(req.recipe);
   if (e.info.needsDataset && req.datasetId === undefined) throw new ValidationError('training.start', 'datasetId', `the ${req.recipe} recipe trains on a dataset: choose one`);
   if (e.info.needsBaseModel && req.baseModelId === undefined) throw new ValidationError('training.start', 'baseModelId', `the ${req.recipe} recipe fine-tunes a model: choose one`);
-  if (req.datasetId !== undefined) store.datasets.get(req.datasetId);
-  if (req.baseModelId !== undefined) store.models.get(req.baseModelId);
-  const config = { ...e.info.defaults, ...req.config };
+  const dataset = req.datasetId !== undefined ? store.datasets.get(req.datasetId) : undefined;
+  const baseModel = req.baseModelId !== undefined ? store.models.get(req.baseModelId) : undefined;
+  const merged = deepMerge(e.info.defaults, req.config);
+  const config = e.prepare ? e.prepare(merged, { dataset, baseModel }) : merged;
   try {
     e.recipe.parseConfig(config, 'config');
   } catch (err) {

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../../src-main/backend/store/index.ts';
+import type { ApiEvent } from '../../../src-main/contract/api.ts';
 import { call, events, tempData } from '../../server/helpers.ts';
 import { referenceLosses } from './helpers.ts';
 
@@ -66,7 +67,7 @@ describe('crash during training', () => {
 
     const second = await serve();
     const ev2 = await events(second.base, second.token);
-    const done = (e: { type: string }) => e.type === 'job.state' && (e as { job: { id: number; status: string } }).job.id === job.id && ['done', 'failed'].includes((e as { job: { status: string } }).job.status);
+    const done = (e: ApiEvent) => e.type === 'job.state' && e.job.id === job.id && ['done', 'failed'].includes(e.job.status);
     const status = (await call(second.base, second.token, 'jobs.get', { id: job.id })).json.status;
     if (status !== 'done') await ev2.log.until(done, 120_000, 'the resumed job to finish');
     const finished = (await call(second.base, second.token, 'jobs.get', { id: job.id })).json;
