@@ -14,6 +14,7 @@ import { benchTokenizer } from './bench-tokenizer.ts';
 import { trainDefault } from './train-default.ts';
 import { trainLm } from './train-lm.ts';
 import { serve } from './serve.ts';
+import { caption } from './caption.ts';
 
 export const commands: Command[] = [
   dataEmoji,
@@ -30,4 +31,5 @@ export const commands: Command[] = [
   trainDefault,
   trainLm,
   serve,
+  caption,
 ];
