@@ -15,6 +15,7 @@ import { trainDefault } from './train-default.ts';
 import { trainLm } from './train-lm.ts';
 import { serve } from './serve.ts';
 import { caption } from './caption.ts';
+import { generate } from './generate.ts';
 
 export const commands: Command[] = [
   dataEmoji,
@@ -32,4 +33,5 @@ export const commands: Command[] = [
   trainLm,
   serve,
   caption,
+  generate,
 ];
