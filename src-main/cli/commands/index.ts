@@ -16,6 +16,7 @@ import { trainLm } from './train-lm.ts';
 import { serve } from './serve.ts';
 import { caption } from './caption.ts';
 import { generate } from './generate.ts';
+import { chat } from './chat.ts';
 
 export const commands: Command[] = [
   dataEmoji,
@@ -34,4 +35,5 @@ export const commands: Command[] = [
   serve,
   caption,
   generate,
+  chat,
 ];
