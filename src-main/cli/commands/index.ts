@@ -17,6 +17,7 @@ import { serve } from './serve.ts';
 import { caption } from './caption.ts';
 import { generate } from './generate.ts';
 import { chat } from './chat.ts';
+import { evalLm } from './eval-lm.ts';
 
 export const commands: Command[] = [
   dataEmoji,
@@ -36,4 +37,5 @@ export const commands: Command[] = [
   caption,
   generate,
   chat,
+  evalLm,
 ];

@@ -1,0 +1,31 @@
+// `tessera eval lm --model DIR --data DIR --split test --json`: held-out metrics of a unified model
+// (engine/infer/eval.ts): caption_exact, caption_f1, category_acc, yesno_acc, text_ppl,
+// image_code_nll, and with --generate K the text-to-image retrieval and speed figures.
+import { evaluateModel } from '../../engine/infer/eval.ts';
+import { loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
+
+export const evalLm: Command = {
+  name: 'eval lm',
+  summary: 'Evaluate a unified model on an imagefolder split (captions, questions, perplexity, code NLL, generation)',
+  usage: 'eval lm --model DIR --data DIR [--split test] [--limit N] [--generate K] [--json] [--threads N]',
+  async run(argv) {
+    const { values } = parseFlags(argv, {
+      model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, generate: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' },
+    });
+    if (!values.model) throw new UsageError('--model is required');
+    if (!values.data) throw new UsageError('--data is required');
+    const m = await loadUnifiedModel(values.model, { threads: intFlag('threads', values.threads, 1) });
+    try {
+      const r = await evaluateModel(m, {
+        dataDir: values.data, split: values.split ?? 'test', limit: intFlag('limit', values.limit, 1, 200), generate: intFlag('generate', values.generate, 0, 0),
+        onProgress: values.json ? undefined : (what, done, total) => process.stderr.write(`\r${what}: ${done}/${total}   `),
+      });
+      if (!values.json) process.stderr.write('\n');
+      console.log(values.json ? JSON.stringify(r) : Object.entries(r).map(([k, v]) => `${k.padEnd(18)} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join('\n'));
+    } finally {
+      await m.release();
+    }
+    return 0;
+  },
+};

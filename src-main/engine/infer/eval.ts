@@ -1,0 +1,152 @@
+// Held-out evaluation of a unified model folder on an imagefolder split (the facebook style = test):
+//   caption_exact (generated label = true label after case/space normalisation) and caption_f1
+//   (token F1), category_acc, yesno_acc (balanced "Is this a …?"), text_ppl (answer tokens) and
+//   image_code_nll (nats per code, text-to-image) from the training graph's losses, and optionally
+//   generation: t2i_top1/top5 (retrieval of the generated image among real images of every emoji in
+//   every style with a fixed feature extractor: 16×16 area-averaged RGB, mean-removed, cosine),
+//   image_tokens_per_s and ms_per_image.
+import { loadImageFolder, type MetadataRow } from '../data/imagefolder.ts';
+import { CATEGORY_PROMPT, collate, layoutChat, TaskStream } from '../data/tasks.ts';
+import { Graph, type Tensor } from '../graph/graph.ts';
+import { exportOnnx } from '../graph/onnx.ts';
+import { codecToLm, declareBatchInputs, unifiedLoss } from '../models/unicode.ts';
+import { Session } from '../runtime/session.ts';
+import { fitSquare, type UnifiedModel } from './unified.ts';
+
+export const normalise = (s: string) => s.toLowerCase().replace(/[.!?]+$/, '').replace(/\s+/g, ' ').trim();
+const words = (s: string) => normalise(s).split(/[^a-z0-9]+/).filter(Boolean);
+
+export function tokenF1(pred: string, ref: string): number {
+  const [p, r] = [words(pred), words(ref)];
+  if (!p.length || !r.length) return p.length === r.length ? 1 : 0;
+  const left = [...r];
+  let common = 0;
+  for (const w of p) {
+    const i = left.indexOf(w);
+    if (i >= 0) {
+      common++;
+      left.splice(i, 1);
+    }
+  }
+  if (common === 0) return 0;
+  const [prec, rec] = [common / p.length, common / r.length];
+  return (2 * prec * rec) / (prec + rec);
+}
+
+/** The fixed retrieval feature: 16×16 area average, mean removed, unit length.   (3, S, S) → (768) */
+export function retrievalFeature(px: Float32Array, size: number): Float32Array {
+  const f = fitSquare(px, size, 16);
+  const mean = f.reduce((a, b) => a + b, 0) / f.length;
+  let n = 0;
+  for (let i = 0; i < f.length; i++) n += (f[i] -= mean) ** 2;
+  n = Math.sqrt(n) || 1;
+  return f.map((x) => x / n);
+}
+
+export interface EvalOptions {
+  dataDir: string;
+  split: string;
+  /** Rows used for the question metrics (evenly spaced over the split). */
+  limit: number;
+  /** Labels drawn for the generation metrics (0 = skip). */
+  generate: number;
+  batch?: number;
+  onProgress?(what: string, done: number, total: number): void;
+}
+
+export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Record<string, number>> {
+  const c = m.config;
+  const S = m.codec.imageSize;
+  const folder = await loadImageFolder(o.dataDir, { split: o.split, size: S });
+  const rows = folder.rows, N = rows.length, per = 3 * S * S;
+  if (N === 0) throw new Error(`${o.dataDir}: split '${o.split}' has no rows`);
+  const pick = Array.from({ length: Math.min(o.limit, N) }, (_, i) => Math.floor((i * N) / Math.min(o.limit, N)));
+  const out: Record<string, number> = { images: pick.length };
+
+  // answers by greedy generation
+  let exact = 0, f1 = 0, cat = 0, catN = 0, yes = 0;
+  const labels = [...new Set(rows.map((r) => r.text))];
+  const ask = async (i: number, q: string) => {
+    let text = '';
+    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: folder.images.subarray(i * per, (i + 1) * per), size: S }, { type: 'text', text: q }] }], { temperature: 0, maxNewTokens: 40, image: { cfg: 1 }, textOnly: true }, (e) => e.type === 'text' && (text += e.delta));
+    return text.trim();
+  };
+  for (const [k, i] of pick.entries()) {
+    const r = rows[i];
+    const cap = await ask(i, 'What is this?');
+    exact += normalise(cap) === normalise(r.text) ? 1 : 0;
+    f1 += tokenF1(cap, r.text);
+    if (r.category) {
+      catN++;
+      cat += normalise(await ask(i, CATEGORY_PROMPT)) === normalise(r.category) ? 1 : 0;
+    }
+    const other = labels[(i * 7 + 3) % labels.length];
+    const truth = k % 2 === 0 || other === r.text;
+    const asked = truth ? r.text : other;
+    yes += normalise(await ask(i, `Is this ${/^[aeiou]/i.test(asked) ? 'an' : 'a'} ${asked}?`)) === (truth ? 'yes' : 'no') ? 1 : 0;
+    o.onProgress?.('questions', k + 1, pick.length);
+  }
+  Object.assign(out, { caption_exact: exact / pick.length, caption_f1: f1 / pick.length, category_acc: catN ? cat / catN : NaN, yesno_acc: yes / pick.length });
+
+  // losses on held-out sequences: answer-token perplexity and image-code NLL (text-to-image)
+  const codes = codecToLm(c, await encodeAll(m, folder.images, N));
+  const P = c.image_positions * c.image_depth;
+  const lossOf = async (mix: Record<string, number>) => {
+    const g = new Graph('eval');
+    const r = unifiedLoss(g, c, declareBatchInputs(g, c));
+    const s = await Session.create(exportOnnx(g, { text_loss: r.metrics.text_loss, image_loss: r.metrics.image_loss, text_count: r.metrics.text_count, image_count: r.metrics.image_count }).bytes, { threads: 2 });
+    const ws: Record<string, Tensor> = {};
+    for (const [n, d] of m.folder.weights) ws[n] = { dtype: 'float32', shape: g.params.get(n)!.value.shape as number[], data: d };
+    const stream = new TaskStream(rows, (i) => codes.subarray(i * P, (i + 1) * P), { stage: 'stage2', cfgDropout: 0, outputForm: c.image_head === 'depth' ? 'aggregate' : 'unfolded', seed: 777, mix });
+    let [tl, tc, il, ic] = [0, 0, 0, 0];
+    for (let b = 0; b < Math.ceil(pick.length / (o.batch ?? 16)); b++) {
+      const feeds = collate(c, stream.nextBatch(o.batch ?? 16).map((e) => layoutChat(m.tok, c, e, true)), m.tok.specials.pad);
+      const res = await s.run({ ...ws, ...feeds });
+      const v = (k: string) => (res[k].data as Float32Array)[0];
+      [tl, tc, il, ic] = [tl + v('text_loss') * v('text_count'), tc + v('text_count'), il + v('image_loss') * v('image_count'), ic + v('image_count')];
+    }
+    await s.release();
+    return { text: tc ? tl / tc : NaN, image: ic ? il / ic : NaN };
+  };
+  out.text_ppl = Math.exp((await lossOf({ caption: 0.5, question: 0.5 })).text);
+  out.image_code_nll = (await lossOf({ t2i: 1 })).image;
+
+  if (o.generate > 0) Object.assign(out, await generationMetrics(m, o, rows, folder.images));
+  return out;
+}
+
+async function encodeAll(m: UnifiedModel, images: Float32Array, n: number): Promise<Int32Array> {
+  const S = m.codec.imageSize, per = 3 * S * S, P = m.config.image_positions * m.config.image_depth;
+  const codes = new Int32Array(n * P);
+  for (let s = 0; s < n; s += 64) {
+    const k = Math.min(64, n - s);
+    codes.set(await m.codec.encode(images.subarray(s * per, (s + k) * per), k), s * P);
+  }
+  return codes;
+}
+
+async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: MetadataRow[], _testImages: Float32Array) {
+  // the gallery: every emoji in every style (all splits), as fixed features
+  const gallery: { label: string; f: Float32Array }[] = [];
+  for (const split of ['train', 'validation', 'test']) {
+    const f = await loadImageFolder(o.dataDir, { split, size: 16 }).catch(() => null);
+    if (!f) continue;
+    f.rows.forEach((r, i) => gallery.push({ label: r.text, f: retrievalFeature(f.images.subarray(i * 768, (i + 1) * 768), 16) }));
+  }
+  const labels = [...new Set(testRows.map((r) => r.text))];
+  const chosen = Array.from({ length: Math.min(o.generate, labels.length) }, (_, i) => labels[Math.floor((i * labels.length) / Math.min(o.generate, labels.length))]);
+  let top1 = 0, top5 = 0, ms = 0;
+  for (const [k, label] of chosen.entries()) {
+    const t0 = performance.now();
+    const [img] = await m.generateImages(`Draw ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label}.`, 1, { cfg: 3, seed: k, temperature: 1, topK: 100 });
+    ms += performance.now() - t0;
+    const q = retrievalFeature(img.pixels, img.size);
+    const ranked = gallery.map((g) => ({ label: g.label, s: g.f.reduce((a, x, j) => a + x * q[j], 0) })).sort((a, b) => b.s - a.s);
+    top1 += ranked[0].label === label ? 1 : 0;
+    top5 += ranked.slice(0, 5).some((r) => r.label === label) ? 1 : 0;
+    o.onProgress?.('generation', k + 1, chosen.length);
+  }
+  const n = chosen.length;
+  const tokens = m.config.image_positions * m.config.image_depth;
+  return { t2i_top1: top1 / n, t2i_top5: top5 / n, ms_per_image: ms / n, image_tokens_per_s: (tokens * n) / (ms / 1000), generated: n, gallery: gallery.length };
+}
