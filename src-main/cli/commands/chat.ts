@@ -2,7 +2,7 @@
 // one reply; without, a REPL (node:readline) where `/image FILE` attaches an image to the next message
 // and `/reset` starts over. Images the model draws are written as PNGs into --out-dir.
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import type { ChatTurn, MessagePart } from '../../engine/infer/types.ts';
 import { readImageFile, writeImageFile } from '../../engine/infer/files.ts';
 import { loadUnifiedModel, type UnifiedModel } from '../../engine/infer/unified.ts';
@@ -50,40 +50,35 @@ export const chat: Command = {
         await reply(m, [{ role: 'user', parts: [...pending, { type: 'text', text: values.message }] }], outDir, seed);
         return 0;
       }
-      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
       const turns: ChatTurn[] = [];
       console.log('chat: type a message; /image FILE attaches an image, /reset starts over, /quit ends.');
-      for (;;) {
-        let line: string;
-        try {
-          line = (await rl.question('> ')).trim();
-        } catch {
-          break; // stdin closed
-        }
+      rl.setPrompt('> ');
+      rl.prompt();
+      for await (const raw of rl) {
+        const line = raw.trim();
         if (line === '/quit') break;
         if (line === '/reset') {
           turns.length = 0;
           pending = [];
-          continue;
-        }
-        if (line.startsWith('/image ')) {
+        } else if (line.startsWith('/image ')) {
           try {
             pending.push(await image(line.slice(7).trim()));
             console.log('(image attached to your next message)');
           } catch (err) {
             console.error((err as Error).message);
           }
-          continue;
+        } else if (line || pending.length) {
+          turns.push({ role: 'user', parts: [...pending, ...(line ? [{ type: 'text' as const, text: line }] : [])] });
+          pending = [];
+          try {
+            turns.push(await reply(m, turns, outDir, seed + turns.length));
+          } catch (err) {
+            console.error((err as Error).message);
+            turns.pop();
+          }
         }
-        if (!line && pending.length === 0) continue;
-        turns.push({ role: 'user', parts: [...pending, ...(line ? [{ type: 'text' as const, text: line }] : [])] });
-        pending = [];
-        try {
-          turns.push(await reply(m, turns, outDir, seed + turns.length));
-        } catch (err) {
-          console.error((err as Error).message);
-          turns.pop();
-        }
+        rl.prompt();
       }
       rl.close();
     } finally {

@@ -329,7 +329,9 @@ export class UnifiedModel implements UnifiedModelApi {
       if (this.config.codebook_mode === 'separate') logits.fill(-Infinity, lo, hi);
       if (s.textOnly) logits[this.tok.specials.imgStart] = -Infinity;
       const id = sampleToken(logits, textOpts, rng, textIds);
-      if (this.tok.stopIds.includes(id)) return onEvent({ type: 'done', reason: 'eos' });
+      // <|end|>/<|eos|> end the turn; so does any other role marker or <|bos|> (a new turn would start)
+      const sp = this.tok.specials;
+      if ([...this.tok.stopIds, sp.user, sp.system, sp.assistant, sp.bos, sp.pad].includes(id)) return onEvent({ type: 'done', reason: 'eos' });
       if (id === this.tok.specials.imgStart) {
         await rows.step(Array.from({ length: rows.R }, () => [id]));
         const ids = await this.drawImages(rows, 1, guided, img, irng, images, onEvent, signal);
