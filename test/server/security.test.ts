@@ -116,6 +116,14 @@ describe('request validation', () => {
     const c = await call(s.url, s.token, 'chats.create', { title: 'hello' });
     expect(c.status).toBe(200);
     expect((await call(s.url, s.token, 'chats.list')).json.chats.map((x: { title: string }) => x.title)).toEqual(['hello']);
+    // no unified model installed: chat and generation say so, and nothing is stored
+    const send = await call(s.url, s.token, 'chats.send', { chatId: c.json.id, text: 'hi' });
+    expect(send).toEqual({ status: 422, json: { name: 'UnavailableError', message: 'no unified model is installed: import one in Models, or train one in Training' } });
+    expect((await call(s.url, s.token, 'chats.get', { id: c.json.id })).json.messages).toEqual([]);
+    expect((await call(s.url, s.token, 'generate.start', { prompt: 'a red apple' })).status).toBe(422);
+    const badImport = await call(s.url, s.token, 'models.import', { path: dir });
+    expect(badImport.status).toBe(400);
+    expect(badImport.json.message).toContain(`${dir} is not a Tessera model folder`);
   });
 });
 

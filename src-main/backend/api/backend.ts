@@ -10,7 +10,7 @@ import { parseRequest, parseResponse, toApiError, ValidationError, type ApiError
 import { ConflictError, NotFoundError, UnavailableError } from '../jobs/errors.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { IllegalJobTransitionError, IllegalRunTransitionError, openStore, StoreInputError, writeFileAtomic, type Store } from '../store/index.ts';
-import { chatHandlers } from './chats.ts';
+import { chatHandlers, settleStream } from './chats.ts';
 import type { Ctx, Handlers, RuntimeChoice } from './context.ts';
 import { datasetHandlers } from './datasets.ts';
 import { discoverModels, modelHandlers } from './models.ts';
@@ -88,7 +88,16 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
     saveRuntime: (r) => writeFileAtomic(settingsPath, JSON.stringify(r, null, 1)),
     runner: undefined as unknown as JobRunner,
   };
-  ctx.runner = new JobRunner({ store, dataDir, emit, threads: () => ctx.runtime.threads, provider: () => ctx.runtime.provider });
+  ctx.runner = new JobRunner({
+    store, dataDir, emit, threads: () => ctx.runtime.threads, provider: () => ctx.runtime.provider,
+    // a generate job's stream events go out under its stream id; its end closes the stream
+    onMessage: (job, m) => {
+      if (job.kind === 'generate' && m.type === 'stream') emit({ ...m.event, streamId: (job.params as { streamId: string }).streamId } as ApiEvent);
+    },
+    onSettled: (job) => {
+      if (job.kind === 'generate') settleStream(ctx, job);
+    },
+  });
   const handlers: Handlers = { ...modelHandlers(ctx), ...trainingHandlers(ctx), ...datasetHandlers(ctx), ...chatHandlers(ctx) };
   await discoverModels(store, ctx.modelsDirs);
   ctx.runner.start();

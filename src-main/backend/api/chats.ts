@@ -1,14 +1,16 @@
 // Handlers: chats (list, create, rename, delete, get, send with image attachments, regenerate),
 // stopping a stream, generating images and the gallery. Uploaded images are checked (a real image,
 // its size) and stored content-addressed under DATA/attachments. Replies and images come from the
-// unified model through engine/infer; until that ships, a reply ends in a stream.error saying so.
-import { createHash, randomUUID } from 'node:crypto';
+// unified model in a 'generate' job's worker (jobs/generate.ts), streamed as stream.* events.
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileUrl, ValidationError, type Chat, type Generation, type Message } from '../../contract/api.ts';
+import type { TextSampling } from '../../engine/infer/types.ts';
 import { imageInfo } from '../../engine/io/image.ts';
 import { UnavailableError } from '../jobs/errors.ts';
-import { writeFileAtomic, type GenerationRow, type MessageRow } from '../store/index.ts';
+import type { GenerateParams } from '../jobs/generate.ts';
+import { writeFileAtomic, type GenerationRow, type JobRow, type MessageRow } from '../store/index.ts';
 import type { Ctx, Handlers } from './context.ts';
 
 export const messageToApi = (m: MessageRow): Message => ({
@@ -43,23 +45,42 @@ function unifiedModel(ctx: Ctx, modelId: number | null | undefined) {
   return m;
 }
 
-/** Starts an assistant reply stream. The engine's chat loader is not part of this build yet. */
-function startReply(ctx: Ctx, chatId: number): string {
+/** Queues a 'generate' job (the model runs in its worker) whose events go out under a new stream id. */
+function startStream(ctx: Ctx, title: string, params: Omit<GenerateParams, 'streamId'>): { streamId: string; jobId: number } {
   const streamId = randomUUID();
-  const abort = new AbortController();
-  ctx.streams.set(streamId, abort);
-  setImmediate(() => {
-    ctx.streams.delete(streamId);
-    let error: Error;
+  const job = ctx.runner.submit({ kind: 'generate', title, params: { ...params, streamId } as unknown as Record<string, unknown> });
+  const stop = new AbortController();
+  stop.signal.addEventListener('abort', () => {
     try {
-      const m = unifiedModel(ctx, ctx.store.chats.get(chatId).modelId);
-      error = new UnavailableError(`model "${m.name}" is installed, but this build has no chat engine yet (engine/infer has no model loader)`);
-    } catch (e) {
-      error = e as Error;
+      ctx.runner.cancel(job.id);
+    } catch {
+      // already finished
     }
-    ctx.emit({ type: 'stream.error', streamId, error: { name: error.name, message: error.message } });
   });
-  return streamId;
+  ctx.streams.set(streamId, stop);
+  return { streamId, jobId: job.id };
+}
+
+function startReply(ctx: Ctx, chatId: number, sampling: TextSampling | undefined): string {
+  const chat = ctx.store.chats.get(chatId);
+  const m = unifiedModel(ctx, chat.modelId);
+  return startStream(ctx, `Reply in "${chat.title}"`, { mode: 'chat', chatId, modelId: m.id, sampling: { ...sampling } }).streamId;
+}
+
+/** Turns a generate job's end into the stream's last event (called by the runner). */
+export function settleStream(ctx: Ctx, job: JobRow): void {
+  const params = job.params as unknown as GenerateParams;
+  const streamId = params.streamId;
+  if (job.status === 'paused' || job.status === 'queued' || job.status === 'running') return;
+  ctx.streams.delete(streamId);
+  if (job.status === 'failed') {
+    ctx.emit({ type: 'stream.error', streamId, error: { name: 'GenerationError', message: job.error ?? 'the generation failed' } });
+    return;
+  }
+  const r = (job.result ?? {}) as { reason?: 'eos' | 'length' | 'aborted'; messageId?: number; generationIds?: number[] };
+  const message = r.messageId ? messageToApi(ctx.store.chats.message(r.messageId)) : null;
+  const generations = (r.generationIds ?? []).map((id) => generationToApi(ctx.store.generations.get(id)));
+  ctx.emit({ type: 'stream.done', streamId, reason: job.status === 'cancelled' ? 'aborted' : r.reason ?? 'eos', message, generations });
 }
 
 export function chatHandlers(ctx: Ctx): Pick<Handlers, 'chats.list' | 'chats.create' | 'chats.rename' | 'chats.delete' | 'chats.get' | 'chats.send' | 'chats.regenerate'
@@ -75,30 +96,32 @@ export function chatHandlers(ctx: Ctx): Pick<Handlers, 'chats.list' | 'chats.cre
     'chats.rename': ({ id, title }) => store.chats.rename(id, title),
     'chats.delete': ({ id }) => ({ deleted: store.chats.delete(id) }),
     'chats.get': ({ id }) => ({ chat: chat(id), messages: store.chats.messages(id).map(messageToApi) }),
-    'chats.send': async ({ chatId, text, attachments }) => {
-      chat(chatId);
+    'chats.send': async ({ chatId, text, attachments, sampling }) => {
+      unifiedModel(ctx, chat(chatId).modelId); // refuse before storing anything when there is no model
       if (!text.trim() && attachments.length === 0) throw new ValidationError('chats.send', 'text', 'write a message or attach an image');
       const saved = [];
       for (const [k, a] of attachments.entries()) saved.push(await saveUpload(ctx, a.data, k));
       const userMessage = store.chats.append(chatId, { role: 'user', content: text, attachments: saved });
-      return { streamId: startReply(ctx, chatId), userMessage: messageToApi(userMessage) };
+      return { streamId: startReply(ctx, chatId, sampling), userMessage: messageToApi(userMessage) };
     },
-    'chats.regenerate': ({ chatId, messageId }) => {
+    'chats.regenerate': ({ chatId, messageId, sampling }) => {
       const msgs = store.chats.messages(chatId);
       const target = messageId !== undefined ? msgs.find((m) => m.id === messageId) : [...msgs].reverse().find((m) => m.role === 'assistant');
       if (messageId !== undefined && !target) throw new ValidationError('chats.regenerate', 'messageId', `message ${messageId} is not in chat ${chatId}`);
       if (target && target.role !== 'assistant') throw new ValidationError('chats.regenerate', 'messageId', `message ${target.id} is a ${target.role} message; regenerate an assistant reply`);
       if (target) store.chats.truncateFrom(target.id);
-      return { streamId: startReply(ctx, chatId) };
+      return { streamId: startReply(ctx, chatId, sampling) };
     },
     'streams.stop': ({ streamId }) => {
       const s = ctx.streams.get(streamId);
       s?.abort();
       return { stopped: s !== undefined };
     },
-    'generate.start': ({ modelId }) => {
+    'generate.start': ({ prompt, n, seed, cfg, temperature, topK, modelId }) => {
       const m = unifiedModel(ctx, modelId);
-      throw new UnavailableError(`model "${m.name}" is installed, but this build has no image generation engine yet (engine/infer has no model loader)`);
+      const s = seed ?? randomInt(0, 0xffffffff);
+      const { streamId, jobId } = startStream(ctx, `Generate ${n} × "${prompt.slice(0, 40)}"`, { mode: 'images', modelId: m.id, prompt, n, sampling: { seed: s, cfg, temperature, topK: topK || undefined } });
+      return { streamId, jobId, seed: s };
     },
     'gallery.list': ({ modelId, beforeId, limit }) => {
       const rows = store.generations.list({ modelId, beforeId, limit });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ImageTokenizer } from '../../engine/models/image-tokenizer.ts';
 import { importDataset, tokenizeDataset, type ImportSpec, type Progress } from '../datasets/index.ts';
 import { openStore, type JobKind, type Store } from '../store/index.ts';
+import { generateJob } from './generate.ts';
 import { recipeEntry } from './recipes.ts';
 import { UnavailableError } from './errors.ts';
 import type { FromWorker, WorkerJob } from './protocol.ts';
@@ -113,5 +114,5 @@ export const EXECUTORS: Readonly<Record<JobKind, Executor>> = {
   import: importJob,
   tokenize: tokenizeJob,
   evaluate: missing('evaluation is not available in this build yet (it comes with the tokenizer and unified-model recipes)'),
-  generate: missing('image generation is not available in this build yet (engine/infer has no model loader)'),
+  generate: generateJob,
 };

@@ -63,6 +63,10 @@ export class JobRunner {
 
   /** Re-queues jobs a dead process left 'running' (they resume from their checkpoints), then starts the queue. */
   start(): JobRow[] {
+    // A generation's stream died with the process that served it: nobody waits for it any more.
+    for (const j of [...this.o.store.jobs.list({ status: 'running', kind: 'generate' }), ...this.o.store.jobs.list({ status: 'queued', kind: 'generate' })]) {
+      if (!this.active.has(j.id)) this.setStatus(j.id, j.status === 'running' ? 'failed' : 'cancelled', j.status === 'running' ? { error: 'the app stopped while this generation ran; start it again' } : {});
+    }
     const recovered = this.o.store.jobs.list({ status: 'running' }).filter((j) => !this.active.has(j.id));
     for (const j of recovered) {
       this.setStatus(j.id, 'queued');
