@@ -11,7 +11,8 @@ import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
 import { collate } from '../../src-main/engine/data/tasks.ts';
 import type { GenerationEvent } from '../../src-main/engine/infer/types.ts';
 import { Rows, UnifiedModel } from '../../src-main/engine/infer/unified.ts';
-import { declareBatchInputs, unifiedLoss } from '../../src-main/engine/models/unicode.ts';
+import { llamaForward } from '../../src-main/engine/models/llama.ts';
+import { aggregateEmbed, declareBatchInputs } from '../../src-main/engine/models/unicode.ts';
 import { Session } from '../../src-main/engine/runtime/session.ts';
 import { parseLmConfig, runLmRecipe } from '../../src-main/engine/train/recipes/lm.ts';
 import { encodedSplit, tinyCodec, tinyEmoji, tinyTokenizer, tmp } from './helpers.ts';
@@ -43,12 +44,15 @@ describe('cached decoding', () => {
     const long = await m.promptOf([{ role: 'user', parts: [{ type: 'image', pixels: testImages.subarray(0, 3 * 256), size: 16 }, { type: 'text', text: 'What is this?' }] }]);
     const short = await m.promptOf([{ role: 'user', parts: [{ type: 'text', text: 'Draw a red apple.' }] }]);
     expect(long.length).toBeGreaterThan(short.length + 10);
-    // training graph logits for the long prompt
+    // the training graph's forward (aggregated embeddings + llamaForward, full head) for the long prompt
     const g = new Graph('fwd');
-    const out = unifiedLoss(g, c, declareBatchInputs(g, c));
-    const s = await Session.create(exportOnnx(g, { logits: out.logits }).bytes, { threads: 1 });
-    const feeds: Record<string, Tensor> = collate(c, [{ positions: long.map((ids) => ({ ids, loss: 0, depth: false, code: false })) }], m.tok.specials.pad, 1);
-    for (const [n, d] of m.folder.weights) feeds[n] = { dtype: 'float32', shape: [...g.params.get(n)!.value.shape] as number[], data: d };
+    const x = declareBatchInputs(g, c);
+    const E = g.param('model.embed_tokens.weight', [c.vocab_size, c.hidden_size]);
+    const { logits } = llamaForward(g, c, x.labels, x.positions, aggregateEmbed(E, x.ids, x.idWeights));
+    const s = await Session.create(exportOnnx(g, { logits }).bytes, { threads: 1 });
+    const all = collate(c, [{ positions: long.map((ids) => ({ ids, loss: 0, depth: false, code: false })) }], m.tok.specials.pad, 1);
+    const feeds: Record<string, Tensor> = { input_ids: all.input_ids, input_weights: all.input_weights, position_ids: all.position_ids };
+    for (const [n, p] of g.params) feeds[n] = { dtype: 'float32', shape: [...p.value.shape] as number[], data: m.folder.weights.get(n)! };
     const ref = (await s.run(feeds)).logits.data as Float32Array; // (1, T, V)
     await s.release();
     const V = c.vocab_size;

@@ -100,6 +100,9 @@ export function collate(c: UnifiedConfig, seqs: LaidOut[], padId: number, multip
     }
     for (let t = ps.length; t < T; t++) idW[(b * T + t) * D] = 1; // padding reads <|pad|>, after every real token
   });
+  const lsrc: number[] = [];
+  for (let i = 0; i < B * T; i++) if (labels[i] !== -100n && labelW[i] > 0) lsrc.push(i);
+  if (lsrc.length === 0) lsrc.push(0); // keeps the graph's shapes non-empty; position 0 has weight 0
   if (src.length === 0) {
     // no depth-head target in this batch: one zero-weight row keeps the graph's shapes non-empty
     src.push(0);
@@ -113,6 +116,7 @@ export function collate(c: UnifiedConfig, seqs: LaidOut[], padId: number, multip
     labels: { dtype: 'int64', shape: [B, T], data: labels },
     label_weights: { dtype: 'float32', shape: [B, T], data: labelW },
     label_is_code: { dtype: 'float32', shape: [B, T], data: isCode },
+    label_src: { dtype: 'int64', shape: [lsrc.length], data: BigInt64Array.from(lsrc, BigInt) },
     depth_src: { dtype: 'int64', shape: [N], data: BigInt64Array.from(src, BigInt) },
     depth_codes: { dtype: 'int64', shape: [N, D], data: BigInt64Array.from(dcodes, BigInt) },
     depth_weights: { dtype: 'float32', shape: [N, D], data: Float32Array.from(dw) },

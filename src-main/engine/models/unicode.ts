@@ -161,6 +161,7 @@ export interface UnifiedBatchInputs {
   labels: Value; // labels (B, T) int64: next LM token, −100 where the main head has no target
   labelWeights: Value; // label_weights (B, T) float
   labelIsCode: Value; // label_is_code (B, T) float: 1 where the main head's target is an (unfolded) image code
+  labelSrc: Value; // label_src (M) int64: flat indices b·T + t of the positions with a main-head target (the head runs only there)
   depthSrc: Value; // depth_src (N) int64: flat index b·T + t of the hidden state before each depth-head position
   depthCodes: Value; // depth_codes (N, D) int64 LM ids of that position's codes (inputs and targets)
   depthWeights: Value; // depth_weights (N, D) float
@@ -175,6 +176,7 @@ export function declareBatchInputs(g: Graph, c: UnifiedConfig): UnifiedBatchInpu
     labels: g.input('labels', 'int64', ['B', 'T']),
     labelWeights: g.input('label_weights', 'float32', ['B', 'T']),
     labelIsCode: g.input('label_is_code', 'float32', ['B', 'T']),
+    labelSrc: g.input('label_src', 'int64', ['M']),
     depthSrc: g.input('depth_src', 'int64', ['N']),
     depthCodes: g.input('depth_codes', 'int64', ['N', D]),
     depthWeights: g.input('depth_weights', 'float32', ['N', D]),
@@ -192,9 +194,15 @@ export function unifiedLoss(g: Graph, c: UnifiedConfig, x: UnifiedBatchInputs) {
   const C = c.hidden_size;
   const E = g.param('model.embed_tokens.weight', [c.vocab_size, C]);
   const emb = aggregateEmbed(E, x.ids, x.idWeights); // (B, T, C)
-  const { logits, hidden } = llamaForward(g, c, x.labels, x.positions, emb); // (B, T, V)
-  const text = nllSum(logits, x.labels, x.labelWeights, x.labelIsCode);
-  const ctx = op.gather(op.reshape(hidden[hidden.length - 1], [-1, C]), x.depthSrc, 0); // (N, C)
+  const { hidden } = llamaForward(g, c, x.labels, x.positions, emb); // the full-vocabulary head is not built here
+  const flat = op.reshape(hidden[hidden.length - 1], [-1, C]); // (B·T, C)
+  // the head only where there is a target: in Stage II and at depth-head image positions most positions have none
+  const pick = (v: Value) => op.gather(op.reshape(v, [-1]), x.labelSrc, 0); // (M)
+  const hn = rmsNorm(op.gather(flat, x.labelSrc, 0), g.param('model.norm.weight', [C]), c.rms_norm_eps); // (M, C)
+  const W = c.tie_word_embeddings ? E : g.param('lm_head.weight', [c.vocab_size, C]);
+  const logits = op.gemm(hn, W, null, { transB: true }); // (M, V)
+  const text = nllSum(logits, pick(x.labels), pick(x.labelWeights), pick(x.labelIsCode));
+  const ctx = op.gather(flat, x.depthSrc, 0); // (N, C)
   const dl = depthHead(paramsOf(g), c, ctx, x.depthCodes); // (N, D, K)
   const codeTargets = op.sub(x.depthCodes, op.constTensor(g, { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(c.image_token_offset)) })); // (N, D)
   const img = nllSum(dl, codeTargets, x.depthWeights);
@@ -202,7 +210,7 @@ export function unifiedLoss(g: Graph, c: UnifiedConfig, x: UnifiedBatchInputs) {
   const loss = op.div(op.add(text.sum, img.sum), total);
   return {
     loss,
-    logits, // (B, T, V)
+    logits, // (M, V) at the label_src positions
     depthLogits: dl, // (N, D, K)
     metrics: {
       text_loss: op.div(op.sub(text.sum, text.partSum!), op.max2(op.sub(text.count, text.partCount!), 1e-12)),
