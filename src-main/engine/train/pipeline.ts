@@ -22,7 +22,7 @@ import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } fr
 import { RecipeConfigError, type RecipeProgress, type RecipeSample } from './recipe.ts';
 import { lmRecipe, type LmRecipeConfig } from './recipes/lm.ts';
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
-import { loadImageTokenizer } from '../models/image-tokenizer.ts';
+import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
 
 export const PipelineSchema = z.object({
@@ -32,6 +32,9 @@ export const PipelineSchema = z.object({
   text_tokenizer: z.object({ vocab_size: z.int().min(300), min_frequency: z.int().min(1).default(2) }),
   /** Recipe files, relative to the pipeline file. */
   tokenizer: z.string().min(1),
+  /** Where the pre-trained image tokenizer is kept (committed, so a later session or machine can
+   *  continue from it): reused when its config matches, written when the stage trains it. */
+  tokenizer_artifact: z.string().min(1).nullable().default(null),
   stage1: z.object({
     rounds: z.int().min(0),
     lm: z.string().min(1),
@@ -133,8 +136,23 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
     const tokJson = await readJson(join(base, p.tokenizer)) as { data?: object };
     const tokCfg = tokenizerRecipe.parseConfig({ ...tokJson, data: { ...tokJson.data, dir: data }, pull: null }, join(base, p.tokenizer));
     let tokDir = join(work, 'tokenizer', 'model');
+    const artifact = p.tokenizer_artifact ? resolve(root, p.tokenizer_artifact) : null;
     if (!(await stage('tokenizer', async () => {
+      if (artifact && (await exists(join(artifact, 'encoder.onnx')))) {
+        const have = await readImageTokenizerConfig(artifact);
+        if (JSON.stringify(have) === JSON.stringify(tokCfg.model)) {
+          log(`using the pre-trained image tokenizer in ${artifact}`);
+          await rm(tokDir, { recursive: true, force: true });
+          await cp(artifact, tokDir, { recursive: true });
+          return { paused: false, result: { reused: artifact } };
+        }
+        log(`${artifact} was trained with another model config; training a new one`);
+      }
       const r = await tokenizerRecipe.run(tokCfg, recipeOpts('tokenizer', join(work, 'tokenizer')));
+      if (r.status === 'done' && artifact) {
+        await rm(artifact, { recursive: true, force: true });
+        await cp(tokDir, artifact, { recursive: true });
+      }
       return { paused: r.status === 'paused', result: r.metrics };
     }))) return false;
 
