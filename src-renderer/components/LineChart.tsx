@@ -1,5 +1,7 @@
 // A hand-written SVG line chart for training curves: one or two series over steps, nice axis ticks,
-// the latest value labelled. Downsamples to ~600 points so long runs stay cheap to draw.
+// the latest value labelled. Drawn at the element's real width; downsamples to ~600 points so long
+// runs stay cheap to draw.
+import { useWidth } from '../lib/useWidth.ts';
 
 export interface Series { name: string; points: { x: number; y: number }[] }
 
@@ -25,12 +27,12 @@ function downsample(pts: { x: number; y: number }[], n: number): { x: number; y:
 const fmt = (v: number) => (Math.abs(v) >= 1000 ? `${+(v / 1000).toFixed(1)}k` : `${+v.toPrecision(3)}`);
 
 export function LineChart({ series, height = 180, label, yLabel }: { series: Series[]; height?: number; label: string; yLabel?: string }) {
-  const W = 560;
+  const [ref, W] = useWidth<HTMLElement>();
   const H = height;
   const pad = { l: 44, r: 14, t: 10, b: 24 };
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
   if (all.length === 0) {
-    return <div className="empty" style={{ minHeight: H }} aria-label={label}><p className="faint">Waiting for the first steps…</p></div>;
+    return <figure ref={ref} className="chart-box" aria-label={label}><div className="empty" style={{ minHeight: H }}><p className="faint">Waiting for the first steps…</p></div></figure>;
   }
   const xs = all.map((p) => p.x);
   const ys = all.map((p) => p.y);
@@ -45,15 +47,15 @@ export function LineChart({ series, height = 180, label, yLabel }: { series: Ser
   const sy = (y: number) => pad.t + (1 - (y - y0) / (y1 - y0)) * (H - pad.t - pad.b);
   const last = series[0]?.points[series[0].points.length - 1];
   return (
-    <figure style={{ margin: 0 }}>
-      <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} data-points={all.length}>
+    <figure ref={ref} className="chart-box">
+      <svg className="chart" width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} data-points={all.length}>
         {niceTicks(y0, y1, 4).map((t) => (
           <g key={`y${t}`}>
             <line className="grid" x1={pad.l} x2={W - pad.r} y1={sy(t)} y2={sy(t)} />
             <text className="axis" x={pad.l - 6} y={sy(t) + 3.5} textAnchor="end">{fmt(t)}</text>
           </g>
         ))}
-        {niceTicks(x0, x1, 5).map((t) => (
+        {niceTicks(x0, x1, Math.max(2, Math.floor(W / 110))).map((t) => (
           <text key={`x${t}`} className="axis" x={sx(t)} y={H - 6} textAnchor="middle">{fmt(t)}</text>
         ))}
         {series.map((s, i) => {

@@ -1,6 +1,8 @@
 // A windowed grid: only the rows in (and just around) the viewport are in the DOM, positioned in a
 // spacer as tall as all rows, so 100k items scroll as smoothly as 100. Columns follow the width.
-// The owner loads data for the visible range (onRange) and renders each cell (or a placeholder).
+// The owner loads data for the visible range (onRange) and renders each cell (or a placeholder);
+// `scrolling` is true while the user scrolls fast, so cells can hold back expensive content (image
+// requests would otherwise queue up for rows that are already gone).
 import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 
 export interface VirtualGridProps {
@@ -10,7 +12,7 @@ export interface VirtualGridProps {
   cellHeight: (cellWidth: number) => number;
   gap?: number;
   overscanRows?: number;
-  render: (index: number) => ReactNode;
+  render: (index: number, scrolling: boolean) => ReactNode;
   onRange?: (start: number, end: number) => void;
   label: string;
 }
@@ -19,6 +21,15 @@ export function VirtualGrid({ count, minCellWidth, cellHeight, gap = 10, oversca
   const ref = useRef<HTMLDivElement>(null);
   const [size, setSize] = useState({ w: 0, h: 0 });
   const [top, setTop] = useState(0);
+  const [scrolling, setScrolling] = useState(false);
+  const idle = useRef<number | null>(null);
+  const onScroll = (el: HTMLDivElement) => {
+    setTop(el.scrollTop);
+    if (!scrolling) setScrolling(true);
+    if (idle.current != null) clearTimeout(idle.current);
+    idle.current = window.setTimeout(() => { idle.current = null; setScrolling(false); }, 120);
+  };
+  useEffect(() => () => { if (idle.current != null) clearTimeout(idle.current); }, []);
 
   useLayoutEffect(() => {
     const el = ref.current!;
@@ -47,13 +58,13 @@ export function VirtualGrid({ count, minCellWidth, cellHeight, gap = 10, oversca
     cells.push(
       <div key={i} role="gridcell" aria-rowindex={r + 1} aria-colindex={c + 1} className="vgrid-cell"
         style={{ transform: `translate(${gap + c * (cellW + gap)}px, ${gap + r * rowH}px)`, width: cellW, height: rowH - gap }}>
-        {render(i)}
+        {render(i, scrolling)}
       </div>,
     );
   }
   return (
     <div ref={ref} className="vgrid" role="grid" aria-label={label} aria-rowcount={rows} aria-colcount={cols}
-      onScroll={(e) => setTop(e.currentTarget.scrollTop)} data-rendered={end - start}>
+      onScroll={(e) => onScroll(e.currentTarget)} data-rendered={end - start} data-scrolling={scrolling || undefined}>
       <div className="vgrid-spacer" style={{ height: rows * rowH + gap }}>{cells}</div>
     </div>
   );

@@ -26,8 +26,15 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** A production build (vitest sets NODE_ENV=test, which would bundle React's slow development build). */
 export async function buildRenderer(outDir: string): Promise<void> {
-  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  const env = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: join(ROOT, 'vite.config.ts'), mode: 'production', logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  } finally {
+    process.env.NODE_ENV = env;
+  }
 }
 
 export async function startApp(opts: { colorScheme?: 'light' | 'dark' } = {}): Promise<App> {

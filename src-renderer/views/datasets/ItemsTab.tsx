@@ -26,9 +26,9 @@ export function ItemsTab({ datasetId }: { datasetId: number; total: number }) {
           ? <div className="empty"><h2>No items</h2><p>{Object.keys(filter).length ? 'Nothing matches these filters.' : 'This dataset has no items yet.'}</p></div>
           : (
             <VirtualGrid label="Dataset items" count={pages.total} minCellWidth={132} cellHeight={(w) => w + 46} onRange={onRange}
-              render={(i) => {
+              render={(i, scrolling) => {
                 const it = items[i];
-                return it ? <ItemCell item={it} selected={it.id === selected} onSelect={() => setSelected(it.id)} /> : <div className="cell-skeleton" />;
+                return it ? <ItemCell item={it} selected={it.id === selected} onSelect={() => setSelected(it.id)} scrolling={scrolling} /> : <div className="cell-skeleton" />;
               }} />
           )}
       </div>

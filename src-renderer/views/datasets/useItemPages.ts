@@ -38,7 +38,10 @@ export function useItemPages(datasetId: number, filter: ItemFilter): ItemPages {
     setLoading(true);
     try {
       const f = JSON.parse(key) as ItemFilter;
-      const r = await api.call('datasets.items', { ...f, datasetId, afterId, limit: Math.min(1000, PAGE) });
+      // far behind the viewport (a jump to the end): the largest pages the API allows
+      const behind = wantEnd.current - stateRef.current.items.length;
+      const limit = Math.min(1000, Math.max(PAGE, behind + PAGE));
+      const r = await api.call('datasets.items', { ...f, datasetId, afterId, limit });
       if (gen !== generation.current) return;
       setState((s) => {
         const items = afterId === undefined ? r.items : [...s.items, ...r.items];
