@@ -40,17 +40,18 @@ if (mode === 'sizes') {
       const s = streamOf(c, train, mix, 3);
       await tr.trainStep([feeds(c, s, 16)]); // warm-up (shape planning)
       let tokens = 0, T = 0;
-      const t0 = performance.now();
+      const t0 = performance.now(), cpu0 = process.cpuUsage();
       let n = 0;
-      while (n < 3 || (performance.now() - t0 < 15000 && n < 12)) {
+      while (n < 3 || (performance.now() - t0 < 20000 && n < 12)) {
         const f = feeds(c, s, 16);
         tokens += f.labels.shape[0] * f.labels.shape[1];
         T += f.labels.shape[1];
         await tr.trainStep([f]);
         n++;
       }
-      const secs = (performance.now() - t0) / 1000;
-      console.log(JSON.stringify({ size: over, batch: label, B: 16, mean_T: Math.round(T / n), s_per_step: +(secs / n).toFixed(3), tokens_per_s: Math.round(tokens / secs) }));
+      const secs = (performance.now() - t0) / 1000, cpu = process.cpuUsage(cpu0);
+      const cpuSecs = (cpu.user + cpu.system) / 1e6; // all threads: on an idle 2-core machine the wall time is about cpuSecs / 2
+      console.log(JSON.stringify({ size: over, batch: label, B: 16, mean_T: Math.round(T / n), s_per_step: +(secs / n).toFixed(3), cpu_s_per_step: +(cpuSecs / n).toFixed(3), tokens_per_s: Math.round(tokens / secs), tokens_per_cpu_s: Math.round(tokens / cpuSecs) }));
     }
     await tr.release();
   }

@@ -97,6 +97,17 @@ describe('image generation', () => {
     await m.release();
   });
 
+  it('runs the same off the main thread (WorkerRuntime): identical images for the same seed', async () => {
+    const { WorkerRuntime } = await import('../../src-main/engine/runtime/worker-session.ts');
+    const rt = new WorkerRuntime();
+    const [inline, worker] = [await load(), await load({ runtime: rt })];
+    const a = await inline.generateImages('Draw a red apple.', 1, { cfg: 2, seed: 9 });
+    const b = await worker.generateImages('Draw a red apple.', 1, { cfg: 2, seed: 9 });
+    expect([...b[0].tokens]).toEqual([...a[0].tokens]);
+    await Promise.all([inline.release(), worker.release()]);
+    await rt.terminate();
+  });
+
   it('CFG picks argmax of log p_u + s·(log p_c − log p_u); the unconditional row is the empty prompt', async () => {
     const seen: { cond: Float32Array; uncond: Float32Array | null; chosen: number }[] = [];
     const m = await load({ onImageCode: (e: (typeof seen)[number]) => seen.push(e) });

@@ -1,17 +1,21 @@
 // `tessera eval lm --model DIR --data DIR --split test --json`: held-out metrics of a unified model
 // (engine/infer/eval.ts): caption_exact, caption_f1, category_acc, yesno_acc, text_ppl,
-// image_code_nll, and with --generate K the text-to-image retrieval and speed figures.
+// image_code_nll, and with --generate K the text-to-image retrieval and speed figures; --write-card
+// records them in the model folder's tessera.json.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { evaluateModel } from '../../engine/infer/eval.ts';
+import { writeFileAtomic } from '../../engine/io/atomic.ts';
 import { loadUnifiedModel } from '../../engine/infer/unified.ts';
 import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
 
 export const evalLm: Command = {
   name: 'eval lm',
   summary: 'Evaluate a unified model on an imagefolder split (captions, questions, perplexity, code NLL, generation)',
-  usage: 'eval lm --model DIR --data DIR [--split test] [--limit N] [--generate K] [--json] [--threads N]',
+  usage: 'eval lm --model DIR --data DIR [--split test] [--limit N] [--generate K] [--json] [--write-card] [--threads N]',
   async run(argv) {
     const { values } = parseFlags(argv, {
-      model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, generate: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' },
+      model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, generate: { type: 'string' }, json: { type: 'boolean' }, 'write-card': { type: 'boolean' }, threads: { type: 'string' },
     });
     if (!values.model) throw new UsageError('--model is required');
     if (!values.data) throw new UsageError('--data is required');
@@ -22,6 +26,14 @@ export const evalLm: Command = {
         onProgress: values.json ? undefined : (what, done, total) => process.stderr.write(`\r${what}: ${done}/${total}   `),
       });
       if (!values.json) process.stderr.write('\n');
+      if (values['write-card']) {
+        // the card keeps its other fields; the measured numbers say where they were measured
+        const cardFile = join(values.model, 'tessera.json');
+        const card = JSON.parse(await readFile(cardFile, 'utf8')) as { metrics?: Record<string, unknown> };
+        card.metrics = { ...card.metrics, ...r, measured_on: `${values.data} split '${values.split ?? 'test'}'`, measured_at: new Date().toISOString() };
+        await writeFileAtomic(cardFile, JSON.stringify(card, null, 2) + '\n');
+        if (!values.json) console.error(`metrics written to ${cardFile}`);
+      }
       console.log(values.json ? JSON.stringify(r) : Object.entries(r).map(([k, v]) => `${k.padEnd(18)} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join('\n'));
     } finally {
       await m.release();
