@@ -15,7 +15,7 @@ function numFlag(flag: string, v: string | undefined, fallback: number, ok: (x: 
 export const generate: Command = {
   name: 'generate',
   summary: 'Draw images from a text prompt with a unified model (PNG with the prompt and settings in tEXt)',
-  usage: 'generate --model DIR --prompt TEXT --out FILE.png [--n K] [--seed S] [--cfg G] [--temperature T] [--top-k K] [--top-p P] [--threads N]',
+  usage: 'generate --model DIR --prompt TEXT --out FILE.png [--n K] [--seed S] [--cfg G] [--temperature T] [--top-k K (100; 0 = all)] [--top-p P] [--threads N]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' }, prompt: { type: 'string' }, out: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' },
@@ -29,7 +29,7 @@ export const generate: Command = {
       seed: intFlag('seed', values.seed, 0, 0),
       cfg: numFlag('cfg', values.cfg, 3, (x) => x >= 0, 'a number ≥ 0'),
       temperature: numFlag('temperature', values.temperature, 1, (x) => x >= 0, 'a number ≥ 0'),
-      topK: intFlag('top-k', values['top-k'], 0, 0),
+      topK: intFlag('top-k', values['top-k'], 0, 100),
       topP: numFlag('top-p', values['top-p'], 1, (x) => x > 0 && x <= 1, 'in (0, 1]'),
     };
     const m = await loadUnifiedModel(values.model, { threads: intFlag('threads', values.threads, 1) });
