@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { IMPORT_KINDS } from '../../../src-main/contract/api.ts';
 import { useAction } from '../../api/hooks.ts';
 import { useJobs } from '../../api/jobs.ts';
+import { bridge } from '../../api/bridge.ts';
 import { api } from '../../api/transport.ts';
 import { ErrorView } from '../../components/ErrorView.tsx';
 import { Icon } from '../../components/Icon.tsx';
@@ -48,7 +49,14 @@ export function ImportPanel({ onStarted }: { onStarted: () => void }) {
         {kind !== 'emoji' && (
           <div className="field">
             <label htmlFor="imp-path">{KINDS[kind].path}</label>
-            <input id="imp-path" type="text" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/home/me/data/pets" spellCheck={false} />
+            <div className="row" style={{ flexWrap: 'nowrap' }}>
+              <input id="imp-path" className="grow" type="text" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/home/me/data/pets" spellCheck={false} />
+              {bridge() && (
+                <button type="button" className="btn" onClick={() => void bridge()!.pickPath(kind === 'coco' || kind === 'csv' ? 'file' : 'folder').then((p) => p && setPath(p))}>
+                  <Icon name="folder" />Browse…
+                </button>
+              )}
+            </div>
             <span className="hint">A path on this computer. Files are read in place and never modified.</span>
           </div>
         )}

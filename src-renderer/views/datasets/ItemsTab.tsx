@@ -25,7 +25,7 @@ export function ItemsTab({ datasetId }: { datasetId: number; total: number }) {
         {pages.total === 0 && !pages.loading
           ? <div className="empty"><h2>No items</h2><p>{Object.keys(filter).length ? 'Nothing matches these filters.' : 'This dataset has no items yet.'}</p></div>
           : (
-            <VirtualGrid label="Dataset items" count={pages.total} minCellWidth={132} cellHeight={(w) => w + 46} onRange={onRange}
+            <VirtualGrid label="Dataset items" count={pages.total} minCellWidth={132} cellHeight={(w) => w + 46} gap={14} onRange={onRange}
               render={(i, scrolling) => {
                 const it = items[i];
                 return it ? <ItemCell item={it} selected={it.id === selected} onSelect={() => setSelected(it.id)} scrolling={scrolling} /> : <div className="cell-skeleton" />;

@@ -2,6 +2,7 @@
 // the execution provider and thread count the backend runs them with.
 import { useState } from 'react';
 import { useAction, useQuery } from '../../api/hooks.ts';
+import { bridge } from '../../api/bridge.ts';
 import { api } from '../../api/transport.ts';
 import { ErrorView } from '../../components/ErrorView.tsx';
 import { Icon } from '../../components/Icon.tsx';
@@ -31,6 +32,7 @@ export function ModelsView() {
             <p className="faint">A folder with a <code>tessera.json</code> card, <code>config.json</code>, weights (<code>.safetensors</code>) and <code>tokenizer.json</code>.</p>
             <div className="row">
               <input type="text" className="grow" aria-label="Model folder" placeholder="/home/me/models/emoji-unified" value={path} onChange={(e) => setPath(e.target.value)} spellCheck={false} />
+              {bridge() && <button type="button" className="btn" onClick={() => void bridge()!.pickPath('folder').then((p) => p && setPath(p))}>Browse…</button>}
               <button className="btn primary" type="submit" disabled={!path.trim() || imp.pending}><Icon name="folder" />Import</button>
             </div>
             {imp.error != null && <ErrorView error={imp.error} />}
