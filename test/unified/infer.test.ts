@@ -90,6 +90,7 @@ describe('image generation', () => {
     expect(ev.map((e) => e.type)).toEqual(['image-start', 'image-start', 'image-progress', 'image-progress', 'image-done', 'image-done', 'done']);
     const p = ev.find((e) => e.type === 'image-progress')!;
     expect(p).toMatchObject({ done: 8, positions: 16 });
+    await expect(m.generateImages('Draw a red apple. '.repeat(40), 1, {})).rejects.toThrow(/the prompt takes \d+ positions and the image 18; the model's context is 112/);
     const b = await m.generateImages('Draw a red apple.', 2, { cfg: 3, seed: 5, temperature: 1 });
     expect(b.map((x) => [...x.tokens])).toEqual(a.map((x) => [...x.tokens]));
     const d = await m.generateImages('Draw a red apple.', 2, { cfg: 3, seed: 6, temperature: 1 });

@@ -294,6 +294,10 @@ export class UnifiedModel implements UnifiedModelApi {
     const guided = (s.cfg ?? 3) !== 1;
     const cond = await this.promptOf([{ role: 'user', parts: [{ type: 'text', text: prompt }] }]);
     const uncond = guided ? await this.unconditional() : null;
+    const c = this.config;
+    const span = 2 + (c.image_head === 'depth' ? c.image_positions : c.image_positions * c.image_depth);
+    if (cond.length + span > c.max_position_embeddings)
+      throw new Error(`generateImages: the prompt takes ${cond.length} positions and the image ${span}; the model's context is ${c.max_position_embeddings} (max_position_embeddings): shorten the prompt`);
     const rows = new Rows(this, guided ? 2 * n : n);
     await rows.prefill([...Array(n).fill(cond), ...(uncond ? Array(n).fill(uncond) : [])]);
     await rows.step(Array.from({ length: rows.R }, () => [this.tok.specials.imgStart]));
