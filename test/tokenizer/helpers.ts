@@ -21,7 +21,7 @@ export async function writeShapesFolder(dir: string, count: number, size: number
       }
     const file = `img-${String(i).padStart(4, '0')}.png`;
     await writeFile(join(dir, file), await encodePng({ data, channels: 3, height: size, width: size }));
-    lines.push(JSON.stringify({ file_name: file, text: disc ? 'a disc' : 'a square', split: i % 8 === 7 ? 'validation' : 'train' }));
+    lines.push(JSON.stringify({ file_name: file, text: disc ? 'a disc' : 'a square', split: i % 8 === 7 ? 'validation' : i % 8 === 6 ? 'test' : 'train' }));
   }
   await writeFile(join(dir, 'metadata.jsonl'), lines.join('\n') + '\n');
 }

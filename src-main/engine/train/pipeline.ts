@@ -10,7 +10,7 @@
 //   assemble        the final model folder with its card (metrics measured on the held-out style)
 // Every stage runs with resume = true and is marked done in WORK/pipeline-state.json when it
 // finishes, so killing the process at any moment and starting again continues where it stopped.
-import { access, cp, readFile, rename, rm } from 'node:fs/promises';
+import { access, cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { buildEmojiDataset } from '../data/emoji.ts';
@@ -96,6 +96,7 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
   const root = process.cwd();
   const data = resolve(root, p.data_dir), work = resolve(root, p.work_dir), modelDir = resolve(root, p.model_dir);
   const log = opts.log ?? console.log;
+  await mkdir(work, { recursive: true });
   const stateFile = join(work, 'pipeline-state.json');
   const state: Record<string, StageState> = (await exists(stateFile)) ? (await readJson(stateFile)) as Record<string, StageState> : {};
   const save = () => writeFileAtomic(stateFile, JSON.stringify(state, null, 1));

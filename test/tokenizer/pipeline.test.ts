@@ -1,0 +1,57 @@
+// The default-model pipeline end to end at toy scale: text tokenizer, image tokenizer, one Stage I
+// round (LM, then the tokenizer pulled toward the LM table), Stage II, the assembled model folder
+// with its card; then a second invocation finds every stage done and changes nothing.
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runPipeline } from '../../src-main/engine/train/pipeline.ts';
+import { tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'tessera-pipe-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+it('trains every stage, assembles a model folder with a card, and resumes as a no-op', async () => {
+  const data = join(tmp, 'data');
+  await writeShapesFolder(data, 40, 32);
+  const lm = {
+    model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, max_position_embeddings: 128, depth_head_heads: 2, depth_head_intermediate_size: 32 },
+    data: { dir: 'unused' }, image_tokenizer: 'unused', text_tokenizer: 'unused', stage: 'stage1',
+    train: { steps: 2, batch: 2, warmup_steps: 1, checkpoint_every: 2, threads: 1 },
+  };
+  await writeFile(join(tmp, 'tokenizer.json'), JSON.stringify(tinyTokenizerConfig(data, 4)));
+  await writeFile(join(tmp, 'lm1.json'), JSON.stringify(lm));
+  await writeFile(join(tmp, 'lm2.json'), JSON.stringify({ ...lm, stage: 'stage2' }));
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify({
+    data_dir: data, work_dir: join(tmp, 'work'), model_dir: join(tmp, 'models', 'toy'),
+    text_tokenizer: { vocab_size: 300 }, tokenizer: 'tokenizer.json', tokenizer_artifact: join(tmp, 'artifact'),
+    stage1: { rounds: 1, lm: 'lm1.json', lm_steps_per_round: 2, tokenizer_steps_per_round: 2, pull_lambda: 0.5, pull_every: 1 },
+    stage2: { lm: 'lm2.json' },
+  }));
+  const stages = new Set<string>();
+  let pulled = 0;
+  const r = await runPipeline(join(tmp, 'pipeline.json'), {
+    threads: 1, log: () => {},
+    onProgress: (s, p) => {
+      stages.add(s);
+      if (s === 'stage1-tok-1') pulled += p.metrics.pulled ?? 0;
+    },
+  });
+  expect(r).toBe('done');
+  expect([...stages]).toEqual(['tokenizer', 'stage1-lm-1', 'stage1-tok-1', 'stage2']);
+  expect(pulled).toBe(2); // the Stage I tokenizer pulled toward the LM table the LM round wrote
+  const card = JSON.parse(await readFile(join(tmp, 'models', 'toy', 'tessera.json'), 'utf8'));
+  expect(card.metrics.tokenizer_psnr).toBeGreaterThan(5);
+  expect(card.training.stage2_seconds).toBeGreaterThanOrEqual(0);
+  expect((await stat(join(tmp, 'artifact', 'encoder.onnx'))).isFile()).toBe(true);
+  const before = (await stat(join(tmp, 'models', 'toy', 'tessera.json'))).mtimeMs;
+  const again = new Set<string>();
+  expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => again.add(s) })).toBe('done');
+  expect(again.size).toBe(0);
+  expect((await stat(join(tmp, 'models', 'toy', 'tessera.json'))).mtimeMs).toBe(before);
+});
