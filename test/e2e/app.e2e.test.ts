@@ -61,6 +61,7 @@ describe('Tessera in the browser', () => {
     await page.locator('[data-recipe="classifier"]').click();
     await page.getByLabel('Steps', { exact: true }).fill('400');
     await page.getByLabel('Batch size', { exact: true }).fill('16');
+    await screenshot(app, 'training-new');
     await page.getByRole('button', { name: 'Start training' }).click();
 
     const chart = page.locator('svg[aria-label="Loss"]');

@@ -6,7 +6,7 @@ import { useJobs } from '../../api/jobs.ts';
 import { api } from '../../api/transport.ts';
 import { ErrorView } from '../../components/ErrorView.tsx';
 import { JobProgress } from '../../components/JobProgress.tsx';
-import { UsageBar } from '../../components/UsageChart.tsx';
+import { CodebookHistogram, UsageBar } from '../../components/UsageChart.tsx';
 
 export function CodebookTab({ datasetId }: { datasetId: number }) {
   const models = useQuery('models.list', {});
@@ -40,6 +40,7 @@ export function CodebookTab({ datasetId }: { datasetId: number }) {
         <div className="card stack">
           <h3>Codebook usage</h3>
           <UsageBar distinct={usage.data.distinct} size={usage.data.codebookSize} />
+          {usage.data.histogram.length > 0 && <CodebookHistogram histogram={usage.data.histogram} />}
           <p className="faint">{usage.data.items.toLocaleString()} items, {usage.data.codes.toLocaleString()} codes cached with {usage.data.tokenizerId}.
             {usage.data.fraction < 0.2 ? ' Under 20% of the codebook is in use: the tokenizer may have collapsed.' : ''}</p>
         </div>

@@ -38,6 +38,11 @@ export function FilterBar({ datasetId, filter, onChange, shown, loading }: {
         <option value="">Any status</option>
         {ITEM_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
       </select>
+      <select aria-label="Duplicates" value={filter.duplicate === undefined ? '' : String(filter.duplicate)} onChange={(e) => set({ duplicate: e.target.value === '' ? undefined : e.target.value === 'true' })}>
+        <option value="">With duplicates</option>
+        <option value="false">Hide duplicates</option>
+        <option value="true">Only duplicates</option>
+      </select>
       <select aria-label="Minimum size" value={filter.minWidth ?? ''} onChange={(e) => {
         const v = e.target.value ? Number(e.target.value) : undefined;
         set({ minWidth: v, minHeight: v });

@@ -1,16 +1,17 @@
 // Inputs for a recipe's config fields, typed by the recipe's field list (int, number, string,
-// boolean, enum), with min/max and help text.
+// boolean, enum), with min/max and help text. Keys are dotted paths into the config ('train.lr').
 import type { RecipeInfo } from '../../../src-main/contract/api.ts';
+import { getPath, setPath } from '../../lib/paths.ts';
 
 type Field = RecipeInfo['fields'][number];
 
 export function ConfigFields({ fields, values, onChange }: { fields: Field[]; values: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void }) {
-  const set = (k: string, v: unknown) => onChange({ ...values, [k]: v });
+  const set = (k: string, v: unknown) => onChange(setPath(values, k, v));
   return (
     <>
       {fields.map((f) => {
-        const id = `cfg-${f.key}`;
-        const v = values[f.key];
+        const id = `cfg-${f.key.replace(/\./g, '-')}`;
+        const v = getPath(values, f.key);
         return (
           <div className="field" key={f.key}>
             <label htmlFor={id} title={f.help}>{f.label}</label>

@@ -6,6 +6,7 @@ import { useAction, useQuery } from '../../api/hooks.ts';
 import { api } from '../../api/transport.ts';
 import { ErrorView } from '../../components/ErrorView.tsx';
 import { Icon } from '../../components/Icon.tsx';
+import { getPath, setPath } from '../../lib/paths.ts';
 import { ConfigFields } from './ConfigFields.tsx';
 
 export function NewRun({ onStarted }: { onStarted: (runId: number) => void }) {
@@ -36,14 +37,19 @@ export function NewRun({ onStarted }: { onStarted: (runId: number) => void }) {
 function RecipeForm({ recipe, onStarted }: { recipe: RecipeInfo; onStarted: (runId: number) => void }) {
   const datasets = useQuery('datasets.list', recipe.needsDataset ? {} : null);
   const models = useQuery('models.list', recipe.needsBaseModel ? {} : null);
-  const [config, setConfig] = useState<Record<string, unknown>>(() => ({ ...recipe.defaults }));
+  const [config, setConfig] = useState<Record<string, unknown>>(() => structuredClone(recipe.defaults));
   const [datasetId, setDatasetId] = useState<number | null>(null);
   const [modelId, setModelId] = useState<number | null>(null);
   const ds = datasets.data?.datasets ?? [];
   const ms = models.data?.models ?? [];
   const dsId = datasetId ?? ds[0]?.id ?? null;
   const mId = modelId ?? ms[0]?.id ?? null;
-  const changed = useMemo(() => Object.fromEntries(Object.entries(config).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(recipe.defaults[k]))), [config, recipe.defaults]);
+  // only the fields the user changed go to the backend, which merges them over the defaults
+  const changed = useMemo(() => recipe.fields.reduce<Record<string, unknown>>((acc, f) => {
+    const v = getPath(config, f.key);
+    return v !== undefined && JSON.stringify(v) !== JSON.stringify(getPath(recipe.defaults, f.key)) ? setPath(acc, f.key, v) : acc;
+  }, {}), [config, recipe]);
+  const nChanged = recipe.fields.filter((f) => JSON.stringify(getPath(config, f.key)) !== JSON.stringify(getPath(recipe.defaults, f.key))).length;
   const start = useAction(async () => {
     const r = await api.call('training.start', {
       recipe: recipe.name, config: changed,
@@ -83,12 +89,12 @@ function RecipeForm({ recipe, onStarted }: { recipe: RecipeInfo; onStarted: (run
         <details className="advanced">
           <summary>Advanced ({advanced.length} settings)</summary>
           <div className="field-row"><ConfigFields fields={advanced} values={config} onChange={setConfig} /></div>
-          <button type="button" className="btn small ghost" onClick={() => setConfig({ ...recipe.defaults })}>Reset to defaults</button>
+          <button type="button" className="btn small ghost" onClick={() => setConfig(structuredClone(recipe.defaults))}>Reset to defaults</button>
         </details>
       )}
       <div className="row">
         <button className="btn primary" type="submit" disabled={missing || start.pending}><Icon name="play" />Start training</button>
-        {Object.keys(changed).length > 0 && <span className="faint">{Object.keys(changed).length} settings changed from the defaults</span>}
+        {nChanged > 0 && <span className="faint">{nChanged} setting{nChanged === 1 ? '' : 's'} changed from the defaults</span>}
       </div>
       {start.error != null && <ErrorView error={start.error} />}
     </form>
