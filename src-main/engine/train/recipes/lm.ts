@@ -6,6 +6,16 @@
 // embedding table is also written to outDir/lm-embeddings.safetensors (key model.embed_tokens.weight)
 // for the tokenizer recipe's one-way pull. Checkpoints hold weights, moments, RNG and the data
 // cursor, so `resume` reproduces an uninterrupted run's losses. The model folder goes to outDir/model.
+//
+// Measurements behind the defaults (test/unified/bench-lm.ts, this 2-core machine shared with other
+// jobs at load 3–15, so CPU seconds per step are the figure to trust; B = 16, 64 positions × 4 codes):
+//   image head (d=128, 2 layers, text-to-image only, 40 steps, real emoji codes, held-out facebook):
+//     depth head 1.59 s/step, held-out code NLL 3.270 nats; unfolded 4.31 s/step, 3.438 nats
+//     → the depth head writes images; unfolded images remain the decompression task.
+//   size (CPU s/step, short batches T≈132 | decompression T≈352): d=256×4 layers 1.17–1.23 | 2.90;
+//     d=256×6 1.68 | 4.12; d=320×4 1.56 | 3.65 → d=256, 4 layers, GQA 4/2, SwiGLU 704: ≈ 0.7 s per
+//     short step with 2 threads on an idle machine (≈ 1,700–1,900 padded tokens per CPU-second), so
+//     Stage I 1,200 + Stage II 2,500 steps (recipes/lm-stage*.json) fit about an hour.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
