@@ -79,6 +79,15 @@ describe('lm recipe', () => {
     expect(typeof m.card.metrics?.eval_loss).toBe('number');
   });
 
+  it('fine-tuning from a model folder takes its architecture (config.json) and weights', async () => {
+    const first = await runLmRecipe(parseLmConfig({ ...base, train: { ...(base.train as object), steps: 1 } }, 'lm.json'), { outDir: tmp('lmBase'), resume: false }, deps);
+    const other = { ...(base.model as object), hidden_size: 48, num_hidden_layers: 2 }; // ignored: the base decides
+    const r = await runLmRecipe(parseLmConfig({ ...base, model: other, init_from: first.modelDir, train: { ...(base.train as object), steps: 1 } }, 'lm.json'), { outDir: tmp('lmFt'), resume: false }, deps);
+    const [a, b] = [await loadModelFolder(first.modelDir!), await loadModelFolder(r.modelDir!)];
+    expect(b.config).toEqual(a.config);
+    expect(b.config.hidden_size).toBe(32);
+  });
+
   it('pause: an abort writes a checkpoint and returns paused', async () => {
     const cfg = parseLmConfig(base, 'lm.json');
     const out = tmp('lmP');

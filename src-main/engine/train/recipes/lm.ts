@@ -27,7 +27,7 @@ import { saveModelFolder } from '../../infer/model-folder.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
 import type { ImageCodec } from '../../models/image-codec.ts';
 import { loadImageTokenizer } from '../../models/image-tokenizer.ts';
-import { codecToLm, declareBatchInputs, imageIdRange, initUnifiedParam, unifiedLoss, validateUnifiedConfig, type UnifiedConfig } from '../../models/unicode.ts';
+import { codecToLm, declareBatchInputs, imageIdRange, initUnifiedParam, parseUnifiedConfig, unifiedLoss, validateUnifiedConfig, type UnifiedConfig } from '../../models/unicode.ts';
 import { fitProjection, pullCodebook } from '../../quant/pull.ts';
 import { TextTokenizer } from '../../text/tokenizer.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint.ts';
@@ -60,7 +60,7 @@ export const LmRecipeSchema = z.object({
   /** The folder holding tokenizer.json + tokenizer_config.json. */
   text_tokenizer: z.string().min(1),
   stage: z.enum(['stage1', 'stage2']),
-  /** A model folder (e.g. stage1's outDir/model) whose weights start this run. */
+  /** A model folder (e.g. stage1's outDir/model) whose weights, and architecture (its config.json), start this run. */
   init_from: z.string().nullable().default(null),
   name: z.string().default('tessera-unicode'),
   train: z.object({
@@ -155,6 +155,24 @@ export async function cachedCodes(codec: ImageCodec, tokDir: string, dataDir: st
   return { rows, codes, encoded: true };
 }
 
+/**
+ * Fine-tuning (init_from): the architecture is the base model's config.json, not the recipe's model
+ * section; its image geometry must match the image tokenizer in use.
+ */
+async function baseConfig(dir: string, textVocab: number, codec: ImageCodec): Promise<UnifiedConfig> {
+  const file = join(dir, 'config.json');
+  let c: UnifiedConfig;
+  try {
+    c = parseUnifiedConfig(JSON.parse(await readFile(file, 'utf8')), file);
+  } catch (err) {
+    throw new RecipeConfigError('config', 'init_from', (err as Error).message);
+  }
+  const derived = unifiedConfigFor({ ...c }, textVocab, codec);
+  for (const k of ['vocab_size', 'image_positions', 'image_depth', 'image_first_token_id', 'image_codebook_size', 'image_token_offset'] as const)
+    if (derived[k] !== c[k]) throw new RecipeConfigError('config', 'init_from', `${file}: ${k} is ${c[k]}, but the text/image tokenizers in use give ${derived[k]}`);
+  return c;
+}
+
 export interface LmRecipeDeps {
   /** Opens the image tokenizer folder (default: the VQ tokenizer of models/image-tokenizer.ts). */
   loadCodec(dir: string, threads: number): Promise<ImageCodec>;
@@ -166,7 +184,7 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
   const threads = opts.threads ?? t.threads ?? 2;
   const tok = await TextTokenizer.load(cfg.text_tokenizer);
   const codec = await deps.loadCodec(cfg.image_tokenizer, threads);
-  const c = unifiedConfigFor(cfg.model, tok.vocabSize, codec);
+  const c = cfg.init_from ? await baseConfig(cfg.init_from, tok.vocabSize, codec) : unifiedConfigFor(cfg.model, tok.vocabSize, codec);
   const cacheDir = join(opts.outDir, 'cache');
   const train = await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.train_split, cacheDir);
   const held = await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.eval_split, cacheDir).catch(() => null);
