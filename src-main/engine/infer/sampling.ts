@@ -78,8 +78,31 @@ export function distribution(logits: ArrayLike<number>, o: SamplingOptions = {},
     p[best] = 1;
     return p;
   }
-  const lp = logSoftmax(Array.from(logits, (x) => x / temp), { lo, hi });
-  const order = Array.from({ length: hi - lo }, (_, i) => lo + i).filter((i) => Number.isFinite(lp[i])).sort((a, b) => lp[b] - lp[a] || a - b);
+  const scaled = new Float64Array(n);
+  for (let i = lo; i < hi; i++) scaled[i] = logits[i] / temp;
+  const lp = logSoftmax(scaled, { lo, hi });
+  if (!(o.topK && o.topK > 0) && !(o.topP !== undefined && o.topP < 1)) {
+    for (let i = lo; i < hi; i++) p[i] = Math.exp(lp[i]); // no truncation: no sort needed
+    return p;
+  }
+  if (o.topK && o.topK > 0 && o.topK < hi - lo && !(o.topP !== undefined && o.topP < 1)) {
+    // top-k alone: the k-th largest value by a native numeric sort, then one pass (ties: lowest ids first)
+    const thr = lp.slice(lo, hi).sort()[hi - lo - o.topK];
+    let room = o.topK;
+    for (let i = lo; i < hi; i++) if (lp[i] > thr) room--;
+    let z = 0;
+    for (let i = lo; i < hi; i++) if (lp[i] > thr || (lp[i] === thr && room-- > 0)) z += p[i] = Math.exp(lp[i]);
+    for (let i = lo; i < hi; i++) p[i] /= z;
+    return p;
+  }
+  let candidates = Array.from({ length: hi - lo }, (_, i) => lo + i).filter((i) => Number.isFinite(lp[i]));
+  if (o.topK && o.topK > 0 && o.topK < candidates.length) {
+    // only the k largest need ordering: find the k-th largest value with a native numeric sort first
+    const vals = Float64Array.from(candidates, (i) => lp[i]).sort();
+    const thr = vals[vals.length - o.topK];
+    candidates = candidates.filter((i) => lp[i] >= thr);
+  }
+  const order = candidates.sort((a, b) => lp[b] - lp[a] || a - b);
   let keep = order.length;
   if (o.topK && o.topK > 0) keep = Math.min(keep, o.topK);
   if (o.topP !== undefined && o.topP < 1) {

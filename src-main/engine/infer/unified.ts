@@ -164,7 +164,7 @@ export class UnifiedModel implements UnifiedModelApi {
       const gd = new Graph('depth');
       const baked = new Map<string, ReturnType<typeof gd.constant>>();
       const w = (name: string, shape: number[]) => baked.get(name) ?? baked.set(name, gd.constant(weight(name, shape), name)).get(name)!;
-      const logits = depthHead(w, c, gd.input('ctx', 'float32', ['B', c.hidden_size]), gd.input('codes', 'int64', ['B', c.image_depth]));
+      const logits = depthHead(w, c, gd.input('ctx', 'float32', ['B', c.hidden_size]), gd.input('codes', 'int64', ['B', c.image_depth]), gd.input('step', 'int64', [1]));
       depthSession = await open(exportOnnx(gd, { logits }).bytes);
     }
     return new UnifiedModel(folder, c, tok, codec, decodeSession, depthSession, opts);
@@ -240,9 +240,11 @@ export class UnifiedModel implements UnifiedModelApi {
         if (signal?.aborted) return null;
         const codes = new BigInt64Array(R * D).fill(BigInt(range.lo));
         for (let d = 0; d < D; d++) {
-          const lg = (await this.depthSession!.run({ ctx: f32([R, c.hidden_size], rows.hidden), codes: { dtype: 'int64', shape: [R, D], data: codes } })).logits.data as Float32Array; // (R, D, K)
+          const lg = (await this.depthSession!.run({
+            ctx: f32([R, c.hidden_size], rows.hidden), codes: { dtype: 'int64', shape: [R, D], data: codes }, step: { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(d)) },
+          })).logits.data as Float32Array; // (R, K): step d only
           for (let i = 0; i < n; i++) {
-            const row = (r: number) => lg.subarray((r * D + d) * K, (r * D + d + 1) * K);
+            const row = (r: number) => lg.subarray(r * K, (r + 1) * K);
             const k = pick(i, row(i), guided ? row(n + i) : null, rngs[i], { lo: 0, hi: K });
             out[(i * P + p) * D + d] = range.lo + k;
             codes[i * D + d] = BigInt(range.lo + k);

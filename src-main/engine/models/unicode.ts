@@ -102,9 +102,9 @@ function prefixMatrix(g: Graph, D: number): Value {
  * the K image codes for each of the D steps. Inputs per step: u_1 = W_in·norm(ctx) + p_1,
  * u_d = Σ_{d'<d} E[c_d'] + p_d (the partial residual sum, as in RQ-Transformer), then
  * `depth_head_layers` causal pre-norm blocks over D, a final norm, and the tied image rows of E.
- * ctx (N, C), codes (N, D) int64 LM ids → logits (N, D, K)
+ * ctx (N, C), codes (N, D) int64 LM ids → logits (N, D, K), or (N, K) for one step `atStep`
  */
-export function depthHead(w: Weight, c: UnifiedConfig, ctx: Value, codes: Value): Value {
+export function depthHead(w: Weight, c: UnifiedConfig, ctx: Value, codes: Value, atStep?: Value): Value {
   const g = ctx.graph;
   const [C, D, K] = [c.hidden_size, c.image_depth, c.image_codebook_size];
   const [H, I, eps] = [c.depth_head_heads, c.depth_head_intermediate_size, c.rms_norm_eps];
@@ -136,6 +136,11 @@ export function depthHead(w: Weight, c: UnifiedConfig, ctx: Value, codes: Value)
   }
   const [lo, hi] = imageIdRange(c);
   const Eimg = op.slice(E, [lo], [hi], [0]); // (K, C): the image codes' rows of the shared table
+  if (atStep) {
+    // decoding: only step d's logits are needed (atStep (1) int64) → (N, K)
+    const hd1 = op.reshape(op.gather(h, atStep, 1), [-1, C]); // (N, C)
+    return op.gemm(rmsNorm(hd1, w('depth_head.norm.weight', [C]), eps), Eimg, null, { transB: true }); // (N, K)
+  }
   const hn = rmsNorm(h, w('depth_head.norm.weight', [C]), eps);
   const logits = op.gemm(op.reshape(hn, [-1, C]), Eimg, null, { transB: true }); // (N·D, K)
   return op.reshape(logits, [-1, D, K]); // (N, D, K)
