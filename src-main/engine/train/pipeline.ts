@@ -43,7 +43,8 @@ export const PipelineSchema = z.object({
     pull_lambda: z.number().min(0).max(1),
     pull_every: z.int().min(1),
   }),
-  stage2: z.object({ lm: z.string().min(1) }),
+  /** steps overrides the Stage II file's train.steps. */
+  stage2: z.object({ lm: z.string().min(1), steps: z.int().min(1).optional() }),
 });
 export type Pipeline = z.infer<typeof PipelineSchema>;
 
@@ -187,6 +188,7 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
     const stage2Out = join(work, 'stage2');
     const cfg2: LmRecipeConfig = lmRecipe.parseConfig({
       ...lm2Json, stage: 'stage2', data: { ...(lm2Json.data as object), dir: data }, image_tokenizer: tokDir, text_tokenizer: textTok, init_from: lmDir,
+      train: { ...(lm2Json.train as object), ...(p.stage2.steps ? { steps: p.stage2.steps } : {}) },
     }, join(base, p.stage2.lm));
     if (!(await stage('stage2', async () => {
       const res = await lmRecipe.run(cfg2, recipeOpts('stage2', stage2Out));
