@@ -29,6 +29,18 @@ export function progressLine(p: RecipeProgress): string {
   return parts.join('  ');
 }
 
+/** Ctrl-C aborts the returned signal (the recipe checkpoints and pauses); a second Ctrl-C quits. */
+export function pauseOnSigint(): { signal: AbortSignal; release(): void } {
+  const ctl = new AbortController();
+  const onSignal = () => {
+    if (ctl.signal.aborted) process.exit(130);
+    console.log('\npausing: writing a checkpoint (Ctrl-C again to quit at once)…');
+    ctl.abort();
+  };
+  process.on('SIGINT', onSignal);
+  return { signal: ctl.signal, release: () => process.off('SIGINT', onSignal) };
+}
+
 export async function runRecipeCommand<C>(recipe: Recipe<C>, argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
     config: { type: 'string' },
@@ -54,17 +66,11 @@ export async function runRecipeCommand<C>(recipe: Recipe<C>, argv: string[]): Pr
   if (metricsFile) await mkdir(dirname(metricsFile), { recursive: true });
   await mkdir(outDir, { recursive: true });
 
-  const ctl = new AbortController();
-  const onSignal = () => {
-    if (ctl.signal.aborted) process.exit(130);
-    console.log('\npausing: writing a checkpoint (Ctrl-C again to quit at once)…');
-    ctl.abort();
-  };
-  process.on('SIGINT', onSignal);
+  const { signal, release } = pauseOnSigint();
   console.log(`${recipe.kind} recipe: ${source} → ${outDir}${values.resume ? ' (resuming)' : ''}`);
   try {
     const r = await recipe.run(config, {
-      outDir, resume: values.resume ?? false, signal: ctl.signal, threads,
+      outDir, resume: values.resume ?? false, signal, threads,
       onProgress(p) {
         if (metricsFile) appendFileSync(metricsFile, JSON.stringify({ step: p.step, phase: p.phase, loss: p.loss, ...p.metrics }) + '\n');
         if (p.phase === 'eval' || p.step % logEvery === 0 || p.step === 1 || p.step === p.totalSteps) console.log(progressLine(p));
@@ -80,6 +86,6 @@ export async function runRecipeCommand<C>(recipe: Recipe<C>, argv: string[]): Pr
     if (r.metrics) console.log(JSON.stringify(r.metrics));
     return 0;
   } finally {
-    process.off('SIGINT', onSignal);
+    release();
   }
 }

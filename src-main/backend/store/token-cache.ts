@@ -107,9 +107,21 @@ export class TokenCacheRepo {
 
   /** How often each code occurs in the dataset's cached codes under this tokenizer: (codebookSize) counts. */
   histogram(datasetId: number, tokenizerId: string, codebookSize: number): Float64Array {
-    const op = 'tokenCache.histogram';
+    return this.count('tokenCache.histogram', datasetId, tokenizerId, codebookSize).hist;
+  }
+
+  /** Fraction of the codebook used by the dataset's cached codes, counted in JS over the blobs. */
+  usage(datasetId: number, tokenizerId: string, codebookSize: number): CodebookUsage {
+    const { hist, items, total } = this.count('tokenCache.usage', datasetId, tokenizerId, codebookSize);
+    const distinct = hist.reduce((n, c) => n + (c > 0 ? 1 : 0), 0);
+    return { fraction: distinct / codebookSize, distinct, codebookSize, items, codes: total };
+  }
+
+  /** One pass over the dataset's cached blobs: per-code counts, items read, codes in total. */
+  private count(op: string, datasetId: number, tokenizerId: string, codebookSize: number) {
     parse(op, 'codebookSize', z.int().min(1).max(0xffffffff), codebookSize);
     const hist = new Float64Array(codebookSize);
+    let items = 0, total = 0;
     const rows = this.db.stmt(`SELECT t.item_id AS itemId, t.dtype AS dtype, t.codes AS codes FROM token_cache t JOIN items i ON i.id = t.item_id
       WHERE i.dataset_id = ? AND t.tokenizer_id = ?`).iterate(datasetId, tokenizerId) as IterableIterator<{ itemId: number; dtype: CodeDtype; codes: Buffer }>;
     for (const r of rows) {
@@ -119,28 +131,9 @@ export class TokenCacheRepo {
         if (c >= codebookSize) throw new StoreInputError(op, 'codebookSize', `${codebookSize} is too small: item ${r.itemId} holds code ${c} under tokenizer ${JSON.stringify(tokenizerId)}`);
         hist[c]++;
       }
-    }
-    return hist;
-  }
-
-  /** Fraction of the codebook used by the dataset's cached codes, counted in JS over the blobs. */
-  usage(datasetId: number, tokenizerId: string, codebookSize: number): CodebookUsage {
-    const op = 'tokenCache.usage';
-    parse(op, 'codebookSize', z.int().min(1).max(0xffffffff), codebookSize);
-    const seen = new Uint8Array(codebookSize);
-    let distinct = 0, items = 0, total = 0;
-    const rows = this.db.stmt(`SELECT t.item_id AS itemId, t.dtype AS dtype, t.codes AS codes FROM token_cache t JOIN items i ON i.id = t.item_id
-      WHERE i.dataset_id = ? AND t.tokenizer_id = ?`).iterate(datasetId, tokenizerId) as IterableIterator<{ itemId: number; dtype: CodeDtype; codes: Buffer }>;
-    for (const r of rows) {
-      const codes = unpackCodes(r.codes, r.dtype);
-      for (let k = 0; k < codes.length; k++) {
-        const c = codes[k];
-        if (c >= codebookSize) throw new StoreInputError(op, 'codebookSize', `${codebookSize} is too small: item ${r.itemId} holds code ${c} under tokenizer ${JSON.stringify(tokenizerId)}`);
-        if (seen[c] === 0) { seen[c] = 1; distinct++; }
-      }
       items++;
       total += codes.length;
     }
-    return { fraction: distinct / codebookSize, distinct, codebookSize, items, codes: total };
+    return { hist, items, total };
   }
 }

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { runPipeline } from '../../engine/train/pipeline.ts';
 import { intFlag, parseFlags, type Command } from '../command.ts';
-import { progressLine } from '../run-recipe.ts';
+import { pauseOnSigint, progressLine } from '../run-recipe.ts';
 
 export const trainDefault: Command = {
   name: 'train default',
@@ -12,16 +12,10 @@ export const trainDefault: Command = {
   async run(argv) {
     const { values } = parseFlags(argv, { pipeline: { type: 'string' }, threads: { type: 'string' }, 'log-every': { type: 'string' } });
     const logEvery = intFlag('log-every', values['log-every'], 1, 25);
-    const ctl = new AbortController();
-    const onSignal = () => {
-      if (ctl.signal.aborted) process.exit(130);
-      console.log('\npausing: writing a checkpoint (Ctrl-C again to quit at once)…');
-      ctl.abort();
-    };
-    process.on('SIGINT', onSignal);
+    const { signal, release } = pauseOnSigint();
     try {
       const r = await runPipeline(resolve(values.pipeline ?? 'recipes/default/pipeline.json'), {
-        threads: intFlag('threads', values.threads, 1, 2), signal: ctl.signal,
+        threads: intFlag('threads', values.threads, 1, 2), signal,
         onProgress: (stage, p) => {
           if (p.phase === 'eval' || p.step % logEvery === 0 || p.step === p.totalSteps) console.log(`[${stage}] ${progressLine(p)}`);
         },
@@ -29,7 +23,7 @@ export const trainDefault: Command = {
       });
       console.log(r === 'done' ? 'default model trained' : 'paused; run the same command again to continue');
     } finally {
-      process.off('SIGINT', onSignal);
+      release();
     }
   },
 };
