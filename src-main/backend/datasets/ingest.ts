@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import type { DatasetRow, NewItem, Split, Store } from '../store/index.ts';
 import { examineFile, mapPool, relativePath, type Verdict } from './files.ts';
-import type { ImportOptions, Progress } from './types.ts';
+import type { ImportOptions, ImportSummary, Progress } from './types.ts';
 
 /** What a source yields. `where` ("metadata.jsonl line 12") is appended to reasons about the entry. */
 export type Entry =
@@ -23,14 +23,8 @@ export type Entry =
     }
   | { kind: 'error'; path: string; reason: string };
 
-export interface IngestCounts {
-  seen: number;
-  imported: number;
-  broken: number;
-  bad: number;
-  skipped: number;
-  errors: number;
-}
+/** The per-run counters of an import (documented on ImportSummary). */
+export type IngestCounts = Pick<ImportSummary, 'seen' | 'imported' | 'broken' | 'bad' | 'skipped' | 'errors'>;
 
 type FileEntry = Extract<Entry, { kind: 'file' }>;
 type Planned = { entry: FileEntry; rel: string };
