@@ -1,6 +1,9 @@
-// `tessera demo`: until the default unified model ships, the demo shows the engine learning: a small
-// conv net trained from scratch on Fashion-MNIST through onnxruntime (forward, backward and AdamW
-// in one ONNX graph per step), with the loss falling, held-out accuracy, and a checkpoint on disk.
+// `tessera demo`: with the default unified model in models/ (or --model DIR), it captions held-out
+// emoji (the facebook style, read straight from the npm package), answers a question about one,
+// and draws an emoji from text into a PNG. Without a model (or with --engine) it shows the engine
+// learning: a small conv net trained from scratch on Fashion-MNIST through onnxruntime (forward,
+// backward and AdamW in one ONNX graph per step), the loss falling, held-out accuracy, a checkpoint.
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fashionBatch, loadFashionMnist, FASHION_MNIST_CLASSES } from '../../engine/data/fashion-mnist.ts';
@@ -11,26 +14,69 @@ import { Session } from '../../engine/runtime/session.ts';
 import { saveCheckpoint } from '../../engine/train/checkpoint.ts';
 import { Trainer } from '../../engine/train/trainer.ts';
 import { Rng } from '../../engine/util/rng.ts';
+import { packageDir } from '../../engine/data/emoji.ts';
+import { readImageFile, writeImageFile } from '../../engine/infer/files.ts';
+import { loadUnifiedModel } from '../../engine/infer/unified.ts';
 import { intFlag, parseFlags, type Command } from '../command.ts';
 
 const cfg: ClassifierConfig = { channels: 1, height: 28, width: 28, classes: 10 };
 
 
+export const DEFAULT_MODEL_DIR = 'models/tessera-emoji';
+
+/** Held-out emoji for the demo: the facebook style is never trained on. */
+const DEMO_EMOJI = [['1f34e', 'red apple'], ['1f436', 'dog face'], ['1f680', 'rocket'], ['1f355', 'pizza'], ['2b50', 'star']] as const;
+
+async function modelDemo(dir: string, out: string, threads: number): Promise<void> {
+  console.log(`Tessera demo with the unified model in ${dir}\n`);
+  const m = await loadUnifiedModel(dir, { threads });
+  try {
+    const S = m.codec.imageSize;
+    const folder = join(packageDir('emoji-datasource-facebook'), 'img', 'facebook', '64');
+    console.log('captions of held-out emoji (facebook style, never seen in training):');
+    let first: Float32Array | null = null;
+    for (const [code, label] of DEMO_EMOJI) {
+      const { pixels } = await readImageFile(join(folder, `${code}.png`), S);
+      first ??= pixels;
+      const t0 = performance.now();
+      const caption = await m.caption(pixels, S);
+      console.log(`  ${label.padEnd(10)} → ${caption}   (${(performance.now() - t0).toFixed(0)} ms)`);
+    }
+    let answer = '';
+    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: first!, size: S }, { type: 'text', text: 'What category is this?' }] }], { temperature: 0, maxNewTokens: 24 }, (e) => {
+      if (e.type === 'text') answer += e.delta;
+    });
+    console.log(`\nQ: [red apple image] What category is this?\nA: ${answer.trim()}`);
+    await mkdir(out, { recursive: true });
+    const prompt = 'Draw a red apple.';
+    const t0 = performance.now();
+    const [img] = await m.generateImages(prompt, 1, { seed: 1, cfg: 3, temperature: 1, topK: 100 });
+    const file = join(out, 'red-apple.png');
+    await writeImageFile(file, img.pixels, img.size, { prompt, seed: '1', settings: JSON.stringify({ cfg: 3, temperature: 1, topK: 100 }), model: resolve(dir), Software: 'tessera' });
+    console.log(`\n"${prompt}" → ${file} (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
+  } finally {
+    await m.release();
+  }
+}
+
 export const demo: Command = {
   name: 'demo',
-  summary: 'train a small conv net through the engine and show it learning (until the default model ships)',
-  usage: 'demo [--steps N] [--out DIR]',
+  summary: 'caption, answer and draw with the default unified model (or, without one, watch the engine train a conv net)',
+  usage: 'demo [--model DIR] [--engine] [--steps N] [--out DIR] [--threads N]',
   async run(argv) {
-    const { values } = parseFlags(argv, { steps: { type: 'string' }, out: { type: 'string' } });
-    const steps = intFlag('steps', values.steps, 1, 300);
+    const { values } = parseFlags(argv, { steps: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, engine: { type: 'boolean' }, threads: { type: 'string' } });
     const out = resolve(values.out ?? join('runs', 'demo'));
-    console.log('Tessera demo: the unified default model is not trained yet, so this shows the engine training');
-    console.log('a conv net from scratch on Fashion-MNIST (forward + backward + AdamW as one ONNX graph per step).\n');
+    const threads = intFlag('threads', values.threads, 1, 2);
+    const modelDir = resolve(values.model ?? DEFAULT_MODEL_DIR);
+    if (!values.engine && (values.model || existsSync(join(modelDir, 'tessera.json')))) return modelDemo(modelDir, out, threads);
+    const steps = intFlag('steps', values.steps, 1, 300);
+    console.log(`Tessera demo: no unified model in ${modelDir} (train one with npm run train:default), so this shows the engine`);
+    console.log('training a conv net from scratch on Fashion-MNIST (forward + backward + AdamW as one ONNX graph per step).\n');
     const train = await loadFashionMnist('train');
     const test = await loadFashionMnist('test', { limit: 2000 });
     const trainer = await Trainer.create(
       { build: (g) => ({ loss: classifierTrainGraph(g, cfg).loss }), init: classifierInit },
-      { optim: { weightDecay: 0.01, clipNorm: 1 }, schedule: { lr: 4e-3, warmupSteps: 20, totalSteps: steps }, seed: 1, session: { threads: 2 } },
+      { optim: { weightDecay: 0.01, clipNorm: 1 }, schedule: { lr: 4e-3, warmupSteps: 20, totalSteps: steps }, seed: 1, session: { threads } },
     );
     const rng = new Rng(1);
     const t0 = performance.now();
