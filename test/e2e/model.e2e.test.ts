@@ -38,8 +38,8 @@ describe('Tessera with the default model', () => {
     const { page } = app;
     await openView(app, 'Generate');
     await page.getByLabel('Prompt').fill('a red apple');
-    await page.getByLabel('Images').fill('1');
-    await page.getByRole('button', { name: /^Generate/ }).click();
+    await page.locator('#gen-n').fill('1'); // the count field ("Images" also names the gallery)
+    await page.locator('button[type=submit]', { hasText: 'Generate' }).click(); // not the sidebar's Generate
     const item = page.locator('.gal-item[data-generation]').first();
     await item.waitFor({ timeout: 180_000 });
     await expect.poll(() => item.locator('img').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
