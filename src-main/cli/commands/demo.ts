@@ -25,6 +25,7 @@ const cfg: ClassifierConfig = { channels: 1, height: 28, width: 28, classes: 10 
 export const DEFAULT_MODEL_DIR = 'models/tessera-emoji';
 
 /** Held-out emoji for the demo: the facebook style is never trained on. */
+const DEMO_PROMPTS = ['Draw a red apple.', 'Draw a dog face.', 'Draw a rocket.'];
 const DEMO_EMOJI = [['1f34e', 'red apple'], ['1f436', 'dog face'], ['1f680', 'rocket'], ['1f355', 'pizza'], ['2b50', 'star']] as const;
 
 async function modelDemo(dir: string, out: string, threads: number): Promise<void> {
@@ -48,12 +49,14 @@ async function modelDemo(dir: string, out: string, threads: number): Promise<voi
     });
     console.log(`\nQ: [red apple image] What category is this?\nA: ${answer.trim()}`);
     await mkdir(out, { recursive: true });
-    const prompt = 'Draw a red apple.';
-    const t0 = performance.now();
-    const [img] = await m.generateImages(prompt, 1, { seed: 1, cfg: 3, temperature: 1, topK: 100 });
-    const file = join(out, 'red-apple.png');
-    await writeImageFile(file, img.pixels, img.size, { prompt, seed: '1', settings: JSON.stringify({ cfg: 3, temperature: 1, topK: 100 }), model: resolve(dir), Software: 'tessera' });
-    console.log(`\n"${prompt}" → ${file} (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
+    console.log('');
+    for (const [i, prompt] of DEMO_PROMPTS.entries()) {
+      const t0 = performance.now();
+      const [img] = await m.generateImages(prompt, 1, { seed: i + 1, cfg: 3, temperature: 1, topK: 100 });
+      const file = join(out, `${prompt.replace(/^Draw (an? )?/, '').replace(/\W+/g, '-').replace(/-+$/, '')}.png`);
+      await writeImageFile(file, img.pixels, img.size, { prompt, seed: String(i + 1), settings: JSON.stringify({ cfg: 3, temperature: 1, topK: 100 }), model: resolve(dir), Software: 'tessera' });
+      console.log(`"${prompt}" → ${file} (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
+    }
   } finally {
     await m.release();
   }
