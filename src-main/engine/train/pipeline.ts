@@ -40,6 +40,8 @@ export const PipelineSchema = z.object({
     lm: z.string().min(1),
     lm_steps_per_round: z.int().min(1),
     tokenizer_steps_per_round: z.int().min(1),
+    /** Peak learning rate of the Stage I tokenizer rounds (default: the tokenizer recipe's). */
+    tokenizer_lr: z.number().positive().optional(),
     pull_lambda: z.number().min(0).max(1),
     pull_every: z.int().min(1),
   }),
@@ -174,7 +176,7 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
       const tokOut = join(work, `stage1-tok-${r}`);
       const tcfg: TokenizerRecipeConfig = tokenizerRecipe.parseConfig({
         ...tokCfg, init_from: tokDir,
-        train: { ...tokCfg.train, steps: p.stage1.tokenizer_steps_per_round, warmup_steps: 0, ae_warmup_steps: 0, eval_every: 0 },
+        train: { ...tokCfg.train, steps: p.stage1.tokenizer_steps_per_round, warmup_steps: 0, ae_warmup_steps: 0, eval_every: 0, ...(p.stage1.tokenizer_lr ? { lr: p.stage1.tokenizer_lr } : {}) },
         pull: { from: join(lmOut, 'lm-embeddings.safetensors'), key: 'model.embed_tokens.weight', lambda: p.stage1.pull_lambda, every: p.stage1.pull_every },
       }, join(base, p.tokenizer));
       if (!(await stage(`stage1-tok-${r}`, async () => {
