@@ -72,7 +72,8 @@ describe('Tessera in the browser', () => {
     const n0 = await points();
     await expect.poll(points, { timeout: 30_000 }).toBeGreaterThan(n0);
     expect(await chart.locator('path.line').getAttribute('d')).not.toBe(before);
-    expect(await page.getByRole('progressbar').isVisible()).toBe(true);
+    // the run's job (and with it the bar) arrives by its own request: wait for it rather than sample once
+    await page.locator('.run-detail [role=progressbar]').first().waitFor({ timeout: 30_000 });
     await screenshot(app, 'training-live');
 
     await page.getByRole('button', { name: 'Cancel' }).click();
