@@ -19,7 +19,7 @@ import { trainBpe } from '../text/bpe.ts';
 import { corpusFromImagefolder } from '../text/corpus.ts';
 import { writeTokenizerFiles } from '../text/files.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } from '../data/tasks.ts';
-import { RecipeConfigError, type RecipeProgress, type RecipeSample } from './recipe.ts';
+import { parseConfigWith, RecipeConfigError, type RecipeProgress, type RecipeSample } from './recipe.ts';
 import { lmRecipe, type LmRecipeConfig } from './recipes/lm.ts';
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
@@ -92,9 +92,7 @@ export async function tokenizerMetrics(dir: string, dataDir: string, threads = 2
 
 export async function runPipeline(file: string, opts: PipelineOptions = {}): Promise<'done' | 'paused'> {
   const source = resolve(file);
-  const parsed = PipelineSchema.safeParse(await readJson(source));
-  if (!parsed.success) throw new RecipeConfigError(source, parsed.error.issues[0].path.join('.') || '(root)', parsed.error.issues[0].message);
-  const p = parsed.data;
+  const p = parseConfigWith(PipelineSchema, await readJson(source), source);
   const base = dirname(source);
   const root = process.cwd();
   const data = resolve(root, p.data_dir), work = resolve(root, p.work_dir), modelDir = resolve(root, p.model_dir);

@@ -62,3 +62,11 @@ export class RecipeConfigError extends Error {
     super(`${source}: ${field}: ${message}`);
   }
 }
+
+/** Validate `json` against a zod schema; the first issue becomes a RecipeConfigError naming the field. */
+export function parseConfigWith<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, json: unknown, source: string): T {
+  const r = schema.safeParse(json);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  throw new RecipeConfigError(source, issue.path.map(String).join('.') || '(root)', issue.message);
+}

@@ -24,7 +24,7 @@ import { fitProjection, pullCodebook, pullDue } from '../quant/pull.ts';
 import { Session } from '../runtime/session.ts';
 import { Rng } from '../util/rng.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import { RecipeConfigError, type Recipe, type RecipeResult, type RecipeRunOptions } from './recipe.ts';
+import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeResult, type RecipeRunOptions } from './recipe.ts';
 import { Trainer } from './trainer.ts';
 
 const posInt = z.int().min(1);
@@ -89,17 +89,13 @@ export const TokenizerRecipeSchema = z.object({
 export type TokenizerRecipeConfig = z.infer<typeof TokenizerRecipeSchema>;
 
 export function parseTokenizerConfig(json: unknown, source: string): TokenizerRecipeConfig {
-  const r = TokenizerRecipeSchema.safeParse(json);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new RecipeConfigError(source, issue.path.join('.') || '(root)', issue.message);
-  }
+  const cfg = parseConfigWith(TokenizerRecipeSchema, json, source);
   try {
-    validateVqTokConfig(r.data.model as VqTokConfig, `${source} (model)`);
+    validateVqTokConfig(cfg.model as VqTokConfig, `${source} (model)`);
   } catch (err) {
     throw new RecipeConfigError(source, 'model', (err as Error).message);
   }
-  return r.data;
+  return cfg;
 }
 
 interface Cursor {
@@ -287,6 +283,7 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
   const t0 = performance.now();
   const startStep = trainer.step;
   const px = new Float32Array(t.batch * per);
+  let order = { epoch: -1, idx: [] as number[] }; // this epoch's permutation, drawn once per epoch
   try {
     while (trainer.step < t.steps) {
       if (opts.signal?.aborted) {
@@ -299,13 +296,11 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
         cursor = { ...cursor, kmeansDone: true };
       }
       // the batch: the next images of this epoch's order, each flipped with probability ½
-      let order = epochOrder(t.seed, cursor.epoch, n);
       for (let b = 0; b < t.batch; b++) {
-        if (cursor.pos >= n) {
-          cursor = { ...cursor, epoch: cursor.epoch + 1, pos: 0 };
-          order = epochOrder(t.seed, cursor.epoch, n);
-        }
-        const src = train.images.subarray(order[cursor.pos] * per, (order[cursor.pos] + 1) * per);
+        if (cursor.pos >= n) cursor = { ...cursor, epoch: cursor.epoch + 1, pos: 0 };
+        if (order.epoch !== cursor.epoch) order = { epoch: cursor.epoch, idx: epochOrder(t.seed, cursor.epoch, n) };
+        const j = order.idx[cursor.pos];
+        const src = train.images.subarray(j * per, (j + 1) * per);
         cursor = { ...cursor, pos: cursor.pos + 1 };
         const dst = b * per;
         if (t.flip && trainer.rng.uniform() < 0.5) {

@@ -31,7 +31,7 @@ import { codecToLm, declareBatchInputs, imageIdRange, initUnifiedParam, parseUni
 import { fitProjection, pullCodebook } from '../../quant/pull.ts';
 import { TextTokenizer } from '../../text/tokenizer.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint.ts';
-import { RecipeConfigError, type Recipe, type RecipeResult, type RecipeRunOptions } from '../recipe.ts';
+import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeResult, type RecipeRunOptions } from '../recipe.ts';
 import { Trainer } from '../trainer.ts';
 
 const posInt = z.int().min(1);
@@ -86,12 +86,7 @@ export const LmRecipeSchema = z.object({
 export type LmRecipeConfig = z.infer<typeof LmRecipeSchema>;
 
 export function parseLmConfig(json: unknown, source: string): LmRecipeConfig {
-  const r = LmRecipeSchema.safeParse(json);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new RecipeConfigError(source, issue.path.join('.') || '(root)', issue.message);
-  }
-  return r.data;
+  return parseConfigWith(LmRecipeSchema, json, source);
 }
 
 /** The model config from the recipe's dims, the text vocabulary and the image tokenizer's geometry. */
