@@ -4,7 +4,7 @@
 // learning: a small conv net trained from scratch on Fashion-MNIST through onnxruntime (forward,
 // backward and AdamW in one ONNX graph per step), the loss falling, held-out accuracy, a checkpoint.
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fashionBatch, loadFashionMnist, FASHION_MNIST_CLASSES } from '../../engine/data/fashion-mnist.ts';
 import { Graph, type Tensor } from '../../engine/graph/graph.ts';
@@ -29,7 +29,11 @@ const DEMO_PROMPTS = ['Draw a red apple.', 'Draw a dog face.', 'Draw a rocket.']
 const DEMO_EMOJI = [['1f34e', 'red apple'], ['1f436', 'dog face'], ['1f680', 'rocket'], ['1f355', 'pizza'], ['2b50', 'star']] as const;
 
 async function modelDemo(dir: string, out: string, threads: number): Promise<void> {
-  console.log(`Tessera demo with the unified model in ${dir}\n`);
+  console.log(`Tessera demo with the unified model in ${dir}`);
+  const card = JSON.parse(await readFile(join(dir, 'tessera.json'), 'utf8')) as { name?: string; metrics?: Record<string, unknown> };
+  const m0 = card.metrics ?? {};
+  const pct = (k: string) => (typeof m0[k] === 'number' ? `${((m0[k] as number) * 100).toFixed(1)}%` : 'not measured');
+  console.log(`its card (tessera.json), on the held-out style: caption exact ${pct('caption_exact')}, category ${pct('category_acc')}, text→image top-5 ${pct('t2i_top5')}\n`);
   const m = await loadUnifiedModel(dir, { threads });
   try {
     const S = m.codec.imageSize;
