@@ -3,7 +3,9 @@
 //   - every src-main module is transpiled file by file (not bundled) into dist/electron/app/, with
 //     relative `.ts` specifiers rewritten to `.js`, so the backend's worker-thread entries
 //     (new URL('./worker.ts', import.meta.url)) exist as files next to their parents;
-//   - dist/electron/main.js imports the transpiled src-main/electron/main.js;
+//   - dist/electron/main.js imports the transpiled src-main/electron/main.js, which forks the backend
+//     host (dist/electron/app/src-main/electron/backend-host.js) as a utilityProcess: the store, the
+//     job runner and every native module live there, never in the main process;
 //   - the preload is bundled to one CommonJS file (sandboxed preloads cannot load modules).
 // Native modules (better-sqlite3, onnxruntime-node, sharp) stay in node_modules.
 import { build } from 'esbuild';
@@ -52,4 +54,6 @@ await build({
   entryPoints: [join(root, 'src-main', 'electron', 'preload.ts')], outfile: join(out, 'preload.cjs'),
   bundle: true, format: 'cjs', platform: 'node', target: 'node22', external: ['electron'], logLevel: 'warning',
 });
-console.log(`dist/electron: main.js, preload.cjs and ${ts.length} modules in ${Date.now() - t0} ms`);
+const host = join(appOut, 'src-main', 'electron', 'backend-host.js');
+await readFile(host).catch(() => { throw new Error(`build-electron: the backend host entry ${host} was not emitted`); });
+console.log(`dist/electron: main.js, preload.cjs, the backend host and ${ts.length} modules in ${Date.now() - t0} ms`);

@@ -1,9 +1,10 @@
 // The IPC side of the API: the renderer invokes IPC_CALL with (method, request); only frames served
-// from app:// are answered; the backend validates the request against the contract's schema and
-// runs the same handler table as the HTTP server. Events go to every app window on IPC_EVENT.
+// from app:// are answered; the call is forwarded to the backend host (a utilityProcess), which
+// validates it against the contract's schema and runs the same handler table as the HTTP server.
+// Events from the host go to every app window on IPC_EVENT.
 import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import { IPC_CALL, IPC_EVENT, isMethod, type IpcReply } from '../contract/api.ts';
-import type { Backend } from '../backend/api/backend.ts';
+import type { RemoteBackend } from './host-protocol.ts';
 import { isAppUrl } from './security.ts';
 
 export const IPC_PICK_PATH = 'tessera:pick-path' as const;
@@ -12,7 +13,7 @@ function trusted(e: IpcMainInvokeEvent): boolean {
   return !!e.senderFrame && isAppUrl(e.senderFrame.url);
 }
 
-export function serveIpc(backend: Backend): () => void {
+export function serveIpc(backend: RemoteBackend): () => void {
   ipcMain.handle(IPC_CALL, async (e, method: unknown, request: unknown): Promise<IpcReply> => {
     if (!trusted(e)) return { ok: false, error: { name: 'ForbiddenError', message: 'IPC is only answered for the app’s own pages' } };
     if (typeof method !== 'string' || !isMethod(method)) return { ok: false, error: { name: 'NotFoundError', message: `unknown API method ${JSON.stringify(method)}` } };

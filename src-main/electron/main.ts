@@ -1,9 +1,11 @@
-// Electron main process: thin. Opens the backend (store, job runner with its worker threads) in the
-// user's data folder, serves the renderer on app://tessera, bridges the API over IPC, and opens one
-// hardened window: context isolation, sandbox, no Node in the page, strict CSP, no navigation or
-// new windows, every permission denied. Heavy work runs in the backend's worker threads.
-import { app, BrowserWindow, session } from 'electron';
-import { openBackend, type Backend } from '../backend/api/backend.ts';
+// Electron main process: thin. Starts the backend host (store, job runner with its worker threads,
+// every native module) as a utilityProcess on the user's data folder, serves the renderer on
+// app://tessera, forwards the API over IPC to the host, and opens one hardened window: context
+// isolation, sandbox, no Node in the page, strict CSP, no navigation or new windows, every
+// permission denied. Nothing heavy runs on this process's event loop.
+import { app, BrowserWindow, dialog, session, utilityProcess } from 'electron';
+import { fileURLToPath } from 'node:url';
+import { connectHost, type FromHost, type HostOptions, type RemoteBackend } from './host-protocol.ts';
 import { serveIpc } from './ipc.ts';
 import { appPaths } from './paths.ts';
 import { handleProtocol, registerScheme } from './protocol.ts';
@@ -12,7 +14,8 @@ import { APP_ORIGIN, hardenContents, hardenSession } from './security.ts';
 app.enableSandbox();
 registerScheme();
 
-let backend: Backend | null = null;
+let backend: RemoteBackend | null = null;
+let closing = false;
 let stopIpc: (() => void) | null = null;
 
 function createWindow(preload: string): BrowserWindow {
@@ -31,11 +34,28 @@ function createWindow(preload: string): BrowserWindow {
   return win;
 }
 
+/** Forks backend-host.js (next to this file once built) as a utilityProcess and connects to it. */
+function startHost(options: HostOptions): Promise<RemoteBackend> {
+  const entry = fileURLToPath(new URL('./backend-host.js', import.meta.url));
+  const child = utilityProcess.fork(entry, [], { serviceName: 'Tessera backend', stdio: 'inherit' });
+  return connectHost({
+    post: (m) => child.postMessage(m),
+    onMessage: (l) => child.on('message', (m: FromHost) => l(m)),
+    onExit: (l) => child.on('exit', (code) => {
+      l(code);
+      if (!closing) {
+        dialog.showErrorBox('Tessera stopped working', `The backend process exited unexpectedly (code ${code}). Your data is safe; start Tessera again.`);
+        app.exit(1);
+      }
+    }),
+  }, options);
+}
+
 async function start(): Promise<void> {
   await app.whenReady();
   const paths = appPaths(app.getAppPath(), process.resourcesPath, app.isPackaged, app.getPath('userData'));
   hardenSession(session.defaultSession);
-  backend = await openBackend({ dataDir: paths.data, modelsDirs: [paths.models] });
+  backend = await startHost({ dataDir: paths.data, modelsDirs: [paths.models] });
   handleProtocol(paths.renderer, backend);
   stopIpc = serveIpc(backend);
   createWindow(paths.preload);
@@ -49,7 +69,6 @@ async function start(): Promise<void> {
 app.on('web-contents-created', (_e, wc) => hardenContents(wc));
 app.on('window-all-closed', () => { if (process.platform !== 'darwin') app.quit(); });
 
-let closing = false;
 app.on('before-quit', (e) => {
   if (closing || !backend) return;
   // let running trainings checkpoint and the store close cleanly before exiting

@@ -1,10 +1,11 @@
 // app://tessera/ serves the built renderer and the images behind /api/files/<kind>/<id> from disk,
-// with the CSP header; nothing outside the renderer folder is reachable by path.
+// with the CSP header (file lookups are answered by the backend host); nothing outside the renderer
+// folder is reachable by path.
 import { protocol } from 'electron';
 import { readFile } from 'node:fs/promises';
 import { extname, relative, resolve, sep } from 'node:path';
 import { FILE_KINDS, type FileKind } from '../contract/api.ts';
-import type { Backend } from '../backend/api/backend.ts';
+import type { RemoteBackend } from './host-protocol.ts';
 import { APP_SCHEME, CSP } from './security.ts';
 
 const MIME: Record<string, string> = {
@@ -21,7 +22,7 @@ export function registerScheme(): void {
 const respond = (status: number, body: BodyInit | null, type = 'text/plain; charset=utf-8') =>
   new Response(body, { status, headers: { 'content-type': type, 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' } });
 
-export function handleProtocol(rendererDir: string, backend: Backend): void {
+export function handleProtocol(rendererDir: string, backend: RemoteBackend): void {
   const root = resolve(rendererDir);
   protocol.handle(APP_SCHEME, async (request) => {
     const url = new URL(request.url);
@@ -29,7 +30,7 @@ export function handleProtocol(rendererDir: string, backend: Backend): void {
     try {
       if (files) {
         if (!(FILE_KINDS as readonly string[]).includes(files[1])) return respond(404, 'no such file kind');
-        const path = backend.filePath(files[1] as FileKind, Number(files[2]));
+        const path = await backend.filePath(files[1] as FileKind, Number(files[2]));
         return respond(200, new Uint8Array(await readFile(path)), MIME[extname(path).toLowerCase()] ?? 'application/octet-stream');
       }
       const rel = decodeURIComponent(url.pathname);

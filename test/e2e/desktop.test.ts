@@ -1,13 +1,18 @@
 // The desktop shell without Electron's binary (as on this offline machine): the Electron build
 // produces dist/electron/main.js + preload.cjs and a transpiled src-main whose backend really runs
-// under Node (worker paths included); `npm start` says what is missing, how to get it, and serves
-// the browser mode, whose health check answers with the printed token.
-import { spawn, spawnSync } from 'node:child_process';
+// under Node (worker paths included); the built backend host (the utilityProcess entry) runs under
+// plain Node from child_process.fork and answers API calls, file lookups and events over the same
+// message protocol main uses; `npm start` says what is missing, how to get it, and serves the
+// browser mode, whose health check answers with the printed token.
+import { fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, expect, test } from 'vitest';
+import type { ApiEvent } from '../../src-main/contract/api.ts';
+import { connectHost, type FromHost } from '../../src-main/electron/host-protocol.ts';
+import { writeImageFolder } from './fixtures.ts';
 import { ROOT } from './harness.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tessera-desktop-'));
@@ -33,6 +38,57 @@ test('build:electron emits main, a sandbox-ready preload, and a backend that run
   } finally {
     await backend.close();
   }
+});
+
+test('the built backend host runs under plain Node: calls, events and files cross its message protocol', async () => {
+  const out = join(ROOT, 'dist', 'electron');
+  const entry = join(out, 'app', 'src-main', 'electron', 'backend-host.js');
+  if (!existsSync(entry)) expect(spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-electron.mjs')], { cwd: ROOT }).status).toBe(0);
+  // main loads the host through a message channel only: no store, no ONNX Runtime in its process
+  const main = readFileSync(join(out, 'app', 'src-main', 'electron', 'main.js'), 'utf8');
+  expect(main).toContain('utilityProcess.fork');
+  expect(main).not.toMatch(/backend\/api\/backend|better-sqlite3|onnxruntime/);
+
+  const child = fork(entry, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const host = await connectHost({
+    post: (m) => child.send(m),
+    onMessage: (l) => child.on('message', (m) => l(m as FromHost)),
+    onExit: (l) => child.once('exit', (code) => l(code)),
+  }, { dataDir: join(tmp, 'host-data'), modelsDirs: [] });
+  try {
+    expect(host.pid).toBe(child.pid);
+    expect(host.pid).not.toBe(process.pid);
+    const h = await host.call('app.health', {});
+    expect(h.ok && (h.result as { ok: boolean }).ok).toBe(true);
+    const bad = await host.call('datasets.get', { id: 'x' });
+    expect(bad.ok ? null : [bad.status, bad.error.name]).toEqual([400, 'ValidationError']);
+
+    // an import job: its events arrive through the host, and its files are found by the host
+    const dir = join(tmp, 'host-shapes');
+    const { files } = await writeImageFolder(dir);
+    const events: ApiEvent[] = [];
+    const done = new Promise<ApiEvent>((resolve) => host.onEvent((e) => {
+      events.push(e);
+      if (e.type === 'job.state' && e.job.kind === 'import' && ['done', 'failed'].includes(e.job.status)) resolve(e);
+    }));
+    const started = await host.call('datasets.import', { kind: 'imagefolder', path: dir, name: 'shapes' });
+    expect(started.ok, JSON.stringify(started)).toBe(true);
+    const end = await done;
+    expect(end.type === 'job.state' && end.job.status).toBe('done');
+    expect(events.some((e) => e.type === 'dataset.changed')).toBe(true);
+    const items = await host.call('datasets.items', { datasetId: (end as Extract<ApiEvent, { type: 'job.state' }>).job.datasetId! });
+    const first = (items.ok ? (items.result as { items: { id: number; path: string }[] }).items : [])[0];
+    expect(first?.path).toBe(files[0]);
+    expect(await host.filePath('items', first.id)).toBe(join(dir, files[0]));
+    await expect(host.filePath('items', 999_999)).rejects.toMatchObject({ name: 'NotFoundError' });
+  } finally {
+    await host.close();
+  }
+  expect(await exited).toBe(0);
+  // after the host is gone a call answers with a sentence instead of hanging
+  const late = await host.call('app.health', {});
+  expect(late.ok ? null : late.error.name).toBe('BackendExitedError');
 });
 
 test('npm start without the Electron binary explains and serves the browser mode', async () => {
