@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readImageTokenizerWeights } from '../../src-main/engine/models/image-tokenizer.ts';
 import { runPipeline } from '../../src-main/engine/train/pipeline.ts';
 import { tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
 
@@ -32,6 +33,7 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
     text_tokenizer: { vocab_size: 300 }, tokenizer: 'tokenizer.json', tokenizer_artifact: join(tmp, 'artifact'),
     stage1: { rounds: 1, lm: 'lm1.json', lm_steps_per_round: 2, tokenizer_steps_per_round: 2, pull_lambda: 0.5, pull_every: 1 },
     stage2: { lm: 'lm2.json' },
+    decoder: { steps: 2, lr: 1e-3, ssim_weight: 0.5 },
   }));
   const stages = new Set<string>();
   let pulled = 0;
@@ -43,7 +45,15 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
     },
   });
   expect(r).toBe('done');
-  expect([...stages]).toEqual(['tokenizer', 'stage1-lm-1', 'stage1-tok-1', 'stage2']);
+  expect([...stages]).toEqual(['tokenizer', 'stage1-lm-1', 'stage1-tok-1', 'stage2', 'tokenizer-decoder']);
+  // the model ships the decoder-tuned tokenizer, whose encoder and codebook are Stage I's
+  const shipped = await readImageTokenizerWeights(join(tmp, 'models', 'toy', 'image-tokenizer'));
+  const stage1 = await readImageTokenizerWeights(join(tmp, 'work', 'stage1-tok-1', 'model'));
+  const tuned = await readImageTokenizerWeights(join(tmp, 'work', 'tokenizer-decoder', 'model'));
+  for (const [k, v] of shipped) {
+    expect(Array.from(v)).toEqual(Array.from(tuned.get(k)!));
+    if (!k.startsWith('decoder.')) expect(Array.from(v)).toEqual(Array.from(stage1.get(k)!));
+  }
   expect(pulled).toBe(2); // the Stage I tokenizer pulled toward the LM table the LM round wrote
   const card = JSON.parse(await readFile(join(tmp, 'models', 'toy', 'tessera.json'), 'utf8'));
   expect(card.metrics.tokenizer_psnr).toBeGreaterThan(5);

@@ -17,6 +17,8 @@ import { mseOf, psnrOf, ssimOf } from '../../src-main/engine/quant/image-metrics
 import { fitProjection, pullCodebook } from '../../src-main/engine/quant/pull.ts';
 import { parseTokenizerConfig, runTokenizerRecipe } from '../../src-main/engine/train/tokenizer.ts';
 import { Rng } from '../../src-main/engine/util/rng.ts';
+import { gradients } from '../../src-main/engine/autodiff/grad.ts';
+import { ssim } from '../../src-main/engine/nn/ssim.ts';
 import { tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -64,6 +66,36 @@ describe('image metrics', () => {
       expect(psnr[i]).toBeCloseTo(ref.psnr[i], 6);
     }
     expect(ssimOf(a, a, ref.n, ref.c, ref.h, ref.w)[0]).toBeCloseTo(1, 9);
+  });
+
+  it('the SSIM loss graph equals the metric, and its gradient matches central differences', async () => {
+    const ref = JSON.parse(await readFile(join(repoRoot, 'test/fixtures/ssim-reference.json'), 'utf8'));
+    const shape = [ref.n, ref.c, ref.h, ref.w];
+    const g = new Graph('ssim');
+    const a = g.param('a', shape);
+    const b = g.input('b', 'float32', shape);
+    const s = ssim(a, b, ref.c);
+    const [da] = gradients(s, [a]);
+    const sess = await Session.create(exportOnnx(g, { s, da: da! }).bytes, { threads: 1 });
+    try {
+      const bData = Float32Array.from(ref.b);
+      const run = async (aData: Float32Array) => sess.run({ a: { dtype: 'float32', shape, data: aData }, b: { dtype: 'float32', shape, data: bData } });
+      const aData = Float32Array.from(ref.a);
+      const out = await run(aData);
+      const metric = ssimOf(aData, bData, ref.n, ref.c, ref.h, ref.w).reduce((x, y) => x + y, 0) / ref.n;
+      expect(out.s.data[0]).toBeCloseTo(metric, 5);
+      const grad = out.da.data as Float32Array;
+      const h = 1e-2;
+      for (const i of [0, 1234, aData.length - 7, Math.floor(aData.length / 2) + 17]) {
+        const plus = Float32Array.from(aData), minus = Float32Array.from(aData);
+        plus[i] += h;
+        minus[i] -= h;
+        const fd = (Number((await run(plus)).s.data[0]) - Number((await run(minus)).s.data[0])) / (2 * h);
+        expect(Math.abs(grad[i] - fd)).toBeLessThan(2e-3 * Math.max(1, Math.abs(fd)) + 1e-5);
+      }
+    } finally {
+      await sess.release();
+    }
   });
 });
 
@@ -127,6 +159,19 @@ describe('training', () => {
       await runTokenizerRecipe(round, { outDir: join(tmp, 'round'), resume: false, onProgress: (p) => p.phase === 'vq' && roundLosses.push(p.loss) });
       expect(roundLosses).toHaveLength(2);
       expect(roundLosses[0]).toBeLessThan(losses[0] * 0.8);
+      // decoder-only fine-tuning with an SSIM term: the decoder moves, the encoder and codebook (and so
+      // every image's tokens) do not
+      const decCfg = parseTokenizerConfig({ ...tinyTokenizerConfig(data, 3), init_from: r.modelDir, train: { ...tinyTokenizerConfig(data, 3).train, decoder_only: true, ssim_weight: 1 } }, 'dec.json');
+      const rd = await runTokenizerRecipe(decCfg, { outDir: join(tmp, 'dec'), resume: false });
+      const [w0, w1] = [w, await readImageTokenizerWeights(rd.modelDir!)];
+      const moved = (prefix: string) => [...w0].filter(([k]) => k.startsWith(prefix)).some(([k, v]) => v.some((x, i) => x !== w1.get(k)![i]));
+      expect(moved('encoder.')).toBe(false);
+      expect(moved('quantizer.')).toBe(false);
+      expect(moved('decoder.')).toBe(true);
+      const tok2 = await loadImageTokenizer(rd.modelDir!, { threads: 1 });
+      expect(Array.from(await tok2.encode(set.images, n))).toEqual(Array.from(tokens));
+      await tok2.release();
+      expect(() => parseTokenizerConfig({ ...tinyTokenizerConfig(data, 3), train: { ...tinyTokenizerConfig(data, 3).train, decoder_only: true } }, 'bad.json')).toThrow(/train\.decoder_only.*init_from/);
       const other = parseTokenizerConfig({ ...tinyTokenizerConfig(data, 2), model: { ...tinyTokenizerConfig(data, 2).model, code_dim: 4 }, init_from: r.modelDir }, 'other.json');
       await expect(runTokenizerRecipe(other, { outDir: join(tmp, 'other'), resume: false })).rejects.toThrow(/differs from this recipe's model in code_dim/);
     } finally {

@@ -14,6 +14,7 @@
 import { GraphError, type Graph, type Tensor, type Value } from '../graph/graph.ts';
 import * as op from '../graph/ops/index.ts';
 import { groupNorm, silu } from '../nn/functional.ts';
+import { ssim } from '../nn/ssim.ts';
 import { l2Normalize, nearestCode } from '../quant/vq.ts';
 import type { Rng } from '../util/rng.ts';
 
@@ -148,18 +149,25 @@ function unrows(r: Value, d: number, grid: number): Value {
 
 export interface VqTokTrainGraph {
   loss: Value;
-  metrics: { mse: Value; commit: Value };
+  metrics: { mse: Value; commit: Value; ssim: Value };
   /** l2-normalised encoder outputs (B·G·G, code_dim) and their codes (B·G·G) int64: the EMA update's input. */
   z: Value;
   indices: Value;
 }
 
+export interface VqTokLossWeights {
+  /** β: weight of the commitment loss. */
+  beta: number;
+  /** Weight of (1 − SSIM) of the reconstruction (0 = off). */
+  ssim: number;
+}
+
 /**
  * The training graph. Inputs: `pixels` (B,3,S,S), `codebook` (K, code_dim) (EMA-trained, fed each
  * step), `vq_mix` () — 0 runs the autoencoder without quantization (warm-up), 1 with it.
- * loss = mean((x̂ − x)²)·4 (i.e. MSE on [−1,1]) + vq_mix·β·mean((z − sg(q))²).
+ * loss = mean((x̂ − x)²)·4 (i.e. MSE on [−1,1]) + vq_mix·β·mean((z − sg(q))²) + w_ssim·(1 − SSIM(x̂, x)).
  */
-export function vqtokTrainGraph(g: Graph, c: VqTokConfig, beta = 0.25): VqTokTrainGraph {
+export function vqtokTrainGraph(g: Graph, c: VqTokConfig, w: VqTokLossWeights = { beta: 0.25, ssim: 0 }): VqTokTrainGraph {
   const { grid } = vqtokGeometry(c);
   const pixels = g.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]);
   const codebook = g.input('codebook', 'float32', [c.codebook_size, c.code_dim]);
@@ -175,8 +183,10 @@ export function vqtokTrainGraph(g: Graph, c: VqTokConfig, beta = 0.25): VqTokTra
   const mse = op.reduceMean(op.mul(diff, diff), []);
   const dz = op.sub(z, op.stopGradient(q));
   const commit = op.reduceMean(op.mul(dz, dz), []);
-  const loss = op.add(op.mul(mse, 4), op.mul(op.mul(commit, mix), beta));
-  return { loss, metrics: { mse, commit }, z: op.stopGradient(z), indices };
+  const s = ssim(recon, pixels, 3);
+  let loss = op.add(op.mul(mse, 4), op.mul(op.mul(commit, mix), w.beta));
+  if (w.ssim > 0) loss = op.add(loss, op.mul(op.sub(1, s), w.ssim));
+  return { loss, metrics: { mse, commit, ssim: s }, z: op.stopGradient(z), indices };
 }
 
 /** l2-normalised encoder outputs (B·G·G, code_dim) for codebook initialisation. */

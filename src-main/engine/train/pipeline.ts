@@ -7,6 +7,8 @@
 //                   pulls its codebook one way toward that table every N steps
 //   stage2          tokenizer frozen; instruction tuning (captions, questions, text-to-image,
 //                   decompression), loss on answers only
+//   tokenizer-decoder  (optional) the final tokenizer's decoder fine-tuned alone with an SSIM term:
+//                   encoder and codebook fixed, so the codes the LM was trained on do not change
 //   assemble        the final model folder with its card (metrics measured on the held-out style)
 // Every stage runs with resume = true and is marked done in WORK/pipeline-state.json when it
 // finishes, so killing the process at any moment and starting again continues where it stopped.
@@ -47,6 +49,13 @@ export const PipelineSchema = z.object({
   }),
   /** steps overrides the Stage II file's train.steps. */
   stage2: z.object({ lm: z.string().min(1), steps: z.int().min(1).optional() }),
+  /** After Stage II: fine-tune the final tokenizer's decoder alone (its encoder and codebook, so the
+   *  codes the LM learned, stay fixed) with an SSIM term; null skips the stage. */
+  decoder: z.object({
+    steps: z.int().min(1),
+    lr: z.number().positive(),
+    ssim_weight: z.number().min(0),
+  }).nullable().default(null),
 });
 export type Pipeline = z.infer<typeof PipelineSchema>;
 
@@ -195,10 +204,29 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
       return { paused: res.status === 'paused', result: res.metrics };
     }))) return false;
 
+    let decoderDir: string | null = null;
+    if (p.decoder) {
+      const decOut = join(work, 'tokenizer-decoder');
+      const dcfg: TokenizerRecipeConfig = tokenizerRecipe.parseConfig({
+        ...tokCfg, init_from: tokDir, pull: null,
+        train: { ...tokCfg.train, steps: p.decoder.steps, lr: p.decoder.lr, ssim_weight: p.decoder.ssim_weight, decoder_only: true, warmup_steps: Math.min(50, p.decoder.steps), ae_warmup_steps: 0, eval_every: 0 },
+      }, join(base, p.tokenizer));
+      if (!(await stage('tokenizer-decoder', async () => {
+        const res = await tokenizerRecipe.run(dcfg, recipeOpts('tokenizer-decoder', decOut));
+        return { paused: res.status === 'paused', result: res.metrics };
+      }))) return false;
+      decoderDir = join(decOut, 'model');
+    }
+
     return stage('assemble', async () => {
       const tmp = `${modelDir}.tmp-${process.pid}`;
       await rm(tmp, { recursive: true, force: true });
       await cp(join(stage2Out, 'model'), tmp, { recursive: true });
+      if (decoderDir) {
+        // same encoder and codebook as the tokenizer Stage II read its codes from; a better decoder
+        await rm(join(tmp, 'image-tokenizer'), { recursive: true, force: true });
+        await cp(decoderDir, join(tmp, 'image-tokenizer'), { recursive: true });
+      }
       const cardFile = join(tmp, 'tessera.json');
       const card = JSON.parse(await readFile(cardFile, 'utf8'));
       card.training = {

@@ -62,6 +62,11 @@ export const TokenizerRecipeSchema = z.object({
     /** Steps of plain autoencoder training before quantization switches on. */
     ae_warmup_steps: z.int().min(0).default(200),
     beta: z.number().min(0).default(0.25),
+    /** Weight of (1 − SSIM) in the loss (0 = MSE only). */
+    ssim_weight: z.number().min(0).default(0),
+    /** Train only the decoder (needs init_from): the encoder and codebook stay as they are, so every
+     *  image keeps its codes and an LM trained on them stays valid. */
+    decoder_only: z.boolean().default(false),
     /** Random horizontal flips of training images. */
     flip: z.boolean().default(true),
     seed: z.int().default(1),
@@ -95,6 +100,8 @@ export function parseTokenizerConfig(json: unknown, source: string): TokenizerRe
   } catch (err) {
     throw new RecipeConfigError(source, 'model', (err as Error).message);
   }
+  if (cfg.train.decoder_only && !cfg.init_from) throw new RecipeConfigError(source, 'train.decoder_only', 'needs init_from: the trained tokenizer whose decoder is fine-tuned');
+  if (cfg.train.decoder_only && cfg.pull) throw new RecipeConfigError(source, 'pull', 'must be null with train.decoder_only (the codebook is frozen)');
   return cfg;
 }
 
@@ -163,10 +170,11 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
   if (n < t.batch) throw new RecipeConfigError('config', 'train.batch', `${t.batch} is larger than the ${n} training images`);
 
   const trainer = await Trainer.create(
-    { build: (g) => { const r = vqtokTrainGraph(g, c, t.beta); return { loss: r.loss, metrics: r.metrics, outputs: { z: r.z, idx: r.indices } }; }, init: vqtokInit },
+    { build: (g) => { const r = vqtokTrainGraph(g, c, { beta: t.beta, ssim: t.ssim_weight }); return { loss: r.loss, metrics: r.metrics, outputs: { z: r.z, idx: r.indices } }; }, init: vqtokInit },
     {
       optim: { weightDecay: t.weight_decay, clipNorm: t.clip_norm },
       schedule: { lr: t.lr, warmupSteps: t.warmup_steps, totalSteps: t.steps, minRatio: t.min_lr_ratio },
+      groups: t.decoder_only ? [{ match: /^encoder\./, frozen: true }] : undefined,
       seed: t.seed, session: { threads },
     },
   );
@@ -316,7 +324,7 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
       }]);
       const idx = r.outputs.idx.data as BigInt64Array;
       let restarted = 0;
-      if (vq) restarted = ema.update(r.outputs.z.data as Float32Array, idx, trainer.rng).length;
+      if (vq && !t.decoder_only) restarted = ema.update(r.outputs.z.data as Float32Array, idx, trainer.rng).length;
       let pulled = false;
       if (vq && cfg.pull && pullDue(trainer.step, cfg.pull.every)) pulled = await pull();
       const done = trainer.step - startStep;
@@ -324,7 +332,7 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
       opts.onProgress?.({
         step: trainer.step, totalSteps: t.steps, phase: vq ? 'vq' : 'autoencoder', loss: r.loss,
         metrics: {
-          lr: r.lr, grad_norm: r.gradNorm, mse: r.metrics.mse, psnr: psnrOf(r.metrics.mse), commit: r.metrics.commit,
+          lr: r.lr, grad_norm: r.gradNorm, mse: r.metrics.mse, psnr: psnrOf(r.metrics.mse), ssim: r.metrics.ssim, commit: r.metrics.commit,
           usage: vq ? codeUsage(idx, c.codebook_size) : 0, perplexity: vq ? codePerplexity(idx, c.codebook_size) : 0,
           restarted, pulled: pulled ? 1 : 0,
         },
