@@ -338,8 +338,16 @@ export const Api = {
   'runs.get': m(ById, z.object({ run: Run, checkpoints: z.array(Checkpoint), evaluations: z.array(Evaluation), samples: z.array(Sample) })),
   /** The run's metric series; with sinceStep only the steps after it (live charts). */
   'runs.metrics': m(z.object({ id: Id, sinceStep: z.int().min(-1).optional() }).strict(), z.object({ points: z.array(MetricPoint) })),
-  /** Starts an evaluate job for a model (optionally tied to a run) on a dataset split. */
-  'runs.evaluate': m(z.object({ modelId: Id, runId: Id.optional(), datasetId: Id.optional(), split: z.enum(SPLITS).default('test') }).strict(), z.object({ job: Job })),
+  /**
+   * Starts an evaluate job for a model (optionally tied to a run) on `limit` images of a dataset
+   * split (spread evenly over it). Without datasetId: the dataset the run trained on. The numbers
+   * land in evaluations (the job's result names the row): PSNR/SSIM/usage for an image tokenizer,
+   * caption/question accuracy and losses for a unified model.
+   */
+  'runs.evaluate': m(z.object({
+    modelId: Id, runId: Id.optional(), datasetId: Id.optional(), split: z.enum(SPLITS).default('test'),
+    limit: z.int().min(1).max(100_000).default(64),
+  }).strict(), z.object({ job: Job })),
   'evaluations.list': m(z.object({ modelId: Id.optional(), runId: Id.optional() }).strict(), z.object({ evaluations: z.array(Evaluation) })),
   // jobs (a run's pause/resume/cancel go through its job: run.jobId)
   'jobs.list': m(z.object({ kind: z.enum(JOB_KINDS).optional(), status: z.enum(JOB_STATUSES).optional() }).strict(), z.object({ jobs: z.array(Job) })),

@@ -14,3 +14,4 @@ export {
   type CocoSpec, type CsvSpec, type EmojiSpec, type FieldTags, type FolderSpec, type ImagefolderSpec,
   type ImportOptions, type ImportSpec, type ImportSummary, type Progress, type RunOptions,
 } from './types.ts';
+export { EvalSetError, writeEvalFolder, type EvalFolder, type EvalFolderOptions } from './eval-folder.ts';

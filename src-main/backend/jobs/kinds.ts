@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { ImageTokenizer } from '../../engine/models/image-tokenizer.ts';
 import { importDataset, tokenizeDataset, type ImportSpec, type Progress } from '../datasets/index.ts';
 import { openStore, type JobKind, type Store } from '../store/index.ts';
+import { evaluateJob } from './evaluate.ts';
 import { generateJob } from './generate.ts';
 import { recipeEntry } from './recipes.ts';
-import { UnavailableError } from './errors.ts';
 import type { FromWorker, WorkerJob } from './protocol.ts';
 
 export interface ExecContext {
@@ -105,14 +105,10 @@ const tokenizeJob: Executor = (job, { signal, post }) => withStore(job, async (s
   }
 });
 
-const missing = (what: string): Executor => async () => {
-  throw new UnavailableError(what);
-};
-
 export const EXECUTORS: Readonly<Record<JobKind, Executor>> = {
   train,
   import: importJob,
   tokenize: tokenizeJob,
-  evaluate: missing('evaluation is not available in this build yet (it comes with the tokenizer and unified-model recipes)'),
+  evaluate: evaluateJob,
   generate: generateJob,
 };
