@@ -1,9 +1,16 @@
-// End-to-end flows that need the default unified model in models/: chat with an image and get a
-// caption; generate an image and find it in the gallery. With no model installed these FAIL (they
-// are excluded from the default run until the model lands: npm run test:e2e:model).
+// End-to-end flows that need the default unified model in models/ (models/tessera-emoji), in a
+// real Chromium against a real server: chat with an image and get a caption; ask for a drawing and
+// watch it drawn progressively (the canvas changes between stream.image-progress events, before
+// the image is done), save it, regenerate the reply; generate an image, find it in the gallery,
+// download its PNG (prompt and seed in tEXt), reuse its parameters; stop a generation midway;
+// tokenize a dataset and see the codebook-usage chart; screenshots of every view with content.
+// With no unified model installed these FAIL (never skip).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ROOT, openView, screenshot, startApp, type App } from './harness.ts';
+import { writeImageFolder } from './fixtures.ts';
+import { ROOT, openView, screenshot, screenshotAllViews, startApp, type App } from './harness.ts';
 
 let app: App;
 
@@ -14,6 +21,46 @@ beforeAll(async () => {
   if (unified.length === 0) throw new Error(`no unified model found in ${join(ROOT, 'models')}: these flows need the default model (train it or copy it there)`);
 });
 afterAll(async () => { await app?.close(); });
+
+/** The PNG's size (IHDR) and its tEXt chunks. */
+function readPng(bytes: Buffer): { width: number; height: number; text: Record<string, string> } {
+  expect(bytes.subarray(0, 8).toString('hex'), 'not a PNG file').toBe('89504e470d0a1a0a');
+  const text: Record<string, string> = {};
+  let width = 0, height = 0;
+  for (let o = 8; o + 8 <= bytes.length;) {
+    const len = bytes.readUInt32BE(o);
+    const type = bytes.toString('latin1', o + 4, o + 8);
+    const data = bytes.subarray(o + 8, o + 8 + len);
+    if (type === 'IHDR') { width = data.readUInt32BE(0); height = data.readUInt32BE(4); }
+    if (type === 'tEXt') { const z = data.indexOf(0); text[data.toString('latin1', 0, z)] = data.toString('latin1', z + 1); }
+    o += 12 + len;
+  }
+  return { width, height, text };
+}
+
+/** Clicks a download link and returns the downloaded bytes. */
+async function download(page: Page, click: () => Promise<void>): Promise<Buffer> {
+  const [d] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), click()]);
+  return readFileSync(await d.path());
+}
+
+/** Waits (polling every frame, in the page) for a canvas still drawing that shows more than `after`
+ *  positions (data-drawn, set once painted); returns how many, and its pixels. */
+async function drawingFrame(page: Page, scope: string, after: number): Promise<{ drawn: number; png: string; inked: number }> {
+  const h = await page.waitForFunction(({ scope, after }) => {
+    for (const fig of document.querySelectorAll(`${scope} .gen-image[data-state="drawing"]`)) {
+      const c = fig.querySelector('canvas')!;
+      const drawn = Number(c.dataset.drawn ?? 0);
+      if (drawn <= after) continue;
+      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let inked = 0; // drawn, non-white pixels (the part not decoded yet is white)
+      for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 0 && px[i] + px[i + 1] + px[i + 2] < 3 * 245) inked++;
+      if (inked > 0) return { drawn, png: c.toDataURL(), inked };
+    }
+    return null;
+  }, { scope, after }, { polling: 'raf', timeout: 120_000 });
+  return await h.jsonValue() as { drawn: number; png: string; inked: number };
+}
 
 describe('Tessera with the default model', () => {
   test('a chat message with an image gets a caption', async () => {
@@ -34,7 +81,39 @@ describe('Tessera with the default model', () => {
     await screenshot(app, 'chat-caption');
   });
 
-  test('generating an image puts it in the gallery', async () => {
+  test('a drawing in chat is drawn progressively, can be saved, and the reply regenerated', async () => {
+    const { page } = app;
+    await openView(app, 'Chat');
+    await page.getByRole('button', { name: 'New chat' }).click();
+    await page.locator('.thread .empty').waitFor();
+    await page.getByLabel('Message').fill('Draw a red apple.');
+    await page.getByLabel('Message').press('Control+Enter');
+    // two progress events apart, still drawing: more positions decoded, different pixels
+    const first = await drawingFrame(page, '.msg.streaming', 0);
+    const later = await drawingFrame(page, '.msg.streaming', first.drawn);
+    expect(later.drawn).toBeGreaterThan(first.drawn);
+    expect(later.png).not.toBe(first.png);
+    await screenshot(app, 'chat-drawing');
+    // done: the stored reply carries the image as an attachment
+    const stored = page.locator('.msg.assistant[data-message]').last();
+    await stored.locator('.msg-image img').waitFor({ timeout: 120_000 });
+    await expect.poll(() => stored.locator('.msg-image img').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(64);
+    const png = readPng(await download(page, () => stored.getByRole('link', { name: 'Save image' }).click()));
+    expect([png.width, png.height]).toEqual([64, 64]);
+    expect(png.text.model).toBeTruthy();
+    await screenshot(app, 'chat-drawn');
+
+    // regenerate: the stored reply gives way to a new stream, which is stored in its place
+    await stored.getByRole('button', { name: 'Regenerate' }).click();
+    await expect.poll(() => page.locator('.msg.assistant[data-message]').count(), { timeout: 10_000 }).toBe(0);
+    await page.locator('.msg.streaming').waitFor({ timeout: 30_000 });
+    await page.locator('.msg.assistant[data-message]').waitFor({ timeout: 120_000 });
+    await expect.poll(() => page.locator('.msg.streaming').count()).toBe(0);
+    expect(await page.locator('.msg.assistant').count()).toBe(1);
+    expect(await page.locator('.msg.user').count()).toBe(1);
+  });
+
+  test('generating an image puts it in the gallery; its PNG carries the prompt; reuse fills the form', async () => {
     const { page } = app;
     await openView(app, 'Generate');
     await page.getByLabel('Prompt').fill('a red apple');
@@ -45,5 +124,72 @@ describe('Tessera with the default model', () => {
     await expect.poll(() => item.locator('img').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
     expect((await item.locator('.prompt').textContent())?.trim()).toBe('a red apple');
     await screenshot(app, 'generate-gallery');
+
+    const seed = /seed (\d+)/.exec((await item.locator('.params').textContent()) ?? '')?.[1];
+    expect(seed, 'the gallery shows the seed').toBeTruthy();
+    const png = readPng(await download(page, () => item.getByRole('link', { name: 'PNG' }).click()));
+    expect(png.text.prompt).toBe('a red apple');
+    expect(png.text.seed).toBe(seed);
+    expect(JSON.parse(png.text.settings ?? '{}')).toMatchObject({ cfg: 3 });
+
+    // change the form, then reuse the image's parameters
+    await page.getByLabel('Prompt').fill('something else');
+    await page.locator('#gen-cfg').fill('7');
+    await item.getByRole('button', { name: 'Reuse' }).click();
+    await expect.poll(() => page.getByLabel('Prompt').inputValue()).toBe('a red apple');
+    expect(await page.locator('#gen-seed').inputValue()).toBe(seed);
+    expect(await page.locator('#gen-seed').isDisabled()).toBe(false); // locked to the image's seed
+    expect(await page.locator('#gen-cfg').inputValue()).toBe('3');
+    expect(await page.locator('#gen-n').inputValue()).toBe('1');
+  });
+
+  test('a generation can be stopped midway', async () => {
+    const { page } = app;
+    await openView(app, 'Generate');
+    const before = await page.locator('.gal-item[data-generation]').count();
+    await page.getByLabel('Prompt').fill('a blue heart');
+    await page.locator('#gen-n').fill('3');
+    await page.locator('button[type=submit]', { hasText: 'Generate' }).click();
+    await drawingFrame(page, '.live-images', 0);
+    await page.locator('[role=progressbar]').first().waitFor();
+    await page.getByRole('button', { name: /^Stop/ }).click();
+    await page.getByTestId('generate-stopped').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('generate-stopped').textContent()).toMatch(/^Stopped: 0 of 3 images/);
+    await page.locator('button[type=submit]', { hasText: 'Generate' }).waitFor();
+    expect(await page.locator('.gal-item[data-generation]').count()).toBe(before);
+    const jobs = await app.server.backend.call('jobs.list', { kind: 'generate' });
+    const last = jobs.ok ? (jobs.result as { jobs: { status: string }[] }).jobs[0] : null;
+    expect(last?.status).toMatch(/cancelled|done/);
+  });
+
+  test('tokenizing a dataset shows the codebook-usage chart', async () => {
+    const { page } = app;
+    const dir = join(app.tmp, 'shapes');
+    await writeImageFolder(dir);
+    const r = await app.server.backend.call('datasets.import', { kind: 'imagefolder', path: dir, name: 'shapes' });
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const jobId = (r as { result: { job: { id: number } } }).result.job.id;
+    await expect.poll(async () => { const j = await app.server.backend.call('jobs.get', { id: jobId }); return j.ok ? (j.result as { status: string }).status : 'missing'; }, { timeout: 30_000 }).toBe('done');
+    await openView(app, 'Datasets');
+    await page.getByRole('option', { name: /shapes/ }).click();
+    await page.getByRole('tab', { name: 'Codebook' }).click();
+    await page.getByText(/No codes cached/).waitFor();
+    await page.getByRole('button', { name: 'Tokenize dataset' }).click();
+    const chart = page.locator('svg[aria-label^="Codebook usage:"]');
+    await chart.waitFor({ timeout: 120_000 });
+    const [, used, size] = /(\d+) of (\d+) codes/.exec((await chart.getAttribute('aria-label')) ?? '') ?? [];
+    expect(Number(used)).toBeGreaterThan(0);
+    expect(Number(used)).toBeLessThanOrEqual(Number(size));
+    await page.locator('svg[aria-label^="Codebook histogram"] rect.bar').first().waitFor();
+    await expect.poll(() => page.locator('.job-progress [data-status="done"]').count()).toBeGreaterThan(0);
+    await screenshot(app, 'datasets-codebook');
+  });
+
+  test('every view, with content, in light and dark', async () => {
+    await screenshotAllViews(app, 'model-');
+    // the model card lists the card's measured metrics
+    await app.page.emulateMedia({ colorScheme: 'light' });
+    await openView(app, 'Models');
+    await app.page.locator('.model-card[data-model] dl.metrics').first().waitFor();
   });
 });

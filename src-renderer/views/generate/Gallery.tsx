@@ -56,5 +56,6 @@ function describe(p: Record<string, unknown>): string {
   if (p.cfg != null) parts.push(`cfg ${p.cfg}`);
   if (p.temperature != null) parts.push(`t ${p.temperature}`);
   if (p.topK) parts.push(`top-k ${p.topK}`);
+  if (typeof p.n === 'number' && p.n > 1 && typeof p.index === 'number') parts.push(`${p.index + 1} of ${p.n}`);
   return parts.join(' · ');
 }

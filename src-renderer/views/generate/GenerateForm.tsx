@@ -78,9 +78,12 @@ export function GenerateForm({ initial, models }: { initial?: GenParams; models:
       {job && (job.status === 'running' || job.status === 'queued') && <JobProgress job={job} unit="images" />}
       {(start.error ?? stop.error) != null && <ErrorView error={start.error ?? stop.error} />}
       {stream?.error && <ErrorView title="The images could not be generated." error={stream.error} />}
+      {stream?.finished && stream.reason === 'aborted' && (
+        <p className="faint" role="status" data-testid="generate-stopped">Stopped: {stream.images.filter((i) => i.url).length} of {stream.images.length || p.n} images were finished and kept in the gallery.</p>
+      )}
       {stream && stream.images.length > 0 && (
         <div className="live-images" aria-label="Images being generated">
-          {stream.images.map((im) => <ProgressiveImage key={im.index} image={im} />)}
+          {stream.images.filter((im) => im.url || !stream.finished).map((im) => <ProgressiveImage key={im.index} image={im} />)}
         </div>
       )}
     </form>

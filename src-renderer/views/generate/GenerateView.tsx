@@ -11,7 +11,7 @@ import './generate.css';
 export function GenerateView() {
   const go = useNav();
   const models = useQuery('models.list', {});
-  const [reuse, setReuse] = useState<{ params: GenParams; n: number } | null>(null);
+  const [reuse, setReuse] = useState<{ params: GenParams; n: number } | null>(null); // n: one more per click, so the form resets each time
   const unified = (models.data?.models ?? []).filter((m) => m.kind === 'unified');
   return (
     <section className="view" aria-label="Generate">
@@ -25,8 +25,8 @@ export function GenerateView() {
         </div>
       )}
       <div className="gen-layout">
-        <GenerateForm key={reuse ? JSON.stringify(reuse) : 'new'} initial={reuse?.params} models={unified} />
-        <Gallery onReuse={(g) => setReuse({ params: paramsOf(g), n: g.id })} />
+        <GenerateForm key={reuse ? `reuse-${reuse.n}` : 'new'} initial={reuse?.params} models={unified} />
+        <Gallery onReuse={(g) => setReuse((r) => ({ params: paramsOf(g), n: (r?.n ?? 0) + 1 }))} />
       </div>
     </section>
   );
@@ -35,5 +35,6 @@ export function GenerateView() {
 export function paramsOf(g: Generation): GenParams {
   const p = g.params;
   const num = (k: string, d: number) => (typeof p[k] === 'number' ? (p[k] as number) : d);
-  return { prompt: g.prompt, n: 1, seed: typeof p.seed === 'number' ? p.seed : null, cfg: num('cfg', 3), temperature: num('temperature', 1), topK: num('topK', 0) };
+  // the same count as the original batch: with its seed, image `index` comes out the same again
+  return { prompt: g.prompt, n: Math.min(16, Math.max(1, num('n', 1))), seed: typeof p.seed === 'number' ? p.seed : null, cfg: num('cfg', 3), temperature: num('temperature', 1), topK: num('topK', 0) };
 }

@@ -1,5 +1,6 @@
 // One installed model: name, kind, what its card says (description, recipe, parts) and its
-// measured metrics; chat with it or remove it.
+// measured metrics, its evaluation results (and "Evaluate"); chat with it or remove it.
+import { useState } from 'react';
 import type { Model } from '../../../src-main/contract/api.ts';
 import { useAction } from '../../api/hooks.ts';
 import { api } from '../../api/transport.ts';
@@ -7,11 +8,13 @@ import { ErrorView } from '../../components/ErrorView.tsx';
 import { Icon } from '../../components/Icon.tsx';
 import { formatNumber } from '../../lib/format.ts';
 import { useNav } from '../../lib/nav.ts';
+import { Evaluations } from '../training/Evaluations.tsx';
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
 
 export function ModelCard({ model, onDeleted }: { model: Model; onDeleted: () => void }) {
   const go = useNav();
+  const [evalOpen, setEvalOpen] = useState(false);
   const chat = useAction(async () => {
     const c = await api.call('chats.create', { title: `Chat with ${model.name}`, modelId: model.id });
     go('chat', c.id);
@@ -35,10 +38,14 @@ export function ModelCard({ model, onDeleted }: { model: Model; onDeleted: () =>
       <div className="faint mono" title={model.dir}>{model.dir}</div>
       {recipe && <div className="faint">Recipe: {recipe}</div>}
       {metrics.length > 0 && (
-        <table className="table">
-          <tbody>{metrics.map(([k, v]) => <tr key={k}><td className="muted">{k}</td><td>{v == null ? 'diverged' : formatNumber(v)}</td></tr>)}</tbody>
-        </table>
+        <dl className="metrics" aria-label="Measured metrics">
+          {metrics.map(([k, v]) => <div key={k}><dt title={k}>{k.replace(/_/g, ' ')}</dt><dd>{v == null ? 'diverged' : formatNumber(v)}</dd></div>)}
+        </dl>
       )}
+      <details className="model-evals" onToggle={(e) => setEvalOpen(e.currentTarget.open)}>
+        <summary>Evaluation results</summary>
+        {evalOpen && <Evaluations modelId={model.id} />}
+      </details>
       <div className="row">
         {model.kind === 'unified' && <button className="btn" onClick={() => void chat.run()} disabled={chat.pending}><Icon name="chat" />Chat</button>}
         <span className="grow" />

@@ -67,7 +67,7 @@ export function RunDetail({ id }: { id: number }) {
         ))}
       </div>
       <SamplesPanel samples={samples} />
-      <RunExtras run={run} checkpoints={q.data!.checkpoints} evaluations={q.data!.evaluations} onChanged={q.reload} />
+      <RunExtras run={run} checkpoints={q.data!.checkpoints} evaluations={q.data!.evaluations} datasetId={job?.datasetId ?? null} />
     </div>
   );
 }

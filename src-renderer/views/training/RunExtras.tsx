@@ -1,22 +1,12 @@
 // A run's checkpoints and evaluations, with "evaluate" for a run that produced a model.
-import { useState } from 'react';
-import { SPLITS, type Evaluation, type Run } from '../../../src-main/contract/api.ts';
-import { useAction, useQuery } from '../../api/hooks.ts';
-import { api } from '../../api/transport.ts';
-import { ErrorView } from '../../components/ErrorView.tsx';
-import { formatBytes, formatDate, formatNumber } from '../../lib/format.ts';
+import type { Evaluation, Run } from '../../../src-main/contract/api.ts';
+import { formatBytes, formatDate } from '../../lib/format.ts';
+import { Evaluations } from './Evaluations.tsx';
 
 interface Checkpoint { id: number; step: number; path: string; bytes: number; createdAt: number }
 
-export function RunExtras({ run, checkpoints, evaluations, onChanged }: { run: Run; checkpoints: Checkpoint[]; evaluations: Evaluation[]; onChanged: () => void }) {
-  const datasets = useQuery('datasets.list', run.modelId != null ? {} : null);
-  const [datasetId, setDatasetId] = useState<number | null>(null);
-  const [split, setSplit] = useState<(typeof SPLITS)[number]>('test');
-  const evaluate = useAction(async () => {
-    await api.call('runs.evaluate', { modelId: run.modelId!, runId: run.id, datasetId: datasetId ?? undefined, split });
-    onChanged();
-  });
-  const keys = [...new Set(evaluations.flatMap((e) => Object.keys(e.metrics)))].slice(0, 6);
+/** datasetId: the dataset the run trained on (its job's), the default for evaluation. */
+export function RunExtras({ run, checkpoints, evaluations, datasetId }: { run: Run; checkpoints: Checkpoint[]; evaluations: Evaluation[]; datasetId: number | null }) {
   return (
     <div className="chart-grid">
       <div className="card">
@@ -27,24 +17,10 @@ export function RunExtras({ run, checkpoints, evaluations, onChanged }: { run: R
         )}
       </div>
       <div className="card stack">
-        <div className="card-head"><h3>Evaluations</h3></div>
-        {evaluations.length === 0 ? <p className="faint">No evaluations yet.</p> : (
-          <table className="table"><thead><tr><th>Split</th>{keys.map((k) => <th key={k}>{k}</th>)}</tr></thead>
-            <tbody>{evaluations.map((e) => <tr key={e.id}><td>{e.split ?? '—'}</td>{keys.map((k) => <td key={k}>{typeof e.metrics[k] === 'number' ? formatNumber(e.metrics[k] as number) : String(e.metrics[k] ?? '—')}</td>)}</tr>)}</tbody></table>
-        )}
-        {run.modelId != null && (
-          <div className="row">
-            <select aria-label="Evaluation dataset" value={datasetId ?? ''} onChange={(e) => setDatasetId(e.target.value ? Number(e.target.value) : null)}>
-              <option value="">Training dataset</option>
-              {(datasets.data?.datasets ?? []).map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
-            </select>
-            <select aria-label="Evaluation split" value={split} onChange={(e) => setSplit(e.target.value as typeof split)}>
-              {SPLITS.map((s) => <option key={s} value={s}>{s}</option>)}
-            </select>
-            <button className="btn" disabled={evaluate.pending} onClick={() => void evaluate.run()}>Evaluate</button>
-          </div>
-        )}
-        {evaluate.error != null && <ErrorView error={evaluate.error} />}
+        <div className="card-head"><h3>Evaluations</h3><span className="faint">{evaluations.length || ''}</span></div>
+        {run.modelId != null
+          ? <Evaluations modelId={run.modelId} runId={run.id} defaultDatasetId={datasetId} />
+          : <p className="faint">{evaluations.length ? `${evaluations.length} evaluations.` : 'Evaluation becomes possible once the run has produced a model.'}</p>}
       </div>
     </div>
   );
