@@ -1,4 +1,5 @@
-// The 'generate' job kind, inside its worker: loads the unified model (engine/infer) and either
+// The 'generate' job kind, inside its (resident) worker: loads the unified model (engine/infer), or
+// reuses the one the worker loaded for an earlier job (model-cache.ts), and either
 // draws n images for a prompt or writes the next assistant turn of a chat, streaming what it makes:
 // text deltas, partial images as PNG data URLs, finished images written as PNG (prompt, seed,
 // settings and model in a tEXt chunk) and recorded as generations or chat attachments.
@@ -10,6 +11,7 @@ import { decodeImage, encodePng } from '../../engine/io/image.ts';
 import type { ChatTurn, GenerationEvent, ImageSampling, TextSampling } from '../../engine/infer/types.ts';
 import { loadUnifiedModel } from '../../engine/infer/unified.ts';
 import { openStore, writeFileAtomic, type NewMessage } from '../store/index.ts';
+import { cachedModel, modelKey } from './model-cache.ts';
 import type { Executor } from './kinds.ts';
 
 export interface GenerateParams {
@@ -35,7 +37,9 @@ export const generateJob: Executor = async (job, { signal, post }) => {
   const stream = (event: StreamEvent) => post({ type: 'stream', event: event as Record<string, unknown> });
   try {
     const model = store.models.get(p.modelId);
-    const m = await loadUnifiedModel(model.dir, { threads: job.threads });
+    const t0 = performance.now();
+    const { model: m, reused } = await cachedModel(modelKey(model.dir, job), () => loadUnifiedModel(model.dir, { threads: job.threads }));
+    post({ type: 'log', level: 'info', message: reused ? `model "${model.name}" already loaded in this worker` : `loaded model "${model.name}" in ${Math.round(performance.now() - t0)} ms` });
     const dir = join(job.outDir, 'images');
     await mkdir(dir, { recursive: true });
     const pending: Promise<unknown>[] = [];
@@ -65,27 +69,23 @@ export const generateJob: Executor = async (job, { signal, post }) => {
         }));
       } else if (e.type === 'done') reason = e.reason;
     };
-    try {
-      if (p.mode === 'images') {
-        await m.generateImages(p.prompt ?? '', p.n ?? 1, p.sampling, onEvent, signal);
-        if (signal.aborted) reason = 'aborted';
-      } else {
-        const turns: ChatTurn[] = [];
-        for (const msg of store.chats.messages(p.chatId!)) {
-          const parts: ChatTurn['parts'] = [];
-          for (const a of msg.attachments) {
-            const img = await decodeImage(a.path, { size: m.codec.imageSize, fit: 'contain' });
-            parts.push({ type: 'image', pixels: img.data, size: m.codec.imageSize });
-          }
-          if (msg.content) parts.push({ type: 'text', text: msg.content });
-          turns.push({ role: msg.role, parts });
+    if (p.mode === 'images') {
+      await m.generateImages(p.prompt ?? '', p.n ?? 1, p.sampling, onEvent, signal);
+      if (signal.aborted) reason = 'aborted';
+    } else {
+      const turns: ChatTurn[] = [];
+      for (const msg of store.chats.messages(p.chatId!)) {
+        const parts: ChatTurn['parts'] = [];
+        for (const a of msg.attachments) {
+          const img = await decodeImage(a.path, { size: m.codec.imageSize, fit: 'contain' });
+          parts.push({ type: 'image', pixels: img.data, size: m.codec.imageSize });
         }
-        await m.chat(turns, { ...p.sampling, image: { cfg: p.sampling.cfg, seed: p.sampling.seed } }, onEvent, signal);
+        if (msg.content) parts.push({ type: 'text', text: msg.content });
+        turns.push({ role: msg.role, parts });
       }
-      await Promise.all(pending);
-    } finally {
-      await m.release();
+      await m.chat(turns, { ...p.sampling, image: { cfg: p.sampling.cfg, seed: p.sampling.seed } }, onEvent, signal);
     }
+    await Promise.all(pending);
     if (p.mode === 'chat') {
       const attachments: NewMessage['attachments'] = saved.sort((a, b) => a.index - b.index).map((s) => ({ kind: 'image', path: s.path, sha256: s.sha256, width: s.size, height: s.size }));
       const message = store.chats.append(p.chatId!, { role: 'assistant', content: text, attachments });

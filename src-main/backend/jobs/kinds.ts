@@ -16,13 +16,17 @@ export interface ExecContext {
 }
 export type Executor = (job: WorkerJob, ctx: ExecContext) => Promise<{ status: 'done' | 'paused'; result: Record<string, unknown> }>;
 
-/** heavy: compute-bound (one at a time, FIFO). Light kinds run beside a heavy one. */
-export const JOB_KIND_TABLE: Readonly<Record<JobKind, { heavy: boolean; pausable: boolean }>> = {
-  train: { heavy: true, pausable: true },
-  tokenize: { heavy: true, pausable: false },
-  evaluate: { heavy: true, pausable: false },
-  import: { heavy: false, pausable: false },
-  generate: { heavy: false, pausable: false },
+/**
+ * heavy: compute-bound (one at a time, FIFO); light kinds run beside a heavy one. resident: the
+ * worker outlives the job and runs the next job of its kind, keeping its loaded model (a chat's
+ * next message does not load the model again).
+ */
+export const JOB_KIND_TABLE: Readonly<Record<JobKind, { heavy: boolean; pausable: boolean; resident: boolean }>> = {
+  train: { heavy: true, pausable: true, resident: false },
+  tokenize: { heavy: true, pausable: false, resident: false },
+  evaluate: { heavy: true, pausable: false, resident: false },
+  import: { heavy: false, pausable: false, resident: false },
+  generate: { heavy: false, pausable: false, resident: true },
 };
 
 /** params of a train job: the recipe's name and its config (already merged over the defaults). */

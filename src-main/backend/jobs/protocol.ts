@@ -20,14 +20,18 @@ export interface WorkerJob {
   provider: string;
   runId: number | null;
   datasetId: number | null;
+  /** The worker stays after this job for the next of its kind (keeping its loaded model). */
+  resident: boolean;
 }
 
 export type ToWorker =
   | { type: 'start'; job: WorkerJob }
-  /** Pause: stop at the next step boundary after saving a checkpoint. */
-  | { type: 'pause' }
-  /** Cancel: abort at the next safe point (never a hard terminate while native code runs). */
-  | { type: 'cancel' };
+  /** Pause job `jobId`: stop at the next step boundary after saving a checkpoint. */
+  | { type: 'pause'; jobId: number }
+  /** Cancel job `jobId`: abort at the next safe point (never a hard terminate while native code runs). */
+  | { type: 'cancel'; jobId: number }
+  /** An idle resident worker: release what it holds and exit. */
+  | { type: 'shutdown' };
 
 export interface WorkerProgress {
   step: number;

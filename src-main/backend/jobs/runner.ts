@@ -4,6 +4,8 @@
 // next safe point.
 // Crash recovery: start() finds jobs left 'running' by a dead process and re-queues them in their
 // old place; a job that started before runs with resume=true and continues from its checkpoint.
+// Resident kinds (generate) hand their worker back when the job ends: one idle worker is kept (with
+// its loaded model) for the next job of that kind, and shut down after IDLE_MS or at close().
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -39,7 +41,12 @@ interface Active {
   settled: boolean;
   lastProgressWrite: number;
   done: Promise<void>;
+  /** Resident kinds: stop listening to the worker and keep it for the next job (the job is over). */
+  detach(): void;
 }
+
+/** How long an idle resident worker keeps its model before it is shut down. */
+export const IDLE_MS = 10 * 60_000;
 
 export function jobToApi(r: JobRow): Job {
   return {
@@ -54,6 +61,8 @@ const WORKER = new URL('./worker.ts', import.meta.url);
 export class JobRunner {
   private readonly active = new Map<number, Active>();
   private closed = false;
+  /** The idle resident worker (kept with its loaded model), and what ends it. */
+  private idle: { worker: Worker; timer: NodeJS.Timeout; gone: () => void } | null = null;
   constructor(private readonly o: RunnerOptions) {}
 
   /** The folder of a job's files (checkpoints, samples, the finished model). */
@@ -90,7 +99,7 @@ export class JobRunner {
     if (j.status !== 'running' || !a) throw new ConflictError(`job ${jobId} is ${j.status}; only a running job can be paused`);
     if (!JOB_KIND_TABLE[j.kind].pausable) throw new ConflictError(`a ${j.kind} job cannot be paused (it keeps no checkpoint); cancel it instead`);
     a.pausing = true;
-    a.worker.postMessage({ type: 'pause' } satisfies ToWorker);
+    a.worker.postMessage({ type: 'pause', jobId } satisfies ToWorker);
     this.log(jobId, 'info', 'pausing: saving a checkpoint at the current step');
     return j;
   }
@@ -110,7 +119,7 @@ export class JobRunner {
       // Cooperative: the executor stops at its next step boundary. Terminating a worker while
       // onnxruntime runs in it aborts the whole process, so a hard stop is only the last resort.
       a.cancelling = true;
-      a.worker.postMessage({ type: 'cancel' } satisfies ToWorker);
+      a.worker.postMessage({ type: 'cancel', jobId } satisfies ToWorker);
       setTimeout(() => { if (!a.settled) void a.worker.terminate(); }, 120_000).unref();
       this.log(jobId, 'info', 'cancelling at the next safe point');
       return j;
@@ -133,12 +142,18 @@ export class JobRunner {
     this.closed = true;
     const waits = [...this.active.values()].map(async (a) => {
       a.shuttingDown = true;
-      a.worker.postMessage({ type: JOB_KIND_TABLE[a.job.kind].pausable ? 'pause' : 'cancel' } satisfies ToWorker);
+      a.worker.postMessage({ type: JOB_KIND_TABLE[a.job.kind].pausable ? 'pause' : 'cancel', jobId: a.job.id } satisfies ToWorker);
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
       if ((await Promise.race([a.done, timer])) === 'timeout') await a.worker.terminate();
       await a.done;
     });
     await Promise.all(waits);
+    await this.shutdownIdle();
+  }
+
+  /** Whether an idle resident worker is kept (for tests and diagnostics). */
+  get idleWorkers(): number {
+    return this.idle ? 1 : 0;
   }
 
   // ---- internals ----
@@ -158,14 +173,24 @@ export class JobRunner {
   private launch(queued: JobRow): void {
     const job = this.setStatus(queued.id, 'running');
     const outDir = this.jobDir(job.id);
+    const resident = JOB_KIND_TABLE[job.kind].resident;
     const w: WorkerJob = {
       id: job.id, kind: job.kind, params: job.params, resume: job.attempts > 1, outDir,
       dbPath: this.o.store.path, dataDir: this.o.dataDir, threads: this.o.threads?.() ?? 2, provider: this.o.provider?.() ?? 'cpu',
-      runId: job.runId, datasetId: job.datasetId,
+      runId: job.runId, datasetId: job.datasetId, resident,
     };
-    const worker = startWorker(WORKER);
+    const worker = (resident ? this.takeIdle() : null) ?? startWorker(WORKER);
     let resolveDone!: () => void;
-    const a: Active = { job, worker, pausing: false, cancelling: false, shuttingDown: false, settled: false, lastProgressWrite: 0, done: new Promise((r) => (resolveDone = r)) };
+    const a: Active = {
+      job, worker, pausing: false, cancelling: false, shuttingDown: false, settled: false, lastProgressWrite: 0, done: new Promise((r) => (resolveDone = r)),
+      detach: () => {
+        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        this.active.delete(job.id);
+        resolveDone();
+        this.park(worker);
+        this.pump();
+      },
+    };
     this.active.set(job.id, a);
     const finish = (status: JobStatus, opts: { error?: string; result?: Record<string, unknown> } = {}) => {
       if (a.settled) return;
@@ -180,18 +205,19 @@ export class JobRunner {
     };
     // Reports are handled one after another (a checkpoint row is written before the pause that follows it).
     let chain = Promise.resolve();
-    worker.on('message', (m: FromWorker) => {
+    const onMessage = (m: FromWorker) => {
       chain = chain.then(() => this.onMessage(a, m, finish)).catch((e) => this.log(job.id, 'error', `could not record a report of the worker: ${(e as Error).message}`));
-    });
-    worker.on('error', (e) => finish('failed', { error: `the job's worker crashed: ${e.message}` }));
-    worker.on('exit', (code) => void chain.then(() => {
+    };
+    const onError = (e: Error) => finish('failed', { error: `the job's worker crashed: ${e.message}` });
+    const onExit = (code: number) => void chain.then(() => {
       if (a.cancelling) finish('cancelled');
       else if (a.shuttingDown) finish('queued');
       else finish('failed', { error: `the job's worker stopped unexpectedly (exit code ${code})` });
       this.active.delete(job.id);
       resolveDone();
       this.pump();
-    }));
+    });
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     void mkdir(outDir, { recursive: true }).then(() => worker.postMessage({ type: 'start', job: w } satisfies ToWorker));
   }
 
@@ -251,9 +277,48 @@ export class JobRunner {
     this.o.onMessage?.(job, m);
   }
 
-  /** The worker exits by itself after its last report; terminate it only if it lingers. */
+  /** The job's last report: a resident worker is handed back; the others exit by themselves (terminated only if they linger). */
   private reap(a: Active): void {
+    if (JOB_KIND_TABLE[a.job.kind].resident && !this.closed) return a.detach();
+    if (JOB_KIND_TABLE[a.job.kind].resident) a.worker.postMessage({ type: 'shutdown' } satisfies ToWorker);
     setTimeout(() => { if (this.active.get(a.job.id) === a) void a.worker.terminate(); }, 10_000).unref();
+  }
+
+  /** Keeps a resident worker whose job ended for the next job of its kind (one at most; others are shut down). */
+  private park(worker: Worker): void {
+    if (this.closed || this.idle) return void this.shutdown(worker);
+    const gone = () => {
+      if (this.idle?.worker !== worker) return;
+      clearTimeout(this.idle.timer);
+      this.idle = null;
+    };
+    worker.on('exit', gone).on('error', gone);
+    worker.unref();
+    this.idle = { worker, gone, timer: setTimeout(() => void this.shutdownIdle(), IDLE_MS).unref() };
+  }
+
+  private takeIdle(): Worker | null {
+    const i = this.idle;
+    if (!i) return null;
+    this.idle = null;
+    clearTimeout(i.timer);
+    i.worker.off('exit', i.gone).off('error', i.gone);
+    i.worker.ref();
+    return i.worker;
+  }
+
+  private async shutdownIdle(): Promise<void> {
+    const w = this.takeIdle();
+    if (w) await this.shutdown(w);
+  }
+
+  /** Asks a worker with no job to release its model and exit; terminates it if it does not within 10 s. */
+  private shutdown(worker: Worker): Promise<void> {
+    const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+    worker.on('error', () => undefined);
+    worker.postMessage({ type: 'shutdown' } satisfies ToWorker);
+    const timer = setTimeout(() => void worker.terminate(), 10_000);
+    return exited.finally(() => clearTimeout(timer));
   }
 
   /** A finished training that wrote a model folder Tessera knows (model-card.ts) becomes an installed model. */

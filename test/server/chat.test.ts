@@ -1,0 +1,66 @@
+// Chat replies and image generation on the shipped unified model (models/tessera-emoji) through the
+// API, and the resident generate worker: the first message loads the model, the next ones reuse the
+// worker and its loaded model (no second load, and a much faster reply); a copy of the model in
+// another folder is a different model and loads afresh; close() shuts the idle worker down.
+import { cpSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiEvent } from '../../src-main/contract/api.ts';
+import { startServer, type RunningServer } from '../../src-main/server/server.ts';
+import type { EventLog } from '../backend/jobs/helpers.ts';
+import { call, events, tempData } from './helpers.ts';
+
+const MODEL = new URL('../../models/tessera-emoji', import.meta.url).pathname;
+let s: RunningServer;
+let dir: string;
+beforeAll(async () => {
+  dir = tempData();
+  s = await startServer({ port: 0, dataDir: join(dir, 'data'), modelsDir: join(MODEL, '..') });
+});
+afterAll(async () => {
+  await s?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const ASK = { text: 'What is a red apple?', sampling: { temperature: 0, maxNewTokens: 12 } };
+
+/** Sends a message; resolves with the stream's end, the reply's job log and the elapsed ms. */
+async function send(log: EventLog, chatId: number) {
+  const t0 = performance.now();
+  const r = await call(s.url, s.token, 'chats.send', { chatId, ...ASK });
+  expect(r.status, JSON.stringify(r.json)).toBe(200);
+  const end = await log.until<Extract<ApiEvent, { type: 'stream.done' | 'stream.error' }>>((e) => (e.type === 'stream.done' || e.type === 'stream.error') && e.streamId === r.json.streamId, 120_000, 'the reply');
+  const ms = performance.now() - t0;
+  expect(end.type, JSON.stringify(end)).toBe('stream.done');
+  const jobId = (await call(s.url, s.token, 'jobs.list', { kind: 'generate' })).json.jobs[0].id;
+  const logs = log.events.filter((e) => e.type === 'job.log' && e.jobId === jobId).map((e) => (e as { message: string }).message);
+  return { end: end as Extract<ApiEvent, { type: 'stream.done' }>, logs, ms };
+}
+
+describe('chat on the shipped model', () => {
+  it('loads the model once: the second message reuses the resident worker', async () => {
+    const { log, ws } = await events(s.url, s.token);
+    const model = (await call(s.url, s.token, 'models.list')).json.models.find((m: { kind: string }) => m.kind === 'unified');
+    const chat = (await call(s.url, s.token, 'chats.create', { title: 'apples', modelId: model.id })).json;
+    const first = await send(log, chat.id);
+    expect(first.logs.some((m) => /^loaded model "tessera-emoji-unicode" in \d+ ms$/.test(m))).toBe(true);
+    expect(first.end.message?.content.length).toBeGreaterThan(0);
+    expect(s.backend.runner.idleWorkers).toBe(1);
+    const second = await send(log, chat.id);
+    expect(second.logs).toContain('model "tessera-emoji-unicode" already loaded in this worker');
+    console.log(`chat reply: first message ${first.ms.toFixed(0)} ms (worker start + model load), second ${second.ms.toFixed(0)} ms`);
+    expect(second.ms).toBeLessThan(first.ms);
+    const messages = (await call(s.url, s.token, 'chats.get', { id: chat.id })).json.messages;
+    expect(messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+
+    // a copy in another folder is another model: the worker releases the first and loads this one
+    const copy = join(dir, 'copy');
+    cpSync(MODEL, copy, { recursive: true });
+    const other = (await call(s.url, s.token, 'models.import', { path: copy, name: 'copy' })).json;
+    const chat2 = (await call(s.url, s.token, 'chats.create', { title: 'copy', modelId: other.id })).json;
+    const third = await send(log, chat2.id);
+    expect(third.logs.some((m) => /^loaded model "copy" in \d+ ms$/.test(m))).toBe(true);
+    expect(third.end.message?.content).toBe(first.end.message?.content); // greedy: a fresh chat, the same first reply
+    ws.close();
+  }, 240_000);
+});
