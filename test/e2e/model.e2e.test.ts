@@ -3,7 +3,8 @@
 // watch it drawn progressively (the canvas changes between stream.image-progress events, before
 // the image is done), save it, regenerate the reply; generate an image, find it in the gallery,
 // download its PNG (prompt and seed in tEXt), reuse its parameters; stop a generation midway;
-// tokenize a dataset and see the codebook-usage chart; screenshots of every view with content.
+// tokenize a dataset and see the codebook-usage chart; evaluate a model from its card;
+// screenshots of every view with content.
 // With no unified model installed these FAIL (never skip).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -183,6 +184,34 @@ describe('Tessera with the default model', () => {
     await page.locator('svg[aria-label^="Codebook histogram"] rect.bar').first().waitFor();
     await expect.poll(() => page.locator('.job-progress [data-status="done"]').count()).toBeGreaterThan(0);
     await screenshot(app, 'datasets-codebook');
+  });
+
+  test('an evaluation started from a model card runs as a job and its numbers are listed', async () => {
+    const { page } = app;
+    // the shapes dataset (imported above) becomes the test split, through the API
+    const ds = await app.server.backend.call('datasets.list', {});
+    const shapes = (ds.ok ? (ds.result as { datasets: { id: number; name: string }[] }).datasets : []).find((d) => d.name === 'shapes')!;
+    const items = await app.server.backend.call('datasets.items', { datasetId: shapes.id });
+    const ids = (items.ok ? (items.result as { items: { id: number }[] }).items : []).map((i) => i.id);
+    expect((await app.server.backend.call('datasets.setSplit', { itemIds: ids, split: 'test' })).ok).toBe(true);
+
+    await openView(app, 'Models');
+    const card = page.locator('.model-card', { has: page.locator('.badge', { hasText: /^tokenizer$/ }) }).first();
+    await card.getByText('Evaluation results').click();
+    await card.getByText(/No evaluations yet/).waitFor();
+    await card.getByLabel('Evaluation dataset').selectOption({ label: 'shapes' });
+    await card.getByLabel('Evaluation split').selectOption('test');
+    await card.getByLabel('Images to evaluate').fill('6');
+    await card.getByRole('button', { name: 'Evaluate' }).click();
+    await card.locator('.job-progress').waitFor({ timeout: 10_000 });
+    const entry = card.locator('[data-evaluation]').first();
+    await entry.waitFor({ timeout: 120_000 });
+    expect(await entry.getByTestId('eval-dataset').textContent()).toBe('shapes');
+    const numbers = await entry.locator('dl.metrics dd').allTextContents();
+    expect(numbers.length).toBeGreaterThan(0);
+    expect(numbers.some((t) => /\d/.test(t))).toBe(true);
+    await card.scrollIntoViewIfNeeded();
+    await screenshot(app, 'models-evaluation');
   });
 
   test('every view, with content, in light and dark', async () => {
