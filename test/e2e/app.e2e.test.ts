@@ -1,11 +1,13 @@
 // End-to-end, in a real browser against a real server and store (no model needed): import an
 // imagefolder of real PNGs, edit a caption and see it persisted after a reload, start a short
-// training of the 'classifier' recipe, watch the loss chart move, cancel it; screenshots of every
+// training of the 'classifier' recipe, watch the loss chart move, cancel it; attach images to a chat
+// message by drag and drop and by paste; screenshots of every
 // view in light and dark; and the page never requests anything outside its own origin.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeImageFolder } from './fixtures.ts';
-import { foreignRequests, openView, screenshot, screenshotAllViews, startApp, type App } from './harness.ts';
+import { ROOT, foreignRequests, openView, screenshot, screenshotAllViews, startApp, type App } from './harness.ts';
 
 let app: App;
 
@@ -79,6 +81,31 @@ describe('Tessera in the browser', () => {
     await page.getByRole('button', { name: 'Cancel' }).click();
     await page.locator('.run-detail [data-status="cancelled"]').first().waitFor({ timeout: 30_000 });
     await page.locator('[data-run] [data-status="cancelled"]').first().waitFor();
+  });
+
+  test('images attach to a chat message by drag and drop and by paste', async () => {
+    const { page } = app;
+    await openView(app, 'Chat');
+    const png = readFileSync(join(ROOT, 'node_modules/emoji-datasource-google/img/google/64/1f34e.png')).toString('base64');
+    // a real DataTransfer with a real PNG file, as the OS hands it to the page
+    const transfer = (name: string) => page.evaluateHandle(({ b64, name }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], name, { type: 'image/png' }));
+      return dt;
+    }, { b64: png, name });
+    await page.locator('.composer').dispatchEvent('drop', { dataTransfer: await transfer('dropped.png') });
+    await expect.poll(() => page.locator('.composer .att img[alt="dropped.png"]').count()).toBe(1);
+    const pasted = await transfer('pasted.png');
+    await page.getByLabel('Message').evaluate((el, dt) => el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt as DataTransfer, bubbles: true, cancelable: true })), pasted);
+    await expect.poll(() => page.locator('.composer .att img').count()).toBe(2);
+    expect(await page.locator('.composer .att img[alt="pasted.png"]').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(64);
+    // a file that is not an image is refused with a sentence
+    const text = await page.evaluateHandle(() => { const dt = new DataTransfer(); dt.items.add(new File(['hello'], 'notes.txt', { type: 'text/plain' })); return dt; });
+    await page.locator('.composer').dispatchEvent('drop', { dataTransfer: text });
+    await page.getByText('Not attached: notes.txt is not an image.').waitFor();
+    await page.getByRole('button', { name: 'Remove dropped.png' }).click();
+    await expect.poll(() => page.locator('.composer .att img').count()).toBe(1);
   });
 
   test('every view renders in light and dark, with no request leaving the origin', async () => {
