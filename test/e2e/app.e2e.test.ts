@@ -108,6 +108,24 @@ describe('Tessera in the browser', () => {
     await expect.poll(() => page.locator('.composer .att img').count()).toBe(1);
   });
 
+  test('asking for an execution provider this machine lacks is refused with the reason', async () => {
+    const { page } = app;
+    await openView(app, 'Models');
+    const rt = await app.server.backend.call('runtime.get', {});
+    const missing = (rt.ok ? (rt.result as { providers: { name: string; available: boolean }[] }).providers : []).find((p) => !p.available);
+    expect(missing, 'every provider is available here: nothing to refuse').toBeTruthy();
+    await page.getByLabel('Execution provider').selectOption(missing!.name);
+    await page.getByRole('status').filter({ hasText: 'is not available on this machine' }).waitFor();
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(new RegExp(`${missing!.name} execution provider is not available here.*keeps running on cpu`, 'i'));
+    await screenshot(app, 'models-provider-unavailable');
+    // nothing changed: still the CPU
+    const after = await app.server.backend.call('runtime.get', {});
+    expect(after.ok && (after.result as { provider: string }).provider).toBe('cpu');
+  });
+
   test('every view renders in light and dark, with no request leaving the origin', async () => {
     await screenshotAllViews(app);
     await app.page.getByRole('button', { name: /theme/i }).click(); // system → light

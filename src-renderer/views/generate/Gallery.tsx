@@ -26,7 +26,7 @@ export function Gallery({ onReuse }: { onReuse: (g: Generation) => void }) {
   const del = useAction(async (id: number) => { await api.call('gallery.delete', { id }); setItems((c) => c.filter((g) => g.id !== id)); });
   return (
     <div className="gallery">
-      <div className="row"><h2 className="grow">Gallery</h2><span className="faint">{items.length}{next ? '+' : ''} images</span></div>
+      <div className="row"><h2 className="grow">Gallery</h2><span className="faint">{items.length}{next ? '+' : ''} image{items.length === 1 && !next ? '' : 's'}</span></div>
       {(load.error ?? del.error) != null && <ErrorView error={load.error ?? del.error} onRetry={first} />}
       {items.length === 0 && !load.pending && <div className="empty"><h2>Nothing generated yet</h2><p>Write a prompt and press Generate. Results land here with their settings.</p></div>}
       <div className="gallery-grid" role="list" aria-label="Generated images">

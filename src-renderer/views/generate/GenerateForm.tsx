@@ -19,6 +19,7 @@ export function GenerateForm({ initial, models }: { initial?: GenParams; models:
   const [p, setP] = useState<GenParams>(initial ?? DEFAULTS);
   const [locked, setLocked] = useState(initial?.seed != null);
   const [seedText, setSeedText] = useState(String(initial?.seed ?? 0));
+  const [lastSeed, setLastSeed] = useState<number | null>(null);
   const [modelId, setModelId] = useState<number | null>(null);
   const [jobId, setJobId] = useState<number | null>(null);
   const stream = useStream('generate');
@@ -34,6 +35,7 @@ export function GenerateForm({ initial, models }: { initial?: GenParams; models:
     });
     registerStream('generate', r.streamId);
     setJobId(r.jobId);
+    setLastSeed(r.seed);
     if (!locked) setSeedText(String(r.seed));
   });
   const stop = useAction(async () => { if (stream) await api.call('streams.stop', { streamId: stream.streamId }); });
@@ -64,6 +66,7 @@ export function GenerateForm({ initial, models }: { initial?: GenParams; models:
               <Icon name={locked ? 'lock' : 'dice'} />
             </button>
           </div>
+          {!locked && lastSeed != null && <span className="hint">Last: {lastSeed}. Lock to repeat it.</span>}
         </div>
       </div>
       <Slider id="gen-cfg" label="Guidance (CFG)" min={1} max={20} step={0.5} value={p.cfg} onChange={(v) => set({ cfg: v })} hint="Higher follows the prompt more closely; 1 turns guidance off." />

@@ -33,7 +33,7 @@ export function RuntimePanel() {
           <input id="rt-threads" type="range" min={1} max={q.data?.maxThreads ?? 1} value={threads} onChange={(e) => setThreads(Number(e.target.value))} />
         </div>
       </div>
-      {info && !info.available && (
+      {info && !info.available && apply.error == null && (
         <div className="alert warn" role="status"><div><strong>{NAMES[info.name]} is not available on this machine.</strong> {info.reason}</div></div>
       )}
       <div className="row">
