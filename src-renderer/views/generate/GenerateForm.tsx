@@ -14,9 +14,12 @@ import { ProgressiveImage } from '../chat/ProgressiveImage.tsx';
 
 export interface GenParams { prompt: string; n: number; seed: number | null; cfg: number; temperature: number; topK: number }
 const DEFAULTS: GenParams = { prompt: '', n: 4, seed: null, cfg: 3, temperature: 1, topK: 0 };
+/** The form as last left, so switching views and back keeps it (like the stream, which lives on). */
+let remembered: GenParams | null = null;
 
 export function GenerateForm({ initial, models }: { initial?: GenParams; models: Model[] }) {
-  const [p, setP] = useState<GenParams>(initial ?? DEFAULTS);
+  const [p, setP] = useState<GenParams>(initial ?? remembered ?? DEFAULTS);
+  remembered = p;
   const [locked, setLocked] = useState(initial?.seed != null);
   const [seedText, setSeedText] = useState(String(initial?.seed ?? 0));
   const [lastSeed, setLastSeed] = useState<number | null>(null);
