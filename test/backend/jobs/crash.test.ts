@@ -2,16 +2,16 @@
 // through its API, is SIGKILLed after a few checkpoints, and a second `tessera serve` on the same
 // data folder finds the interrupted job, resumes it from its newest checkpoint (not from scratch)
 // and finishes it. Its per-step losses equal an uninterrupted run's exactly; the database is intact.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../../src-main/backend/store/index.ts';
 import type { ApiEvent } from '../../../src-main/contract/api.ts';
+import { spawnServe } from '../../../src-main/server/child.ts';
 import { call, events, tempData } from '../../server/helpers.ts';
 import { referenceLosses } from './helpers.ts';
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
 const dir = tempData();
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -19,28 +19,11 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts `tessera serve` in its own process (node + tsx loader, no wrapper process) and reads its URL. */
-function serve(): Promise<{ child: ChildProcess; base: string; token: string; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', 'serve', '--port', '0', '--data', join(dir, 'data')], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TESSERA_DATA: '' },
-  });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tessera serve printed no URL in 60 s:\n${out}`)), 60_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = out.match(/(http:\/\/127\.0\.0\.1:\d+)\/#token=([\w-]+)/);
-      if (m) {
-        clearTimeout(t);
-        resolve({ child, base: m[1], token: m[2], output: () => out });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`tessera serve exited (${code}) before printing its URL:\n${out}`)));
-  });
-}
+const serve = async () => {
+  const c = await spawnServe(join(dir, 'data'));
+  children.push(c.child);
+  return c;
+};
 
 const CONFIG = { steps: 40, batchSize: 8, checkpointEvery: 5, sampleEvery: 0, trainLimit: 256, evalImages: 32, warmupSteps: 2, lr: 0.01 };
 
