@@ -1,6 +1,7 @@
 // Chat replies and image generation on the shipped unified model (models/tessera-emoji) through the
 // API, and the resident generate worker: the first message loads the model, the next ones reuse the
-// worker and its loaded model (no second load, and a much faster reply); a copy of the model in
+// worker and its loaded model (no second load, and a much faster reply), and so does drawing an image
+// (a PNG with its prompt in a tEXt chunk, in the gallery); a copy of the model in
 // another folder is a different model and loads afresh; close() shuts the idle worker down.
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,6 +53,19 @@ describe('chat on the shipped model', () => {
     expect(second.ms).toBeLessThan(first.ms);
     const messages = (await call(s.url, s.token, 'chats.get', { id: chat.id })).json.messages;
     expect(messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+
+    // an image from the same resident worker and model: streamed previews, then a PNG in the gallery
+    const t0 = performance.now();
+    const g = (await call(s.url, s.token, 'generate.start', { prompt: 'a red apple', seed: 3, modelId: model.id })).json;
+    const drawn = await log.until<Extract<ApiEvent, { type: 'stream.done' }>>((e) => e.type === 'stream.done' && e.streamId === g.streamId, 120_000, 'the image');
+    console.log(`one image with the model already loaded: ${(performance.now() - t0).toFixed(0)} ms`);
+    expect(log.events.filter((e) => e.type === 'job.log' && e.jobId === g.jobId).map((e) => (e as { message: string }).message)).toContain('model "tessera-emoji-unicode" already loaded in this worker');
+    expect(log.events.some((e) => e.type === 'stream.image-progress' && e.streamId === g.streamId)).toBe(true);
+    expect(drawn.generations).toHaveLength(1);
+    expect((await call(s.url, s.token, 'gallery.list')).json.generations[0]).toMatchObject({ id: drawn.generations[0].id, prompt: 'a red apple', params: { seed: 3 } });
+    const png = await fetch(`${s.url}${drawn.generations[0].url}?token=${s.token}`);
+    expect(png.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await png.arrayBuffer()).includes('a red apple')).toBe(true); // the tEXt chunk
 
     // a copy in another folder is another model: the worker releases the first and loads this one
     const copy = join(dir, 'copy');
