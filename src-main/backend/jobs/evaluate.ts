@@ -63,13 +63,11 @@ async function evalTokenizer(model: ModelRow, dataDir: string, p: EvaluateParams
     const gridPath = join(outDir, 'reconstructions.png');
     await writeFileAtomic(gridPath, await encodePng(grid, { Description: 'top: originals, bottom: reconstructions', Model: model.name }));
     ctx.post({ type: 'sample', step: n, kind: 'image', imagePath: gridPath, prompt: `${k} ${p.split} images (top) and their reconstructions (bottom)` });
-    return {
-      ...finite({
-        psnr: e.psnr, ssim: e.ssim, usage: e.usage, perplexity: e.perplexity, images: n,
-        bits_per_image: tok.positions * tok.depth * Math.log2(tok.codebookSize), positions_per_image: tok.positions, codes_per_position: tok.depth,
-        images_per_s: n / seconds,
-      }),
-    };
+    return finite({
+      psnr: e.psnr, ssim: e.ssim, usage: e.usage, perplexity: e.perplexity, images: n,
+      bits_per_image: tok.positions * tok.depth * Math.log2(tok.codebookSize), positions_per_image: tok.positions, codes_per_position: tok.depth,
+      images_per_s: n / seconds,
+    });
   } finally {
     await tok.release();
   }
