@@ -148,46 +148,23 @@ export interface DecodeOptions {
   weights?: (name: string, shape: number[]) => Tensor;
 }
 
-/**
- * The decode graph's weights: checkpoint-named parameters, or constants from `source`. `rows` joins
- * the (out, in) matrices of several projections of one input into one (Σout, in) matrix, so a
- * single M = 1 product reads them all (q/k/v, gate/up): with baked weights the join is done here,
- * once; with parameters it would copy the weights every step, so they stay separate products.
- */
-interface Weight {
-  (name: string, shape: number[]): Value;
-  rows?(names: string[], outs: number[], inF: number): Value;
-}
-
-function weightsOf(g: Graph, source?: DecodeOptions['weights']): Weight {
+/** The decode graph's weight lookup: checkpoint-named parameters, or constants from `source`. */
+function weightsOf(g: Graph, source?: DecodeOptions['weights']): (name: string, shape: number[]) => Value {
   if (!source) return (name, shape) => g.param(name, shape);
-  const tensor = (name: string, shape: number[]) => {
-    const t = source(name, shape);
-    if (t.dtype !== 'float32' || t.shape.join(',') !== shape.join(','))
-      throw new GraphError(`weight '${name}' is ${t.dtype}[${t.shape}], the model needs float32[${shape}]`);
-    return t.data as Float32Array;
-  };
   const baked = new Map<string, Value>();
-  const once = (key: string, shape: number[], make: () => Float32Array) => {
-    let v = baked.get(key);
-    if (!v) baked.set(key, (v = g.constant({ dtype: 'float32', shape, data: make() }, key)));
+  return (name, shape) => {
+    let v = baked.get(name);
+    if (!v) {
+      const t = source(name, shape);
+      if (t.dtype !== 'float32' || t.shape.join(',') !== shape.join(','))
+        throw new GraphError(`weight '${name}' is ${t.dtype}[${t.shape}], the model needs float32[${shape}]`);
+      baked.set(name, (v = g.constant(t, name)));
+    }
     return v;
   };
-  const w: Weight = (name, shape) => once(name, shape, () => tensor(name, shape));
-  w.rows = (names, outs, inF) => {
-    const total = outs.reduce((a, b) => a + b, 0);
-    return once(names.join('+'), [total, inF], () => {
-      const data = new Float32Array(total * inF);
-      let o = 0;
-      names.forEach((n, i) => {
-        data.set(tensor(n, [outs[i], inF]), o);
-        o += outs[i] * inF;
-      });
-      return data;
-    });
-  };
-  return w;
 }
+
+type Weight = (name: string, shape: number[]) => Value;
 
 /**
  * RoPE at one position as a matrix, so that rope(x) = x·M for rows x (…, hd):
@@ -209,13 +186,6 @@ function ropeMatrix(g: Graph, hd: number, cos: Value, sin: Value): Value {
 /** y = x·Wᵀ, W in checkpoint layout (out, in).   x (B, in) → (B, out) */
 const proj = (w: Weight, name: string, x: Value, inF: number, outF: number) => op.gemm(x, w(`${name}.weight`, [outF, inF]), null, { transB: true });
 
-/** Several projections of the same x, as one product when the weights are baked.   x (B, in) → [(B, out_i)] */
-function projs(w: Weight, names: string[], x: Value, inF: number, outs: number[]): Value[] {
-  if (!w.rows) return names.map((n, i) => proj(w, n, x, inF, outs[i]));
-  const y = op.gemm(x, w.rows(names.map((n) => `${n}.weight`), outs, inF), null, { transB: true }); // (B, Σout)
-  return op.split(y, outs, -1);
-}
-
 /** RMSNorm as Pow → ReduceMean → Add → Sqrt → Div → Mul, the pattern onnxruntime fuses into one kernel.   x (B, C) */
 const rmsNormFused = (x: Value, w: Value, eps: number) => op.mul(op.div(x, op.sqrt(op.add(op.reduceMean(op.pow(x, 2), [-1], true), eps))), w);
 
@@ -232,10 +202,9 @@ function cachedAttention(w: Weight, c: LlamaConfig, i: number, x: Value, rq: Val
   const [C, rep, S] = [c.hidden_size, H / KVH, past.k.shape[2] as number];
   const p = `model.layers.${i}.self_attn`;
   // one token: (B, n·hd) reshapes straight into heads, query head h = kv·rep + r as in HF repeat_kv
-  const [qp, kp, vp] = projs(w, [`${p}.q_proj`, `${p}.k_proj`, `${p}.v_proj`], x, C, [H * hd, KVH * hd, KVH * hd]);
-  const q = op.matmul(op.reshape(qp, [0, KVH, rep, hd]), rq); // (B, KVH, rep, hd), roped and scaled by 1/√hd
-  const kNew = op.matmul(op.reshape(kp, [0, KVH, 1, hd]), rk); // (B, KVH, 1, hd)
-  const vNew = op.reshape(vp, [0, KVH, 1, hd]); // (B, KVH, 1, hd)
+  const q = op.matmul(op.reshape(proj(w, `${p}.q_proj`, x, C, H * hd), [0, KVH, rep, hd]), rq); // (B, KVH, rep, hd), roped and scaled by 1/√hd
+  const kNew = op.matmul(op.reshape(proj(w, `${p}.k_proj`, x, C, KVH * hd), [0, KVH, 1, hd]), rk); // (B, KVH, 1, hd)
+  const vNew = op.reshape(proj(w, `${p}.v_proj`, x, C, KVH * hd), [0, KVH, 1, hd]); // (B, KVH, 1, hd)
   const sPast = op.add(op.matmul(q, op.transpose(past.k, [0, 1, 3, 2])), past.mask); // (B, KVH, rep, S)
   const sSelf = op.matmul(q, op.transpose(kNew, [0, 1, 3, 2])); // (B, KVH, rep, 1)
   const [pPast, pSelf] = op.split(op.softmax(op.concat([sPast, sSelf], -1), -1), [S, 1], -1); // (B, KVH, rep, S), (B, KVH, rep, 1)
@@ -265,8 +234,7 @@ export function llamaDecodeStep(g: Graph, c: LlamaConfig, io: DecodeIO, opts: De
     const a = cachedAttention(w, c, i, rmsNormFused(h, w(`${p}.input_layernorm.weight`, [C]), eps), rq, rk, { k: io.pastK[i], v: io.pastV[i], mask: io.pastMask });
     h = op.add(h, a.out); // (B, C)
     const x = rmsNormFused(h, w(`${p}.post_attention_layernorm.weight`, [C]), eps);
-    const [gate, up] = projs(w, [`${p}.mlp.gate_proj`, `${p}.mlp.up_proj`], x, C, [I, I]);
-    h = op.add(h, proj(w, `${p}.mlp.down_proj`, op.mul(silu(gate), up), I, C)); // (B, C)
+    h = op.add(h, proj(w, `${p}.mlp.down_proj`, op.mul(silu(proj(w, `${p}.mlp.gate_proj`, x, C, I)), proj(w, `${p}.mlp.up_proj`, x, C, I)), I, C)); // (B, C)
     newK.push(a.kNew);
     newV.push(a.vNew);
   }
