@@ -149,15 +149,18 @@ describe('Tessera with the default model', () => {
     await openView(app, 'Generate');
     const before = await page.locator('.gal-item[data-generation]').count();
     await page.getByLabel('Prompt').fill('a blue heart');
-    await page.locator('#gen-n').fill('3');
+    // 16 images (the most one request may ask for): long enough that Stop lands midway even when
+    // the resident worker already holds the model and each image takes a fraction of a second
+    await page.locator('#gen-n').fill('16');
     await page.locator('button[type=submit]', { hasText: 'Generate' }).click();
-    await drawingFrame(page, '.live-images', 0);
-    await page.locator('[role=progressbar]').first().waitFor();
+    await page.locator('.live-images .gen-image[data-state="drawing"]').first().waitFor({ timeout: 120_000 });
     await page.getByRole('button', { name: /^Stop/ }).click();
     await page.getByTestId('generate-stopped').waitFor({ timeout: 30_000 });
-    expect(await page.getByTestId('generate-stopped').textContent()).toMatch(/^Stopped: 0 of 3 images/);
+    const [, kept] = /^Stopped: (\d+) of 16 images/.exec((await page.getByTestId('generate-stopped').textContent()) ?? '') ?? [];
+    expect(kept).toBeDefined();
+    expect(Number(kept)).toBeLessThan(16);
     await page.locator('button[type=submit]', { hasText: 'Generate' }).waitFor();
-    expect(await page.locator('.gal-item[data-generation]').count()).toBe(before);
+    await expect.poll(() => page.locator('.gal-item[data-generation]').count()).toBe(before + Number(kept));
     const jobs = await app.server.backend.call('jobs.list', { kind: 'generate' });
     const last = jobs.ok ? (jobs.result as { jobs: { status: string }[] }).jobs[0] : null;
     expect(last?.status).toMatch(/cancelled|done/);
