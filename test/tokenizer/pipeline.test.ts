@@ -1,6 +1,7 @@
 // The default-model pipeline end to end at toy scale: text tokenizer, image tokenizer, one Stage I
-// round (LM, then the tokenizer pulled toward the LM table), Stage II, the assembled model folder
-// with its card; then a second invocation finds every stage done and changes nothing.
+// round (LM, then the tokenizer pulled toward the LM table), Stage II and one more Stage II round,
+// two decoder-only rounds, the assembled model folder with its card; then a second invocation finds
+// every stage done and changes nothing.
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,8 +33,8 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
     data_dir: data, work_dir: join(tmp, 'work'), model_dir: join(tmp, 'models', 'toy'),
     text_tokenizer: { vocab_size: 300 }, tokenizer: 'tokenizer.json', tokenizer_artifact: join(tmp, 'artifact'),
     stage1: { rounds: 1, lm: 'lm1.json', lm_steps_per_round: 2, tokenizer_steps_per_round: 2, pull_lambda: 0.5, pull_every: 1 },
-    stage2: { lm: 'lm2.json' },
-    decoder: { steps: 2, lr: 1e-3, ssim_weight: 0.5 },
+    stage2: { lm: 'lm2.json', more: [{ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 5, mix: { caption: 1 } }] },
+    decoder: { steps: 2, lr: 1e-3, ssim_weight: 0.5, more: [{ steps: 2, lr: 5e-4, ssim_weight: 1 }] },
   }));
   const stages = new Set<string>();
   let pulled = 0;
@@ -45,23 +46,40 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
     },
   });
   expect(r).toBe('done');
-  expect([...stages]).toEqual(['tokenizer', 'stage1-lm-1', 'stage1-tok-1', 'stage2', 'tokenizer-decoder']);
-  // the model ships the decoder-tuned tokenizer, whose encoder and codebook are Stage I's
+  expect([...stages]).toEqual(['tokenizer', 'stage1-lm-1', 'stage1-tok-1', 'stage2', 'stage2-more-1', 'tokenizer-decoder', 'tokenizer-decoder-2']);
+  // the model ships the last decoder round's tokenizer, whose encoder and codebook are Stage I's
   const shipped = await readImageTokenizerWeights(join(tmp, 'models', 'toy', 'image-tokenizer'));
   const stage1 = await readImageTokenizerWeights(join(tmp, 'work', 'stage1-tok-1', 'model'));
-  const tuned = await readImageTokenizerWeights(join(tmp, 'work', 'tokenizer-decoder', 'model'));
+  const tuned = await readImageTokenizerWeights(join(tmp, 'work', 'tokenizer-decoder-2', 'model'));
+  const first = await readImageTokenizerWeights(join(tmp, 'work', 'tokenizer-decoder', 'model'));
   for (const [k, v] of shipped) {
     expect(Array.from(v)).toEqual(Array.from(tuned.get(k)!));
     if (!k.startsWith('decoder.')) expect(Array.from(v)).toEqual(Array.from(stage1.get(k)!));
   }
+  expect(Array.from(tuned.get('decoder.conv_out.weight') ?? [])).not.toEqual(Array.from(first.get('decoder.conv_out.weight') ?? []));
+  // and the LM of the last Stage II round
+  const lmOf = async (dir: string) => readFile(join(dir, 'model.safetensors'));
+  expect((await lmOf(join(tmp, 'models', 'toy'))).equals(await lmOf(join(tmp, 'work', 'stage2-more-1', 'model')))).toBe(true);
+  expect((await lmOf(join(tmp, 'work', 'stage2', 'model'))).equals(await lmOf(join(tmp, 'work', 'stage2-more-1', 'model')))).toBe(false);
   expect(pulled).toBe(2); // the Stage I tokenizer pulled toward the LM table the LM round wrote
   const card = JSON.parse(await readFile(join(tmp, 'models', 'toy', 'tessera.json'), 'utf8'));
   expect(card.metrics.tokenizer_psnr).toBeGreaterThan(5);
   expect(card.training.stage2_seconds).toBeGreaterThanOrEqual(0);
+  expect(card.recipe.stage2_more[0].train).toMatchObject({ steps: 2, lr: 5e-4, seed: 5, mix: { caption: 1 } });
   expect((await stat(join(tmp, 'artifact', 'encoder.onnx'))).isFile()).toBe(true);
   const before = (await stat(join(tmp, 'models', 'toy', 'tessera.json'))).mtimeMs;
   const again = new Set<string>();
   expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => again.add(s) })).toBe('done');
   expect(again.size).toBe(0);
   expect((await stat(join(tmp, 'models', 'toy', 'tessera.json'))).mtimeMs).toBe(before);
+  // a round added to the recipe afterwards runs alone, and the model folder is assembled again
+  const pipe = JSON.parse(await readFile(join(tmp, 'pipeline.json'), 'utf8'));
+  pipe.decoder.more.push({ steps: 2, lr: 2e-4, ssim_weight: 1 });
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  const extended = new Set<string>();
+  expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => extended.add(s) })).toBe('done');
+  expect([...extended]).toEqual(['tokenizer-decoder-3']);
+  const third = await readImageTokenizerWeights(join(tmp, 'work', 'tokenizer-decoder-3', 'model'));
+  const reshipped = await readImageTokenizerWeights(join(tmp, 'models', 'toy', 'image-tokenizer'));
+  expect(Array.from(reshipped.get('decoder.conv_out.weight')!)).toEqual(Array.from(third.get('decoder.conv_out.weight')!));
 });

@@ -22,7 +22,7 @@ import { corpusFromImagefolder } from '../text/corpus.ts';
 import { writeTokenizerFiles } from '../text/files.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } from '../data/tasks.ts';
 import { parseConfigWith, RecipeConfigError, type RecipeProgress, type RecipeSample } from './recipe.ts';
-import { lmRecipe, type LmRecipeConfig } from './recipes/lm.ts';
+import { lmRecipe, TASKS, type LmRecipeConfig } from './recipes/lm.ts';
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
@@ -47,14 +47,27 @@ export const PipelineSchema = z.object({
     pull_lambda: z.number().min(0).max(1),
     pull_every: z.int().min(1),
   }),
-  /** steps overrides the Stage II file's train.steps. */
-  stage2: z.object({ lm: z.string().min(1), steps: z.int().min(1).optional() }),
+  /** steps overrides the Stage II file's train.steps. `more`: further Stage II rounds, each starting
+   *  from the previous round's model with its own schedule (warmup + cosine), seed and task mix. */
+  stage2: z.object({
+    lm: z.string().min(1),
+    steps: z.int().min(1).optional(),
+    more: z.array(z.object({
+      steps: z.int().min(1),
+      lr: z.number().positive(),
+      warmup_steps: z.int().min(0).default(50),
+      seed: z.int().min(0),
+      mix: z.partialRecord(z.enum(TASKS), z.number().min(0)).nullable().default(null),
+    })).default([]),
+  }),
   /** After Stage II: fine-tune the final tokenizer's decoder alone (its encoder and codebook, so the
    *  codes the LM learned, stay fixed) with an SSIM term; null skips the stage. */
   decoder: z.object({
     steps: z.int().min(1),
     lr: z.number().positive(),
     ssim_weight: z.number().min(0),
+    /** Further decoder-only rounds, each from the previous round's tokenizer. */
+    more: z.array(z.object({ steps: z.int().min(1), lr: z.number().positive(), ssim_weight: z.number().min(0) })).default([]),
   }).nullable().default(null),
 });
 export type Pipeline = z.infer<typeof PipelineSchema>;
@@ -111,9 +124,11 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
   const state: Record<string, StageState> = (await exists(stateFile)) ? (await readJson(stateFile)) as Record<string, StageState> : {};
   const save = () => writeFileAtomic(stateFile, JSON.stringify(state, null, 1));
 
-  /** Runs a stage unless done; returns false when it paused. */
+  /** Runs a stage unless done; returns false when it paused. A stage that runs (one added to the
+   *  recipe after the model was assembled, say) makes the model folder be assembled again. */
   const stage = async (id: string, fn: () => Promise<{ paused: boolean; result?: Record<string, unknown> }>): Promise<boolean> => {
     if (state[id]?.done) return true;
+    if (id !== 'assemble' && state.assemble) state.assemble.done = false;
     log(`── ${id}`);
     const t0 = performance.now();
     const r = await fn();
@@ -203,25 +218,43 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
       const res = await lmRecipe.run(cfg2, recipeOpts('stage2', stage2Out));
       return { paused: res.status === 'paused', result: res.metrics };
     }))) return false;
+    let lmFinal = join(stage2Out, 'model');
+    const more: LmRecipeConfig[] = [];
+    for (const [k, seg] of p.stage2.more.entries()) {
+      const id = `stage2-more-${k + 1}`;
+      const cfg: LmRecipeConfig = lmRecipe.parseConfig({
+        ...cfg2, init_from: lmFinal,
+        train: { ...cfg2.train, steps: seg.steps, lr: seg.lr, warmup_steps: seg.warmup_steps, seed: seg.seed, mix: seg.mix },
+      }, join(base, p.stage2.lm));
+      more.push(cfg);
+      if (!(await stage(id, async () => {
+        const res = await lmRecipe.run(cfg, recipeOpts(id, join(work, id)));
+        return { paused: res.status === 'paused', result: res.metrics };
+      }))) return false;
+      lmFinal = join(work, id, 'model');
+    }
 
     let decoderDir: string | null = null;
     if (p.decoder) {
-      const decOut = join(work, 'tokenizer-decoder');
-      const dcfg: TokenizerRecipeConfig = tokenizerRecipe.parseConfig({
-        ...tokCfg, init_from: tokDir, pull: null,
-        train: { ...tokCfg.train, steps: p.decoder.steps, lr: p.decoder.lr, ssim_weight: p.decoder.ssim_weight, decoder_only: true, warmup_steps: Math.min(50, p.decoder.steps), ae_warmup_steps: 0, eval_every: 0 },
-      }, join(base, p.tokenizer));
-      if (!(await stage('tokenizer-decoder', async () => {
-        const res = await tokenizerRecipe.run(dcfg, recipeOpts('tokenizer-decoder', decOut));
-        return { paused: res.status === 'paused', result: res.metrics };
-      }))) return false;
-      decoderDir = join(decOut, 'model');
+      const rounds = [p.decoder, ...p.decoder.more];
+      for (const [k, seg] of rounds.entries()) {
+        const id = k === 0 ? 'tokenizer-decoder' : `tokenizer-decoder-${k + 1}`;
+        const dcfg: TokenizerRecipeConfig = tokenizerRecipe.parseConfig({
+          ...tokCfg, init_from: decoderDir ?? tokDir, pull: null,
+          train: { ...tokCfg.train, steps: seg.steps, lr: seg.lr, ssim_weight: seg.ssim_weight, decoder_only: true, warmup_steps: Math.min(50, seg.steps), ae_warmup_steps: 0, eval_every: 0 },
+        }, join(base, p.tokenizer));
+        if (!(await stage(id, async () => {
+          const res = await tokenizerRecipe.run(dcfg, recipeOpts(id, join(work, id)));
+          return { paused: res.status === 'paused', result: res.metrics };
+        }))) return false;
+        decoderDir = join(work, id, 'model');
+      }
     }
 
     return stage('assemble', async () => {
       const tmp = `${modelDir}.tmp-${process.pid}`;
       await rm(tmp, { recursive: true, force: true });
-      await cp(join(stage2Out, 'model'), tmp, { recursive: true });
+      await cp(lmFinal, tmp, { recursive: true });
       if (decoderDir) {
         // same encoder and codebook as the tokenizer Stage II read its codes from; a better decoder
         await rm(join(tmp, 'image-tokenizer'), { recursive: true, force: true });
@@ -233,7 +266,7 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
         machine: 'this project\'s 2-core CPU machine (onnxruntime-node CPU)',
         ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`${k}_seconds`, Math.round(v.seconds)])),
       };
-      card.recipe = { pipeline: p, tokenizer: tokCfg, stage2: cfg2 };
+      card.recipe = { pipeline: p, tokenizer: tokCfg, stage2: cfg2, ...(more.length ? { stage2_more: more } : {}) };
       card.metrics = { ...card.metrics, ...(await tokenizerMetrics(join(tmp, 'image-tokenizer'), data, opts.threads)) };
       await writeFileAtomic(cardFile, JSON.stringify(card, null, 2) + '\n');
       await rm(modelDir, { recursive: true, force: true });

@@ -35,7 +35,7 @@ import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeResult, typ
 import { Trainer } from '../trainer.ts';
 
 const posInt = z.int().min(1);
-const TASKS = ['caption', 'question', 't2i', 'decompress'] as const;
+export const TASKS = ['caption', 'question', 't2i', 'decompress'] as const;
 
 export const LmRecipeSchema = z.object({
   model: z.object({
