@@ -1,10 +1,13 @@
 // ONNX export: the part of a Graph needed for the requested outputs becomes a ModelProto (opset 17,
 // IR 8), encoded with protobufjs from a schema of the onnx.proto messages we use (field numbers
 // from the ONNX spec). Parameters and data are graph inputs; constants become initializers.
+// Nodes of another domain (onnxruntime's contrib ops, ops/contrib.ts) add that domain's opset import.
 import protobuf from 'protobufjs';
 import { GraphError, type AttrValue, type DType, type Graph, type Node, type Tensor, type Value } from './graph.ts';
 
 export const OPSET = 17;
+/** Versions of the non-standard operator sets an exported node may use. */
+const DOMAIN_OPSETS: Record<string, number> = { 'com.microsoft': 1 };
 const IR_VERSION = 8;
 const ELEM: Record<DType, number> = { float32: 1, int32: 6, int64: 7, bool: 9 };
 const FLOAT_ATTRS = new Set(['alpha', 'beta', 'epsilon', 'extrapolation_value', 'cubic_coeff_a', 'momentum', 'lambd', 'bias', 'gamma', 'seed']);
@@ -118,11 +121,13 @@ export function exportOnnx(g: Graph, outputs: Record<string, Value>, meta: Recor
     if (v.name !== name) nodeProtos.push({ input: [v.name], output: [name], name: `out/${name}`, opType: 'Identity', domain: '', attribute: [] });
     return valueInfo(v, name);
   });
+  const domains = [...new Set(nodes.map((n) => n.domain ?? '').filter((d) => d !== ''))];
+  for (const d of domains) if (!(d in DOMAIN_OPSETS)) throw new GraphError(`ONNX export: no opset version known for domain '${d}' (known: ${Object.keys(DOMAIN_OPSETS).join(', ')})`);
   const model = {
     irVersion: IR_VERSION,
     producerName: 'tessera',
     producerVersion: '0.1',
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: [{ domain: '', version: OPSET }, ...domains.map((domain) => ({ domain, version: DOMAIN_OPSETS[domain] }))],
     metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value })),
     graph: { name: g.name, node: nodeProtos, initializer: initializers, input: inputs.map((v) => valueInfo(v)), output: outs },
   };

@@ -14,6 +14,8 @@ export interface OpDef {
   grad?: GradRule;
   /** Outputs carry no gradient (comparisons, shapes, integer ops): autodiff stops here silently. */
   noGrad?: boolean;
+  /** Operator set of the op when it is not standard ONNX (e.g. 'com.microsoft', onnxruntime's contrib ops). */
+  domain?: string;
 }
 
 const registry = new Map<string, OpDef>();
@@ -42,7 +44,7 @@ export function applyMany(type: string, inputs: (Value | null)[], attrs: Attrs =
   if (!def) throw new GraphError(`unknown op '${type}'`);
   const g = graphOf(...inputs);
   const outs = def.infer(inputs, attrs, type);
-  return g.addNode(type, inputs, attrs, outs);
+  return g.addNode(type, inputs, attrs, outs, def.domain);
 }
 
 export function apply(type: string, inputs: (Value | null)[], attrs: Attrs = {}): Value {

@@ -9,3 +9,4 @@ export * from './gather.ts';
 export * from './conv.ts';
 export * from './discrete.ts';
 export * from './nograd.ts';
+export * from './contrib.ts';
