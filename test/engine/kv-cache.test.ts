@@ -40,8 +40,10 @@ async function decodeLogits(c: LlamaConfig, weights: Record<string, Tensor>, ids
   };
   const r = llamaDecodeStep(g, c, io, bake ? { weights: (name) => weights[name] } : {});
   expect(g.params.size).toBe(bake ? 0 : Object.keys(weights).length);
+  // baked: the new K/V come back joined in one output (as the bench and the unified model read them); as inputs: one per layer
   const outs: Record<string, Value> = { logits: r.logits };
-  for (let i = 0; i < L; i++) [outs[`new_k.${i}`], outs[`new_v.${i}`]] = [r.newK[i], r.newV[i]];
+  if (bake) outs.new_kv = r.newKV;
+  else for (let i = 0; i < L; i++) [outs[`new_k.${i}`], outs[`new_v.${i}`]] = [r.newK[i], r.newV[i]];
   const s = await Session.create(exportOnnx(g, outs).bytes, { threads: 1 });
   // empty slots hold garbage on purpose: the mask alone must hide them
   const cacheK = Array.from({ length: L }, () => new Float32Array(B * KVH * S * hd).fill(3));
@@ -56,14 +58,21 @@ async function decodeLogits(c: LlamaConfig, weights: Record<string, Tensor>, ids
     const out = await s.run(feeds);
     expect(out.logits.shape).toEqual([B, 1, V]);
     for (let b = 0; b < B; b++) logits.set((out.logits.data as Float32Array).subarray(b * V, (b + 1) * V), (b * T + t) * V);
-    for (let i = 0; i < L; i++) {
-      expect(out[`new_k.${i}`].shape).toEqual([B, KVH, 1, hd]);
-      const [nk, nv] = [out[`new_k.${i}`].data as Float32Array, out[`new_v.${i}`].data as Float32Array]; // (B, KVH, 1, hd)
-      for (let bh = 0; bh < B * KVH; bh++) {
-        cacheK[i].set(nk.subarray(bh * hd, (bh + 1) * hd), (bh * S + t) * hd);
-        cacheV[i].set(nv.subarray(bh * hd, (bh + 1) * hd), (bh * S + t) * hd);
+    const put = (i: number, k: Float32Array, v: Float32Array, bh: number) => {
+      cacheK[i].set(k, (bh * S + t) * hd);
+      cacheV[i].set(v, (bh * S + t) * hd);
+    };
+    if (bake) {
+      expect(out.new_kv.shape).toEqual([B, KVH, 2 * L, hd]);
+      const kv = out.new_kv.data as Float32Array; // (B, KVH, 2L, hd): layer i's key at 2i, value at 2i+1
+      const row = (bh: number, j: number) => kv.subarray((bh * 2 * L + j) * hd, (bh * 2 * L + j + 1) * hd);
+      for (let i = 0; i < L; i++) for (let bh = 0; bh < B * KVH; bh++) put(i, row(bh, 2 * i), row(bh, 2 * i + 1), bh);
+    } else
+      for (let i = 0; i < L; i++) {
+        expect(out[`new_k.${i}`].shape).toEqual([B, KVH, 1, hd]);
+        const [nk, nv] = [out[`new_k.${i}`].data as Float32Array, out[`new_v.${i}`].data as Float32Array]; // (B, KVH, 1, hd)
+        for (let bh = 0; bh < B * KVH; bh++) put(i, nk.subarray(bh * hd, (bh + 1) * hd), nv.subarray(bh * hd, (bh + 1) * hd), bh);
       }
-    }
     mask[t] = 0;
   }
   await s.release();

@@ -127,10 +127,7 @@ async function decodeTokensPerS(c: LlamaConfig, S: number, threads: number, toke
   // Gemm weights once at load; fed as inputs instead, the unpacked products run at about half speed
   const rng = new Rng(3);
   const r = llamaDecodeStep(g, c, io, { weights: (_name, shape) => f32(shape, rng.fillNormal(new Float32Array(numel(shape)), 0.02)) });
-  const outs: Record<string, typeof r.logits> = { logits: r.logits };
-  r.newK.forEach((k, i) => (outs[`new_k.${i}`] = k));
-  r.newV.forEach((v, i) => (outs[`new_v.${i}`] = v));
-  const s = await Session.create(exportOnnx(g, outs).bytes, { threads });
+  const s = await Session.create(exportOnnx(g, { logits: r.logits, new_kv: r.newKV }).bytes, { threads });
   const feeds: Record<string, Tensor> = {};
   const cacheK = Array.from({ length: L }, () => new Float32Array(KVH * S * hd));
   const cacheV = Array.from({ length: L }, () => new Float32Array(KVH * S * hd));
@@ -145,14 +142,9 @@ async function decodeTokensPerS(c: LlamaConfig, S: number, threads: number, toke
     feeds.input_ids = { dtype: 'int64', shape: [1, 1], data: BigInt64Array.of(BigInt(token)) };
     feeds.position = { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(pos)) };
     const out = await s.run(feeds);
-    for (let i = 0; i < L; i++) {
-      const nk = out[`new_k.${i}`].data as Float32Array;
-      const nv = out[`new_v.${i}`].data as Float32Array;
-      for (let h = 0; h < KVH; h++) {
-        cacheK[i].set(nk.subarray(h * hd, (h + 1) * hd), (h * S + pos) * hd);
-        cacheV[i].set(nv.subarray(h * hd, (h + 1) * hd), (h * S + pos) * hd);
-      }
-    }
+    const kv = out.new_kv.data as Float32Array; // (1, KVH, 2L, hd): layer i's key at 2i, value at 2i+1
+    for (let h = 0; h < KVH; h++)
+      for (let j = 0; j < 2 * L; j++) (j % 2 ? cacheV : cacheK)[j >> 1].set(kv.subarray((h * 2 * L + j) * hd, (h * 2 * L + j + 1) * hd), (h * S + pos) * hd);
     mask[pos] = 0;
     const logits = out.logits.data as Float32Array;
     let best = 0;

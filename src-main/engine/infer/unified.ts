@@ -96,13 +96,10 @@ export class Rows {
     };
     for (let i = 0; i < c.num_hidden_layers; i++) [feeds[`past_k.${i}`], feeds[`past_v.${i}`]] = [f32([R, KVH, S, hd], this.k[i]), f32([R, KVH, S, hd], this.v[i])];
     const out = await this.m.decodeSession.run(feeds);
-    for (let i = 0; i < c.num_hidden_layers; i++) {
-      const [nk, nv] = [out[`new_k.${i}`].data as Float32Array, out[`new_v.${i}`].data as Float32Array]; // (R, KVH, 1, hd)
-      for (let rh = 0; rh < R * KVH; rh++) {
-        this.k[i].set(nk.subarray(rh * hd, (rh + 1) * hd), (rh * S + this.pos) * hd);
-        this.v[i].set(nv.subarray(rh * hd, (rh + 1) * hd), (rh * S + this.pos) * hd);
-      }
-    }
+    const kv = out.new_kv.data as Float32Array; // (R, KVH, 2L, hd): layer i's key at 2i, value at 2i+1
+    const L2 = 2 * c.num_hidden_layers;
+    for (let rh = 0; rh < R * KVH; rh++)
+      for (let j = 0; j < L2; j++) (j % 2 ? this.v : this.k)[j >> 1].set(kv.subarray((rh * L2 + j) * hd, (rh * L2 + j + 1) * hd), (rh * S + this.pos) * hd);
     items.forEach((it, r) => it && (this.mask[r * S + this.pos] = 0));
     this.logits = out.logits.data as Float32Array;
     this.hidden = out.hidden.data as Float32Array;
@@ -154,9 +151,7 @@ export class UnifiedModel implements UnifiedModelApi {
       pastV: Array.from({ length: c.num_hidden_layers }, (_, i) => g.input(`past_v.${i}`, 'float32', ['B', KVH, S, hd])),
     };
     const r = unifiedDecodeStep(g, c, io, weight);
-    const outs: Record<string, typeof r.logits> = { logits: r.logits, hidden: r.hidden };
-    r.newK.forEach((k, i) => (outs[`new_k.${i}`] = k));
-    r.newV.forEach((v, i) => (outs[`new_v.${i}`] = v));
+    const outs: Record<string, typeof r.logits> = { logits: r.logits, hidden: r.hidden, new_kv: r.newKV };
     const open = (bytes: Uint8Array): Promise<Runner> => (opts.runtime ? opts.runtime.createSession(bytes, { threads: opts.threads }) : Session.create(bytes, { threads: opts.threads }));
     const decodeSession = await open(exportOnnx(g, outs).bytes);
     let depthSession: Runner | null = null;

@@ -190,21 +190,37 @@ const proj = (w: Weight, name: string, x: Value, inF: number, outF: number) => o
 const rmsNormFused = (x: Value, w: Value, eps: number) => op.mul(op.div(x, op.sqrt(op.add(op.reduceMean(op.pow(x, 2), [-1], true), eps))), w);
 
 /**
+ * The q, k and v projections as one weight whose rows are grouped by KV head: for each of the KVH
+ * groups its rep = H/KVH query heads (scaled by 1/√hd, the score scale), then its key, then its value
+ * head. Built from the checkpoint weights by graph ops on constants, which onnxruntime folds at load
+ * when the weights are baked.   → ((H + 2·KVH)·hd, C)
+ */
+function qkvWeight(w: Weight, c: LlamaConfig, i: number): Value {
+  const hd = headDim(c);
+  const [H, KVH, C] = [c.num_attention_heads, c.num_key_value_heads, c.hidden_size];
+  const p = `model.layers.${i}.self_attn`;
+  const q = op.mul(op.reshape(w(`${p}.q_proj.weight`, [H * hd, C]), [KVH, H / KVH, hd, C]), 1 / Math.sqrt(hd)); // (KVH, rep, hd, C)
+  const k = op.reshape(w(`${p}.k_proj.weight`, [KVH * hd, C]), [KVH, 1, hd, C]);
+  const v = op.reshape(w(`${p}.v_proj.weight`, [KVH * hd, C]), [KVH, 1, hd, C]);
+  return op.reshape(op.concat([q, k, v], 1), [(H + 2 * KVH) * hd, C]);
+}
+
+/**
  * Attention of one new token against the cache plus itself, without concatenating the cache: the
  * scores over the S cached slots and the one over the new key share one softmax (only the S+1
  * scores are joined), and the context is p_past·V_past + p_self·v_new. Each KV head serves its
  * rep = H/KVH query heads as the rows of one product, so the cache is never repeated either.
  * x (B, C) → out (B, C), kNew/vNew (B, KVH, 1, hd)
  */
-function cachedAttention(w: Weight, c: LlamaConfig, i: number, x: Value, rq: Value, rk: Value, past: { k: Value; v: Value; mask: Value }) {
+function cachedAttention(w: Weight, c: LlamaConfig, i: number, x: Value, rope: Value, past: { k: Value; v: Value; mask: Value }) {
   const hd = headDim(c);
   const [H, KVH] = [c.num_attention_heads, c.num_key_value_heads];
   const [C, rep, S] = [c.hidden_size, H / KVH, past.k.shape[2] as number];
   const p = `model.layers.${i}.self_attn`;
-  // one token: (B, n·hd) reshapes straight into heads, query head h = kv·rep + r as in HF repeat_kv
-  const q = op.matmul(op.reshape(proj(w, `${p}.q_proj`, x, C, H * hd), [0, KVH, rep, hd]), rq); // (B, KVH, rep, hd), roped and scaled by 1/√hd
-  const kNew = op.matmul(op.reshape(proj(w, `${p}.k_proj`, x, C, KVH * hd), [0, KVH, 1, hd]), rk); // (B, KVH, 1, hd)
-  const vNew = op.reshape(proj(w, `${p}.v_proj`, x, C, KVH * hd), [0, KVH, 1, hd]); // (B, KVH, 1, hd)
+  // one product for q, k and v; query head h = kv·rep + r as in HF repeat_kv
+  const qkv = op.reshape(op.gemm(x, qkvWeight(w, c, i), null, { transB: true }), [0, KVH, rep + 2, hd]); // (B, KVH, rep+2, hd)
+  const [qk, vNew] = op.split(qkv, [rep + 1, 1], 2); // (B, KVH, rep+1, hd), (B, KVH, 1, hd)
+  const [q, kNew] = op.split(op.matmul(qk, rope), [rep, 1], 2); // roped: (B, KVH, rep, hd) scaled by 1/√hd, (B, KVH, 1, hd)
   const sPast = op.add(op.matmul(q, op.transpose(past.k, [0, 1, 3, 2])), past.mask); // (B, KVH, rep, S)
   const sSelf = op.matmul(q, op.transpose(kNew, [0, 1, 3, 2])); // (B, KVH, rep, 1)
   const [pPast, pSelf] = op.split(op.softmax(op.concat([sPast, sSelf], -1), -1), [S, 1], -1); // (B, KVH, rep, S), (B, KVH, rep, 1)
@@ -214,31 +230,34 @@ function cachedAttention(w: Weight, c: LlamaConfig, i: number, x: Value, rq: Val
 
 /**
  * One decoding step against a fixed-size cache: logits (B, 1, V) plus each layer's new K and V
- * (B, KVH, 1, hd) for the caller to write into slot `position`. Same math as `llamaForward`,
- * arranged for one token: hidden state (B, C), RMSNorm in the fusable form, RoPE as one small matrix.
+ * (B, KVH, 1, hd) for the caller to write into slot `position`, also joined as `newKV`
+ * (B, KVH, 2L, hd): entry 2i is layer i's key, 2i+1 its value (one output instead of 2L).
+ * Same math as `llamaForward`, arranged for one token: hidden state (B, C), the residual add and
+ * RMSNorm as one onnxruntime kernel, q/k/v as one product, RoPE as one small matrix.
  */
 export function llamaDecodeStep(g: Graph, c: LlamaConfig, io: DecodeIO, opts: DecodeOptions = {}) {
   validateLlamaConfig(c);
   const S = io.pastK[0]?.shape[2];
   if (typeof S !== 'number') throw new GraphError(`llamaDecodeStep: the cache needs a static slot count, got pastK[0] ${io.pastK[0]}`);
-  const [C, I, V, hd, eps] = [c.hidden_size, c.intermediate_size, c.vocab_size, headDim(c), c.rms_norm_eps];
+  const [C, I, V, hd, eps, L] = [c.hidden_size, c.intermediate_size, c.vocab_size, headDim(c), c.rms_norm_eps, c.num_hidden_layers];
   const w = weightsOf(g, opts.weights);
   const { cos: cosT, sin: sinT } = ropeTables(g, c);
-  const rk = ropeMatrix(g, hd, op.gather(cosT, io.position, 0), op.gather(sinT, io.position, 0)); // (hd, hd)
-  const rq = op.mul(rk, 1 / Math.sqrt(hd)); // (hd, hd): the score scale rides on the query
+  const rope = ropeMatrix(g, hd, op.gather(cosT, io.position, 0), op.gather(sinT, io.position, 0)); // (hd, hd)
   let h = op.reshape(opts.inputsEmbeds ?? op.gather(w('model.embed_tokens.weight', [V, C]), io.ids, 0), [-1, C]); // (B, C)
+  let x = rmsNormFused(h, w('model.layers.0.input_layernorm.weight', [C]), eps); // (B, C)
   const newK: Value[] = [];
   const newV: Value[] = [];
-  for (let i = 0; i < c.num_hidden_layers; i++) {
+  for (let i = 0; i < L; i++) {
     const p = `model.layers.${i}`;
-    const a = cachedAttention(w, c, i, rmsNormFused(h, w(`${p}.input_layernorm.weight`, [C]), eps), rq, rk, { k: io.pastK[i], v: io.pastV[i], mask: io.pastMask });
-    h = op.add(h, a.out); // (B, C)
-    const x = rmsNormFused(h, w(`${p}.post_attention_layernorm.weight`, [C]), eps);
-    h = op.add(h, proj(w, `${p}.mlp.down_proj`, op.mul(silu(proj(w, `${p}.mlp.gate_proj`, x, C, I)), proj(w, `${p}.mlp.up_proj`, x, C, I)), I, C)); // (B, C)
+    const a = cachedAttention(w, c, i, x, rope, { k: io.pastK[i], v: io.pastV[i], mask: io.pastMask });
+    const post = op.skipRmsNorm(a.out, h, w(`${p}.post_attention_layernorm.weight`, [C]), eps); // h + attn, and its norm: (B, C)
+    const mlp = proj(w, `${p}.mlp.down_proj`, op.mul(silu(proj(w, `${p}.mlp.gate_proj`, post.normed, C, I)), proj(w, `${p}.mlp.up_proj`, post.normed, C, I)), I, C);
+    const next = op.skipRmsNorm(mlp, post.sum, w(i + 1 < L ? `model.layers.${i + 1}.input_layernorm.weight` : 'model.norm.weight', [C]), eps); // the next layer's input norm, or the final norm
+    [h, x] = [next.sum, next.normed];
     newK.push(a.kNew);
     newV.push(a.vNew);
   }
-  const hn = rmsNormFused(h, w('model.norm.weight', [C]), eps);
-  const logits = proj(w, c.tie_word_embeddings ? 'model.embed_tokens' : 'lm_head', hn, C, V); // (B, V)
-  return { logits: op.unsqueeze(logits, [1]), hidden: h, newK, newV }; // (B, 1, V); hidden: last layer's output before the final norm (B, C)
+  const logits = proj(w, c.tie_word_embeddings ? 'model.embed_tokens' : 'lm_head', x, C, V); // (B, V)
+  const newKV = op.concat(newK.flatMap((k, i) => [k, newV[i]]), 2); // (B, KVH, 2L, hd)
+  return { logits: op.unsqueeze(logits, [1]), hidden: h, newK, newV, newKV }; // (B, 1, V); hidden: last layer's output before the final norm (B, C)
 }
