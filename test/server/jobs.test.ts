@@ -24,8 +24,9 @@ describe('jobs through the API', () => {
   it('starts a training, streams progress, pauses, resumes and cancels it', async () => {
     const { log, ws } = await events(s.url, s.token);
     const recipes = (await call(s.url, s.token, 'training.recipes')).json.recipes;
-    expect(recipes.map((r: { name: string }) => r.name)).toEqual(['classifier', 'tokenizer', 'finetune']);
-    expect(recipes[2]).toMatchObject({ needsDataset: true, needsBaseModel: true, defaults: { stage: 'stage2', train: { steps: 500 } } });
+    expect(recipes.map((r: { name: string }) => r.name)).toEqual(['classifier', 'tokenizer', 'unified', 'finetune']);
+    expect(recipes[2]).toMatchObject({ needsDataset: true, needsBaseModel: false, defaults: { stage2: { steps: 1200 }, decoder: null } });
+    expect(recipes[3]).toMatchObject({ needsDataset: true, needsBaseModel: true, defaults: { stage: 'stage2', train: { steps: 500 } } });
     const noData = await call(s.url, s.token, 'training.start', { recipe: 'tokenizer', config: {} });
     expect(noData).toEqual({ status: 400, json: { name: 'ValidationError', message: 'training.start: datasetId: the tokenizer recipe trains on a dataset: choose one' } });
     const start = await call(s.url, s.token, 'training.start', { recipe: 'classifier', config: { steps: 400, batchSize: 8, checkpointEvery: 4, sampleEvery: 0, trainLimit: 256, evalImages: 32 } });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PARTS } from '../../engine/infer/model-folder.ts';
 import type { Recipe } from '../../engine/train/recipe.ts';
 import { lmRecipe, LmRecipeSchema } from '../../engine/train/recipes/lm.ts';
+import { pipelineRecipe } from '../../engine/train/pipeline.ts';
 import { tokenizerRecipe, TokenizerRecipeSchema } from '../../engine/train/tokenizer.ts';
 import type { DatasetRow, ModelRow } from '../store/index.ts';
 import { ValidationError } from '../../contract/api.ts';
@@ -83,6 +84,43 @@ export const RECIPES: Record<string, RecipeEntry> = {
       ],
     },
     prepare: (c, w) => ({ ...c, data: { ...c.data, dir: imagefolderDir(w.dataset, 'tokenizer') } }),
+  },
+  unified: {
+    recipe: pipelineRecipe,
+    info: {
+      name: 'unified',
+      title: 'Unified model from scratch (UniCode)',
+      description: 'The whole UniCode recipe on a dataset: a byte-level BPE, an image tokenizer whose codes are the LM\'s token ids, Stage I rounds (the LM on decompression and captions, the codebook pulled one way toward its embeddings), then Stage II instruction tuning. The default budget takes about an hour on a 2-core CPU for the emoji set.',
+      needsDataset: true,
+      needsBaseModel: false,
+      defaults: {
+        data_dir: '-', work_dir: '(the job folder)', model_dir: '(the job folder)/model',
+        text_tokenizer: { vocab_size: 2048, min_frequency: 2 },
+        tokenizer: TokenizerRecipeSchema.parse({ data: { dir: '-' }, train: { steps: 1500, ae_warmup_steps: 300 } }),
+        tokenizer_artifact: null,
+        stage1: {
+          rounds: 1, lm_steps_per_round: 400, tokenizer_steps_per_round: 100, tokenizer_lr: 5e-4, pull_lambda: 0.9, pull_every: 50,
+          lm: LmRecipeSchema.parse({ stage: 'stage1', data: { dir: '-' }, image_tokenizer: '-', text_tokenizer: '-', train: { steps: 400, lr: 3e-3, eval_every: 250 } }),
+        },
+        stage2: { steps: 1200, lm: LmRecipeSchema.parse({ stage: 'stage2', data: { dir: '-' }, image_tokenizer: '-', text_tokenizer: '-', name: 'my-unicode-model', train: { steps: 1200, lr: 1.5e-3, seed: 2, eval_every: 250 } }) },
+        decoder: null,
+      },
+      fields: [
+        field('tokenizer.train.steps', 'Image tokenizer steps', 'int', false, { min: 1 }),
+        field('stage1.rounds', 'Stage I rounds', 'int', false, { min: 0, max: 10, help: 'LM training alternating with the tokenizer pulled toward the LM table' }),
+        field('stage1.lm_steps_per_round', 'Stage I LM steps per round', 'int', false, { min: 1 }),
+        field('stage2.steps', 'Stage II steps (instruction tuning)', 'int', false, { min: 1 }),
+        field('stage2.lm.name', 'Name of the new model', 'string', false),
+        field('text_tokenizer.vocab_size', 'Vocabulary size (text and image codes)', 'int', true, { min: 300, help: 'at least the image codebook size + 16' }),
+        field('tokenizer.model.codebook_size', 'Image codebook size', 'int', true, { min: 2 }),
+        field('stage1.tokenizer_steps_per_round', 'Stage I tokenizer steps per round', 'int', true, { min: 1 }),
+        field('stage1.pull_lambda', 'Codebook pull λ (C′ = λC + (1−λ)·LM table)', 'number', true, { min: 0, max: 1 }),
+        field('stage1.pull_every', 'Pull every (steps)', 'int', true, { min: 1 }),
+        field('stage2.lm.train.lr', 'Stage II learning rate', 'number', true, { min: 0 }),
+        field('stage2.lm.train.batch', 'Stage II batch size', 'int', true, { min: 1 }),
+      ],
+    },
+    prepare: (c, w) => ({ ...c, data_dir: imagefolderDir(w.dataset, 'unified') }),
   },
   finetune: {
     recipe: lmRecipe,

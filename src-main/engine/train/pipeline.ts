@@ -12,6 +12,8 @@
 //   assemble        the final model folder with its card (metrics measured on the held-out style)
 // Every stage runs with resume = true and is marked done in WORK/pipeline-state.json when it
 // finishes, so killing the process at any moment and starting again continues where it stopped.
+// `pipelineRecipe` is the same pipeline as a Recipe (the app's one-click "unified model" training on
+// a dataset): recipes given inline, the job's folder as the work dir, one progress bar over all stages.
 import { access, cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -21,25 +23,27 @@ import { trainBpe } from '../text/bpe.ts';
 import { corpusFromImagefolder } from '../text/corpus.ts';
 import { writeTokenizerFiles } from '../text/files.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } from '../data/tasks.ts';
-import { parseConfigWith, RecipeConfigError, type RecipeProgress, type RecipeSample } from './recipe.ts';
+import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeProgress, type RecipeSample } from './recipe.ts';
 import { lmRecipe, TASKS, type LmRecipeConfig } from './recipes/lm.ts';
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
+
+/** A stage's recipe: a JSON file (relative to the pipeline file) or the config inline. */
+const RecipeRef = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
 
 export const PipelineSchema = z.object({
   data_dir: z.string().min(1),
   work_dir: z.string().min(1),
   model_dir: z.string().min(1),
   text_tokenizer: z.object({ vocab_size: z.int().min(300), min_frequency: z.int().min(1).default(2) }),
-  /** Recipe files, relative to the pipeline file. */
-  tokenizer: z.string().min(1),
+  tokenizer: RecipeRef,
   /** Where the pre-trained image tokenizer is kept (committed, so a later session or machine can
    *  continue from it): reused when its config matches, written when the stage trains it. */
   tokenizer_artifact: z.string().min(1).nullable().default(null),
   stage1: z.object({
     rounds: z.int().min(0),
-    lm: z.string().min(1),
+    lm: RecipeRef,
     lm_steps_per_round: z.int().min(1),
     tokenizer_steps_per_round: z.int().min(1),
     /** Peak learning rate of the Stage I tokenizer rounds (default: the tokenizer recipe's). */
@@ -50,7 +54,7 @@ export const PipelineSchema = z.object({
   /** steps overrides the Stage II file's train.steps. `more`: further Stage II rounds, each starting
    *  from the previous round's model with its own schedule (warmup + cosine), seed and task mix. */
   stage2: z.object({
-    lm: z.string().min(1),
+    lm: RecipeRef,
     steps: z.int().min(1).optional(),
     more: z.array(z.object({
       steps: z.int().min(1),
@@ -76,8 +80,10 @@ export interface PipelineOptions {
   threads?: number;
   signal?: AbortSignal;
   log?(line: string): void;
-  onProgress?(stage: string, p: RecipeProgress): void;
+  /** A stage's own progress, and the optimizer steps of the whole pipeline done and planned. */
+  onProgress?(stage: string, p: RecipeProgress, all: { step: number; total: number }): void;
   onSample?(stage: string, s: RecipeSample): void;
+  onCheckpoint?(stage: string, c: { step: number; path: string }): void;
 }
 
 interface StageState {
@@ -96,14 +102,22 @@ async function readJson(file: string): Promise<unknown> {
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
+/** A stage's recipe config and the name its errors carry: the file it was read from, or the pipeline field. */
+async function readRef(ref: z.infer<typeof RecipeRef>, base: string, field: string): Promise<{ json: Record<string, unknown>; source: string }> {
+  if (typeof ref !== 'string') return { json: ref, source: `pipeline ${field}` };
+  const file = join(base, ref);
+  return { json: await readJson(file) as Record<string, unknown>, source: file };
+}
+
 /** The image tokenizer's reconstruction numbers on the held-out style (the test split). */
 export async function tokenizerMetrics(dir: string, dataDir: string, threads = 2): Promise<Record<string, number | string>> {
   const tok = await loadImageTokenizer(dir, { threads });
   try {
     const set = await loadImageFolder(dataDir, { split: 'test', size: tok.imageSize });
     const e = await evaluateReconstruction((px, m) => tok.encodeCodes(px, m), (c, m) => tok.decodeCodes(c, m), set.images, set.rows.length, tok.imageSize, tok.codebookSize);
+    const styles = [...new Set(set.rows.map((r) => r.style))];
     return {
-      tokenizer_eval_set: `test split (held-out facebook style), ${e.images} images`,
+      tokenizer_eval_set: `test split${styles.length === 1 && styles[0] ? ` (held-out ${styles[0]} style)` : ''}, ${e.images} images`,
       tokenizer_psnr: e.psnr, tokenizer_ssim: e.ssim, tokenizer_usage: e.usage, tokenizer_perplexity: e.perplexity,
       tokenizer_positions_per_image: tok.positions, tokenizer_codes_per_position: tok.depth,
     };
@@ -112,10 +126,13 @@ export async function tokenizerMetrics(dir: string, dataDir: string, threads = 2
   }
 }
 
+/** Runs the pipeline in `file` (its recipe files are relative to it; its folders to the working directory). */
 export async function runPipeline(file: string, opts: PipelineOptions = {}): Promise<'done' | 'paused'> {
   const source = resolve(file);
-  const p = parseConfigWith(PipelineSchema, await readJson(source), source);
-  const base = dirname(source);
+  return runPipelineConfig(parseConfigWith(PipelineSchema, await readJson(source), source), dirname(source), opts);
+}
+
+export async function runPipelineConfig(p: Pipeline, base: string, opts: PipelineOptions = {}): Promise<'done' | 'paused'> {
   const root = process.cwd();
   const data = resolve(root, p.data_dir), work = resolve(root, p.work_dir), modelDir = resolve(root, p.model_dir);
   const log = opts.log ?? console.log;
@@ -137,10 +154,31 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
     await save();
     return !r.paused;
   };
+  // the stages that train, in order, with their optimizer steps: one progress count over all of them
+  const tokRef = await readRef(p.tokenizer, base, 'tokenizer');
+  const tokCfg = tokenizerRecipe.parseConfig({ ...tokRef.json, data: { ...(tokRef.json.data as object), dir: data }, pull: null }, tokRef.source);
+  const lm1 = await readRef(p.stage1.lm, base, 'stage1.lm');
+  const lm2 = await readRef(p.stage2.lm, base, 'stage2.lm');
+  // both LM recipes validated now, not hours later when their stage starts (paths are filled in then)
+  const early = (r: typeof lm1) => lmRecipe.parseConfig({ ...r.json, data: { ...(r.json.data as object), dir: data }, image_tokenizer: '-', text_tokenizer: '-' }, r.source);
+  early(lm1);
+  const stage2Steps = p.stage2.steps ?? early(lm2).train.steps;
+  if (tokCfg.model.first_token_id + tokCfg.model.codebook_size > p.text_tokenizer.vocab_size)
+    throw new RecipeConfigError(tokRef.source, 'text_tokenizer.vocab_size', `${p.text_tokenizer.vocab_size} is too small: the image codes use token ids [${tokCfg.model.first_token_id}, ${tokCfg.model.first_token_id + tokCfg.model.codebook_size}) of the shared vocabulary`);
+  const plan: [string, number][] = [
+    ['tokenizer', tokCfg.train.steps],
+    ...Array.from({ length: p.stage1.rounds }, (_, i) => [[`stage1-lm-${i + 1}`, p.stage1.lm_steps_per_round], [`stage1-tok-${i + 1}`, p.stage1.tokenizer_steps_per_round]] as [string, number][]).flat(),
+    ['stage2', stage2Steps],
+    ...p.stage2.more.map((m, i): [string, number] => [`stage2-more-${i + 1}`, m.steps]),
+    ...(p.decoder ? [p.decoder, ...p.decoder.more].map((m, i): [string, number] => [i === 0 ? 'tokenizer-decoder' : `tokenizer-decoder-${i + 1}`, m.steps]) : []),
+  ];
+  const total = plan.reduce((a, [, n]) => a + n, 0);
+  const before = (id: string) => plan.slice(0, plan.findIndex(([k]) => k === id)).reduce((a, [, n]) => a + n, 0);
   const recipeOpts = (id: string, outDir: string) => ({
     outDir, resume: true, signal: opts.signal, threads: opts.threads,
-    onProgress: (x: RecipeProgress) => opts.onProgress?.(id, x),
+    onProgress: (x: RecipeProgress) => opts.onProgress?.(id, x, { step: before(id) + Math.min(x.step, x.totalSteps), total }),
     onSample: (s: RecipeSample) => opts.onSample?.(id, s),
+    onCheckpoint: (c: { step: number; path: string }) => opts.onCheckpoint?.(id, c),
   });
 
   const ok = await (async () => {
@@ -159,8 +197,6 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
       return { paused: false, result: { merges: model.merges.length } };
     }))) return false;
 
-    const tokJson = await readJson(join(base, p.tokenizer)) as { data?: object };
-    const tokCfg = tokenizerRecipe.parseConfig({ ...tokJson, data: { ...tokJson.data, dir: data }, pull: null }, join(base, p.tokenizer));
     let tokDir = join(work, 'tokenizer', 'model');
     const artifact = p.tokenizer_artifact ? resolve(root, p.tokenizer_artifact) : null;
     if (!(await stage('tokenizer', async () => {
@@ -182,14 +218,13 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
       return { paused: r.status === 'paused', result: r.metrics };
     }))) return false;
 
-    const lm1Json = await readJson(join(base, p.stage1.lm)) as Record<string, unknown>;
     let lmDir: string | null = null;
     for (let r = 1; r <= p.stage1.rounds; r++) {
       const lmOut = join(work, `stage1-lm-${r}`);
       const cfg: LmRecipeConfig = lmRecipe.parseConfig({
-        ...lm1Json, stage: 'stage1', data: { ...(lm1Json.data as object), dir: data }, image_tokenizer: tokDir, text_tokenizer: textTok, init_from: lmDir,
-        train: { ...(lm1Json.train as object), steps: p.stage1.lm_steps_per_round },
-      }, join(base, p.stage1.lm));
+        ...lm1.json, stage: 'stage1', data: { ...(lm1.json.data as object), dir: data }, image_tokenizer: tokDir, text_tokenizer: textTok, init_from: lmDir,
+        train: { ...(lm1.json.train as object), steps: p.stage1.lm_steps_per_round },
+      }, lm1.source);
       if (!(await stage(`stage1-lm-${r}`, async () => {
         const res = await lmRecipe.run(cfg, recipeOpts(`stage1-lm-${r}`, lmOut));
         return { paused: res.status === 'paused', result: res.metrics };
@@ -200,7 +235,7 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
         ...tokCfg, init_from: tokDir,
         train: { ...tokCfg.train, steps: p.stage1.tokenizer_steps_per_round, warmup_steps: 0, ae_warmup_steps: 0, eval_every: 0, ...(p.stage1.tokenizer_lr ? { lr: p.stage1.tokenizer_lr } : {}) },
         pull: { from: join(lmOut, 'lm-embeddings.safetensors'), key: 'model.embed_tokens.weight', lambda: p.stage1.pull_lambda, every: p.stage1.pull_every },
-      }, join(base, p.tokenizer));
+      }, tokRef.source);
       if (!(await stage(`stage1-tok-${r}`, async () => {
         const res = await tokenizerRecipe.run(tcfg, recipeOpts(`stage1-tok-${r}`, tokOut));
         return { paused: res.status === 'paused', result: res.metrics };
@@ -208,12 +243,11 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
       tokDir = join(tokOut, 'model');
     }
 
-    const lm2Json = await readJson(join(base, p.stage2.lm)) as Record<string, unknown>;
     const stage2Out = join(work, 'stage2');
     const cfg2: LmRecipeConfig = lmRecipe.parseConfig({
-      ...lm2Json, stage: 'stage2', data: { ...(lm2Json.data as object), dir: data }, image_tokenizer: tokDir, text_tokenizer: textTok, init_from: lmDir,
-      train: { ...(lm2Json.train as object), ...(p.stage2.steps ? { steps: p.stage2.steps } : {}) },
-    }, join(base, p.stage2.lm));
+      ...lm2.json, stage: 'stage2', data: { ...(lm2.json.data as object), dir: data }, image_tokenizer: tokDir, text_tokenizer: textTok, init_from: lmDir,
+      train: { ...(lm2.json.train as object), ...(p.stage2.steps ? { steps: p.stage2.steps } : {}) },
+    }, lm2.source);
     if (!(await stage('stage2', async () => {
       const res = await lmRecipe.run(cfg2, recipeOpts('stage2', stage2Out));
       return { paused: res.status === 'paused', result: res.metrics };
@@ -225,7 +259,7 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
       const cfg: LmRecipeConfig = lmRecipe.parseConfig({
         ...cfg2, init_from: lmFinal,
         train: { ...cfg2.train, steps: seg.steps, lr: seg.lr, warmup_steps: seg.warmup_steps, seed: seg.seed, mix: seg.mix },
-      }, join(base, p.stage2.lm));
+      }, lm2.source);
       more.push(cfg);
       if (!(await stage(id, async () => {
         const res = await lmRecipe.run(cfg, recipeOpts(id, join(work, id)));
@@ -242,7 +276,7 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
         const dcfg: TokenizerRecipeConfig = tokenizerRecipe.parseConfig({
           ...tokCfg, init_from: decoderDir ?? tokDir, pull: null,
           train: { ...tokCfg.train, steps: seg.steps, lr: seg.lr, ssim_weight: seg.ssim_weight, decoder_only: true, warmup_steps: Math.min(50, seg.steps), ae_warmup_steps: 0, eval_every: 0 },
-        }, join(base, p.tokenizer));
+        }, tokRef.source);
         if (!(await stage(id, async () => {
           const res = await tokenizerRecipe.run(dcfg, recipeOpts(id, join(work, id)));
           return { paused: res.status === 'paused', result: res.metrics };
@@ -277,3 +311,33 @@ export async function runPipeline(file: string, opts: PipelineOptions = {}): Pro
   })();
   return ok ? 'done' : 'paused';
 }
+
+/**
+ * The pipeline as a recipe: a new unified model trained from scratch on a dataset (an imagefolder
+ * with train/validation/test splits), in the job's folder (`outDir`: stage folders, pipeline-state.json,
+ * and `outDir/model`). Recipes are inline; the image tokenizer is always trained, never shared.
+ */
+export const pipelineRecipe: Recipe<Pipeline> = {
+  kind: 'unified',
+  parseConfig: (json, source) => parseConfigWith(PipelineSchema, json, source),
+  async run(cfg, o) {
+    const modelDir = join(o.outDir, 'model');
+    let step = 0;
+    const r = await runPipelineConfig({ ...cfg, work_dir: o.outDir, model_dir: modelDir, tokenizer_artifact: null }, process.cwd(), {
+      threads: o.threads, signal: o.signal, log: () => {},
+      onProgress: (stage, q, all) => {
+        step = all.step;
+        // this stage's pace applied to what is left of the whole pipeline
+        const left = q.totalSteps - q.step;
+        const eta = q.etaSeconds !== null && left > 0 ? (q.etaSeconds * (all.total - all.step)) / left : null;
+        o.onProgress?.({ ...q, phase: `${stage} ${q.phase}`, step: all.step, totalSteps: all.total, etaSeconds: eta });
+      },
+      onSample: (_stage, x) => o.onSample?.(x),
+      onCheckpoint: (_stage, c) => o.onCheckpoint?.({ step, path: c.path }),
+    });
+    if (r === 'paused') return { status: 'paused', step };
+    const card = JSON.parse(await readFile(join(modelDir, 'tessera.json'), 'utf8')) as { metrics?: Record<string, unknown> };
+    const metrics = Object.fromEntries(Object.entries(card.metrics ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number'));
+    return { status: 'done', step, modelDir, metrics };
+  },
+};
