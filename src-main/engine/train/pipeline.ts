@@ -177,7 +177,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   const recipeOpts = (id: string, outDir: string) => ({
     outDir, resume: true, signal: opts.signal, threads: opts.threads,
     onProgress: (x: RecipeProgress) => opts.onProgress?.(id, x, { step: before(id) + Math.min(x.step, x.totalSteps), total }),
-    onSample: (s: RecipeSample) => opts.onSample?.(id, s),
+    onSample: opts.onSample && ((s: RecipeSample) => opts.onSample!(id, s)),
     onCheckpoint: (c: { step: number; path: string }) => opts.onCheckpoint?.(id, c),
   });
 
@@ -332,7 +332,7 @@ export const pipelineRecipe: Recipe<Pipeline> = {
         const eta = q.etaSeconds !== null && left > 0 ? (q.etaSeconds * (all.total - all.step)) / left : null;
         o.onProgress?.({ ...q, phase: `${stage} ${q.phase}`, step: all.step, totalSteps: all.total, etaSeconds: eta });
       },
-      onSample: (_stage, x) => o.onSample?.(x),
+      onSample: o.onSample && ((_stage, x) => o.onSample!(x)),
       onCheckpoint: (_stage, c) => o.onCheckpoint?.({ step, path: c.path }),
     });
     if (r === 'paused') return { status: 'paused', step };

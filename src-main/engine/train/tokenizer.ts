@@ -8,13 +8,15 @@
 //      embedding table read from a safetensors file (one way: the LM file is only read).
 // Everything that decides the next step — weights, AdamW moments, EMA state, RNG, data cursor, the
 // k-means flag — is in each checkpoint, so `resume` reproduces an uninterrupted run's losses.
-import { access, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { loadImageFolder } from '../data/imagefolder.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { exportOnnx } from '../graph/onnx.ts';
+import { encodePng } from '../io/image.ts';
 import { readSafetensors } from '../io/safetensors.ts';
+import { tileImages } from '../models/image-grid.ts';
 import { readImageTokenizerConfig, readImageTokenizerWeights, saveImageTokenizer } from '../models/image-tokenizer.ts';
 import { paramWeights, validateVqTokConfig, vqtokDecoderGraph, vqtokEncoderGraph, vqtokGeometry, vqtokInit, vqtokLatentGraph, vqtokTrainGraph, DEFAULT_VQTOK, type VqTokConfig } from '../models/vqtok.ts';
 import { EmaCodebook, kmeansInit } from '../quant/codebook.ts';
@@ -276,6 +278,15 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
     }
   };
   const evalSet = await loadImageFolder(cfg.data.dir, { split: cfg.data.eval_split, size: S, limit: cfg.data.eval_images });
+  /** A sample to watch: the first eval images above their reconstructions, as a PNG under outDir/samples. */
+  const sampleGrid = async (recon: Float32Array) => {
+    if (!opts.onSample) return;
+    const k = Math.min(8, evalSet.rows.length);
+    const file = join(opts.outDir, 'samples', `step-${String(trainer.step).padStart(6, '0')}.png`);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, await encodePng(tileImages([evalSet.images.subarray(0, k * per), recon.subarray(0, k * per)], k, S), { Description: 'top: originals, bottom: reconstructions' }));
+    opts.onSample({ step: trainer.step, kind: 'image', value: file, prompt: `${cfg.data.eval_split} images (top) and their reconstructions (bottom)` });
+  };
 
   const checkpoint = async () => {
     trainer.data = cursor;
@@ -341,6 +352,7 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
       if (t.eval_every > 0 && vq && trainer.step % t.eval_every === 0 ) {
         const e = await evaluate(evalSet.images, evalSet.rows.length);
         opts.onProgress?.({ step: trainer.step, totalSteps: t.steps, phase: 'eval', loss: r.loss, metrics: { eval_psnr: e.psnr, eval_ssim: e.ssim, eval_usage: e.usage, eval_perplexity: e.perplexity }, etaSeconds: null });
+        await sampleGrid(e.recon);
       }
       if (trainer.step % t.checkpoint_every === 0 || trainer.step === t.steps) await checkpoint();
     }
@@ -353,6 +365,7 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
     const shapes = new Map(trainer.shapes).set('quantizer.codebook', [c.codebook_size, c.code_dim]);
     await saveImageTokenizer(modelDir, c, weights, shapes);
     const e = await evaluate(evalSet.images, evalSet.rows.length);
+    await sampleGrid(e.recon);
     const metrics = { psnr: e.psnr, ssim: e.ssim, usage: e.usage, perplexity: e.perplexity, images: e.images };
     return { status: 'done', step: trainer.step, modelDir, metrics };
   } finally {

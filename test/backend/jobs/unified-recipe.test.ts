@@ -1,8 +1,9 @@
 // The app's one-click "unified model from scratch" recipe (the default-model pipeline as a job) at
 // toy scale through the real job runner and store: a dataset imported from an imagefolder, the
 // recipe's defaults merged with small overrides, one progress count over all stages, a pause in the
-// middle of a stage and a resume that finishes, and the new unified model registered with its card.
-import { mkdtempSync, rmSync } from 'node:fs';
+// middle of a stage and a resume that finishes, samples to watch from every stage, and the new
+// unified model registered with its card.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,6 +70,13 @@ describe('the unified-model recipe as a job', () => {
     expect(model).toMatchObject({ kind: 'unified', name: 'toy-unified' });
     expect((model.card as { metrics: Record<string, number> }).metrics.tokenizer_psnr).toBeGreaterThan(5);
     expect(store.jobs.get(job.id)).toMatchObject({ status: 'done', attempts: 2 });
+    // samples to watch: the tokenizer's reconstructions, and the LM's caption and drawing of a held-out image
+    const samples = store.jobs.samples({ runId: run.id });
+    const grid = samples.find((x) => x.kind === 'image' && /reconstructions/.test(x.prompt ?? ''));
+    const drawing = samples.find((x) => x.kind === 'image' && /^Draw an? a (disc|square)\.$/.test(x.prompt ?? ''));
+    expect(grid && drawing).toBeTruthy();
+    for (const x of [grid!, drawing!]) expect(statSync(x.imagePath!).size).toBeGreaterThan(60);
+    expect(samples.filter((x) => x.kind === 'text' && /^What is this\? \(a validation image of "a (disc|square)"\)$/.test(x.prompt ?? ''))).toHaveLength(2); // Stage I's LM round and Stage II
     await runner.close();
     store.close();
   });

@@ -33,6 +33,7 @@ import { TextTokenizer } from '../../text/tokenizer.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeResult, type RecipeRunOptions } from '../recipe.ts';
 import { Trainer } from '../trainer.ts';
+import { lmSamples } from './lm-samples.ts';
 
 const posInt = z.int().min(1);
 export const TASKS = ['caption', 'question', 't2i', 'decompress'] as const;
@@ -271,6 +272,16 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
     return { eval_loss: sums.loss, eval_text_loss: sums.text_loss, eval_image_loss: sums.image_loss };
   };
 
+  /** A caption and a drawing from the current weights, for whoever watches (the app's Training view). */
+  const samples = async () => {
+    if (!opts.onSample || !held) return;
+    const out = await lmSamples({
+      outDir: opts.outDir, step: trainer.step, config: c, weights: trainer.params, textTokenizerDir: cfg.text_tokenizer,
+      imageTokenizerDir: cfg.image_tokenizer, dataDir: cfg.data.dir, split: cfg.data.eval_split, threads,
+    });
+    for (const s of out) opts.onSample(s);
+  };
+
   const t0 = performance.now();
   const startStep = trainer.step;
   let tokens = 0;
@@ -293,11 +304,14 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
         metrics: { lr: r.lr, grad_norm: r.gradNorm, text_loss: r.metrics.text_loss, image_loss: r.metrics.image_loss, tokens_per_s: stepTokens / ((performance.now() - ts) / 1000), seq_len: feeds.labels.shape[1] },
         etaSeconds: done > 0 ? (secs / done) * (t.steps - trainer.step) : null,
       });
-      if (t.eval_every > 0 && trainer.step % t.eval_every === 0 && evalFeeds.length)
+      if (t.eval_every > 0 && trainer.step % t.eval_every === 0 && evalFeeds.length) {
         opts.onProgress?.({ step: trainer.step, totalSteps: t.steps, phase: 'eval', loss: r.loss, metrics: await evaluate(), etaSeconds: null });
+        await samples();
+      }
       if (trainer.step % t.checkpoint_every === 0 || trainer.step === t.steps) await checkpoint();
     }
     const metrics = evalFeeds.length ? await evaluate() : {};
+    await samples();
     const modelDir = join(opts.outDir, 'model');
     await saveModelFolder(modelDir, {
       config: c, weights: trainer.params, textTokenizerDir: cfg.text_tokenizer, imageTokenizerDir: cfg.image_tokenizer,
