@@ -1,12 +1,14 @@
 // Cached decoding equals the full forward pass: `llamaDecodeStep` fed one token at a time against a
 // fixed-size KV cache (filled by the caller from the new K/V outputs) must give the same logits at
-// every position as `llamaForward` over the whole sequence. Runs the PyTorch fixture's weights
-// (grouped KV heads, 4 query heads over 2 KV heads) and random weights for MHA and MQA configs.
+// every position as `llamaForward` over the whole sequence, also with the growing cache of
+// infer/kv-cache.ts. Runs the PyTorch fixture's weights (grouped KV heads, 4 query heads over 2 KV
+// heads) and random weights for MHA, GQA and MQA configs.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Graph, numel, type Tensor, type Value } from '../../src-main/engine/graph/graph.ts';
 import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
 import { readSafetensors } from '../../src-main/engine/io/safetensors.ts';
+import { KvCache } from '../../src-main/engine/infer/kv-cache.ts';
 import { headDim, llamaDecodeStep, llamaForward, type LlamaConfig } from '../../src-main/engine/models/llama.ts';
 import { Session } from '../../src-main/engine/runtime/session.ts';
 import { Rng } from '../../src-main/engine/util/rng.ts';
@@ -79,6 +81,38 @@ async function decodeLogits(c: LlamaConfig, weights: Record<string, Tensor>, ids
   return logits;
 }
 
+/**
+ * The same with baked weights, a symbolic slot count and the cache of infer/kv-cache.ts, which feeds
+ * only the slots in use and grows in chunks of `chunk` slots (re-laying out the cache as it grows).
+ */
+async function decodeLogitsGrown(c: LlamaConfig, weights: Record<string, Tensor>, ids: number[][], S: number, chunk: number): Promise<Float32Array> {
+  const [B, T, V] = [ids.length, ids[0].length, c.vocab_size];
+  const [L, KVH, hd] = [c.num_hidden_layers, c.num_key_value_heads, headDim(c)];
+  const g = new Graph('decode');
+  const io = {
+    ids: g.input('input_ids', 'int64', [B, 1]),
+    position: g.input('position', 'int64', [1]),
+    pastMask: g.input('past_mask', 'float32', [B, 1, 1, 'S']),
+    pastK: Array.from({ length: L }, (_, i) => g.input(`past_k.${i}`, 'float32', [B, KVH, 'S', hd])),
+    pastV: Array.from({ length: L }, (_, i) => g.input(`past_v.${i}`, 'float32', [B, KVH, 'S', hd])),
+  };
+  const r = llamaDecodeStep(g, c, io, { weights: (name) => weights[name] });
+  const s = await Session.create(exportOnnx(g, { logits: r.logits, new_kv: r.newKV }).bytes, { threads: 1 });
+  const cache = new KvCache({ layers: L, kvHeads: KVH, headDim: hd, maxSlots: S }, B, chunk);
+  const logits = new Float32Array(B * T * V); // (B, T, V)
+  const caps: number[] = [];
+  for (let t = 0; t < T; t++) {
+    cache.reserve(t);
+    caps.push(cache.capacity);
+    const out = await s.run({ ...cache.feeds(), input_ids: i64([B, 1], ids.map((row) => row[t])), position: i64([1], [t]) });
+    for (let b = 0; b < B; b++) logits.set((out.logits.data as Float32Array).subarray(b * V, (b + 1) * V), (b * T + t) * V);
+    cache.write(out.new_kv.data as Float32Array, t);
+  }
+  expect(new Set(caps).size).toBeGreaterThan(1); // the cache grew on the way
+  await s.release();
+  return logits;
+}
+
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
   let m = 0;
@@ -93,6 +127,9 @@ async function check(label: string, c: LlamaConfig, weights: Record<string, Tens
     console.log(`kv-cache ${label}: H=${c.num_attention_heads} KVH=${c.num_key_value_heads} B=${ids.length} T=${ids[0].length} S=${S}, weights ${bake ? 'baked' : 'as inputs'}: maxdiff logits ${d.toExponential(2)}`);
     expect(d).toBeLessThan(1e-4);
   }
+  const d = maxAbsDiff(await decodeLogitsGrown(c, weights, ids, S, 4), full);
+  console.log(`kv-cache ${label}: H=${c.num_attention_heads} KVH=${c.num_key_value_heads} B=${ids.length} T=${ids[0].length} S=${S}, growing cache in chunks of 4: maxdiff logits ${d.toExponential(2)}`);
+  expect(d).toBeLessThan(1e-4);
 }
 
 function randomWeights(c: LlamaConfig, seed: number): Record<string, Tensor> {

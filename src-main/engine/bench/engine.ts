@@ -5,6 +5,7 @@
 import { Graph, numel, type Tensor } from '../graph/graph.ts';
 import * as op from '../graph/ops/index.ts';
 import { exportOnnx } from '../graph/onnx.ts';
+import { KvCache } from '../infer/kv-cache.ts';
 import { headDim, llamaDecodeStep, llamaForward, type LlamaConfig } from '../models/llama.ts';
 import { crossEntropy } from '../nn/functional.ts';
 import { Session } from '../runtime/session.ts';
@@ -111,6 +112,10 @@ async function trainTokensPerS(c: LlamaConfig, B: number, T: number, threads: nu
   return (B * T) / t;
 }
 
+/**
+ * Batch-1 greedy decoding at positions 1..tokens against a cache of up to S slots (infer/kv-cache.ts:
+ * fed as long as the past needs, in chunks of 32 slots, as the unified model feeds it).
+ */
 async function decodeTokensPerS(c: LlamaConfig, S: number, threads: number, tokens: number): Promise<number> {
   const g = new Graph('decode');
   const hd = headDim(c);
@@ -119,33 +124,26 @@ async function decodeTokensPerS(c: LlamaConfig, S: number, threads: number, toke
   const io = {
     ids: g.input('input_ids', 'int64', [1, 1]),
     position: g.input('position', 'int64', [1]),
-    pastMask: g.input('past_mask', 'float32', [S]),
-    pastK: Array.from({ length: L }, (_, i) => g.input(`past_k.${i}`, 'float32', [1, KVH, S, hd])),
-    pastV: Array.from({ length: L }, (_, i) => g.input(`past_v.${i}`, 'float32', [1, KVH, S, hd])),
+    pastMask: g.input('past_mask', 'float32', [1, 1, 1, 'S']),
+    pastK: Array.from({ length: L }, (_, i) => g.input(`past_k.${i}`, 'float32', [1, KVH, 'S', hd])),
+    pastV: Array.from({ length: L }, (_, i) => g.input(`past_v.${i}`, 'float32', [1, KVH, 'S', hd])),
   };
   // weights baked in as initializers, as a deployed decoder has them: onnxruntime prepacks the M = 1
   // Gemm weights once at load; fed as inputs instead, the unpacked products run at about half speed
   const rng = new Rng(3);
   const r = llamaDecodeStep(g, c, io, { weights: (_name, shape) => f32(shape, rng.fillNormal(new Float32Array(numel(shape)), 0.02)) });
   const s = await Session.create(exportOnnx(g, { logits: r.logits, new_kv: r.newKV }).bytes, { threads });
-  const feeds: Record<string, Tensor> = {};
-  const cacheK = Array.from({ length: L }, () => new Float32Array(KVH * S * hd));
-  const cacheV = Array.from({ length: L }, () => new Float32Array(KVH * S * hd));
-  const mask = new Float32Array(S).fill(-1e9);
-  for (let i = 0; i < L; i++) {
-    feeds[`past_k.${i}`] = f32([1, KVH, S, hd], cacheK[i]);
-    feeds[`past_v.${i}`] = f32([1, KVH, S, hd], cacheV[i]);
-  }
-  feeds.past_mask = f32([S], mask);
+  const cache = new KvCache({ layers: L, kvHeads: KVH, headDim: hd, maxSlots: S }, 1);
   let token = 1;
   const step = async (pos: number) => {
-    feeds.input_ids = { dtype: 'int64', shape: [1, 1], data: BigInt64Array.of(BigInt(token)) };
-    feeds.position = { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(pos)) };
+    cache.reserve(pos); // the past: slots 0..pos-1
+    const feeds: Record<string, Tensor> = {
+      ...cache.feeds(),
+      input_ids: { dtype: 'int64', shape: [1, 1], data: BigInt64Array.of(BigInt(token)) },
+      position: { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(pos)) },
+    };
     const out = await s.run(feeds);
-    const kv = out.new_kv.data as Float32Array; // (1, KVH, 2L, hd): layer i's key at 2i, value at 2i+1
-    for (let h = 0; h < KVH; h++)
-      for (let j = 0; j < 2 * L; j++) (j % 2 ? cacheV : cacheK)[j >> 1].set(kv.subarray((h * 2 * L + j) * hd, (h * 2 * L + j + 1) * hd), (h * S + pos) * hd);
-    mask[pos] = 0;
+    cache.write(out.new_kv.data as Float32Array, pos);
     const logits = out.logits.data as Float32Array;
     let best = 0;
     for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;

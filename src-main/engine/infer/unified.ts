@@ -1,7 +1,7 @@
 // UnifiedModelApi over a model folder (infer/model-folder.ts): chat with images in and out,
 // text-to-image with classifier-free guidance, captioning. Everything decodes through one cached
-// decoding graph (models/unicode.ts unifiedDecodeStep, weights baked) over a KV cache of
-// max_position_embeddings slots; rows of a batch are left-padded (pad slots stay masked, and RoPE
+// decoding graph (models/unicode.ts unifiedDecodeStep, weights baked) over a KV cache of up to
+// max_position_embeddings slots (infer/kv-cache.ts); rows of a batch are left-padded (pad slots stay masked, and RoPE
 // only sees relative positions), so a conditional and an unconditional prompt of different lengths
 // decode side by side. Inside an image span only image-code ids can be drawn, exactly P·D codes,
 // then </img> is forced: with the depth head, each position's D codes come from the depth graph.
@@ -18,6 +18,7 @@ import type { ChatMessage, ContentPart } from '../text/chat.ts';
 import { TextTokenizer } from '../text/tokenizer.ts';
 import { Rng } from '../util/rng.ts';
 import { layoutChat, type ImageSpec } from '../data/tasks.ts';
+import { KvCache } from './kv-cache.ts';
 import { loadModelFolder, type LoadedModelFolder } from './model-folder.ts';
 import { cfgCombine, distribution, draw, sampleToken, type IdRange } from './sampling.ts';
 import type { ChatTurn, GenerationEvent, ImageSampling, TextSampling, UnifiedModelApi } from './types.ts';
@@ -66,41 +67,33 @@ export function fitSquare(px: Float32Array, size: number, out: number): Float32A
 
 /** The KV cache and masks of R rows decoding in lockstep. */
 export class Rows {
-  readonly k: Float32Array[];
-  readonly v: Float32Array[];
-  readonly mask: Float32Array; // (R, 1, 1, S)
+  readonly cache: KvCache;
   pos = 0;
   logits: Float32Array = new Float32Array(0); // (R, V) of the last step
   hidden: Float32Array = new Float32Array(0); // (R, C)
   constructor(private readonly m: UnifiedModel, readonly R: number) {
     const c = m.config;
-    const n = R * c.num_key_value_heads * c.max_position_embeddings * headDim(c);
-    this.k = Array.from({ length: c.num_hidden_layers }, () => new Float32Array(n));
-    this.v = Array.from({ length: c.num_hidden_layers }, () => new Float32Array(n));
-    this.mask = new Float32Array(R * c.max_position_embeddings).fill(-1e9);
+    this.cache = new KvCache({ layers: c.num_hidden_layers, kvHeads: c.num_key_value_heads, headDim: headDim(c), maxSlots: c.max_position_embeddings }, R);
   }
 
   /** Feed one position per row (1 id, D ids, or null = padding that stays masked). */
   async step(items: (ArrayLike<number> | null)[]): Promise<void> {
     const c = this.m.config;
-    const [D, S, KVH, hd, R] = [c.image_depth, c.max_position_embeddings, c.num_key_value_heads, headDim(c), this.R];
+    const [D, S, R] = [c.image_depth, c.max_position_embeddings, this.R];
     if (this.pos >= S) throw new Error(`the conversation reached the model's context of ${S} positions (max_position_embeddings); start a new one`);
     const ids = new BigInt64Array(R * D), w = new Float32Array(R * D);
     items.forEach((it, r) => {
       const xs = it ?? [this.m.tok.specials.pad];
       for (let d = 0; d < xs.length; d++) [ids[r * D + d], w[r * D + d]] = [BigInt(xs[d]), 1];
     });
+    this.cache.reserve(this.pos); // the past: slots 0..pos-1
     const feeds: Record<string, Tensor> = {
+      ...this.cache.feeds(),
       input_ids: { dtype: 'int64', shape: [R, 1, D], data: ids }, input_weights: f32([R, 1, D], w),
-      position: { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(this.pos)) }, past_mask: f32([R, 1, 1, S], this.mask),
+      position: { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(this.pos)) },
     };
-    for (let i = 0; i < c.num_hidden_layers; i++) [feeds[`past_k.${i}`], feeds[`past_v.${i}`]] = [f32([R, KVH, S, hd], this.k[i]), f32([R, KVH, S, hd], this.v[i])];
     const out = await this.m.decodeSession.run(feeds);
-    const kv = out.new_kv.data as Float32Array; // (R, KVH, 2L, hd): layer i's key at 2i, value at 2i+1
-    const L2 = 2 * c.num_hidden_layers;
-    for (let rh = 0; rh < R * KVH; rh++)
-      for (let j = 0; j < L2; j++) (j % 2 ? this.v : this.k)[j >> 1].set(kv.subarray((rh * L2 + j) * hd, (rh * L2 + j + 1) * hd), (rh * S + this.pos) * hd);
-    items.forEach((it, r) => it && (this.mask[r * S + this.pos] = 0));
+    this.cache.write(out.new_kv.data as Float32Array, this.pos, (r) => items[r] !== null);
     this.logits = out.logits.data as Float32Array;
     this.hidden = out.hidden.data as Float32Array;
     this.pos++;
@@ -142,13 +135,13 @@ export class UnifiedModel implements UnifiedModelApi {
       if (!d) throw new Error(`${dir}/model.safetensors: '${name}' is missing`);
       return f32(shape, d);
     };
-    const S = c.max_position_embeddings, KVH = c.num_key_value_heads, hd = headDim(c);
+    const KVH = c.num_key_value_heads, hd = headDim(c);
     const g = new Graph('decode');
     const io = {
       ids: g.input('input_ids', 'int64', ['B', 1, c.image_depth]), idWeights: g.input('input_weights', 'float32', ['B', 1, c.image_depth]),
-      position: g.input('position', 'int64', [1]), pastMask: g.input('past_mask', 'float32', ['B', 1, 1, S]),
-      pastK: Array.from({ length: c.num_hidden_layers }, (_, i) => g.input(`past_k.${i}`, 'float32', ['B', KVH, S, hd])),
-      pastV: Array.from({ length: c.num_hidden_layers }, (_, i) => g.input(`past_v.${i}`, 'float32', ['B', KVH, S, hd])),
+      position: g.input('position', 'int64', [1]), pastMask: g.input('past_mask', 'float32', ['B', 1, 1, 'S']),
+      pastK: Array.from({ length: c.num_hidden_layers }, (_, i) => g.input(`past_k.${i}`, 'float32', ['B', KVH, 'S', hd])),
+      pastV: Array.from({ length: c.num_hidden_layers }, (_, i) => g.input(`past_v.${i}`, 'float32', ['B', KVH, 'S', hd])),
     };
     const r = unifiedDecodeStep(g, c, io, weight);
     const outs: Record<string, typeof r.logits> = { logits: r.logits, hidden: r.hidden, new_kv: r.newKV };

@@ -132,9 +132,9 @@ export function llamaForward(g: Graph, c: LlamaConfig, ids: Value, positions: Va
 export interface DecodeIO {
   ids: Value; // (B, 1) int64
   position: Value; // (1) int64: the new token's position
-  pastK: Value[]; // per layer (B, KVH, S, hd): slots ≥ position are ignored
+  pastK: Value[]; // per layer (B, KVH, S, hd); S may be symbolic (infer/kv-cache.ts feeds only the slots in use)
   pastV: Value[];
-  pastMask: Value; // (S) float: 0 for valid slots, −1e9 for empty ones
+  pastMask: Value; // broadcastable to (B, 1, 1, S) float: 0 for valid slots, −1e9 for empty ones
 }
 
 export interface DecodeOptions {
@@ -165,6 +165,8 @@ function weightsOf(g: Graph, source?: DecodeOptions['weights']): (name: string, 
 }
 
 type Weight = (name: string, shape: number[]) => Value;
+
+const INT_MAX = 2 ** 31 - 1;
 
 /**
  * RoPE at one position as a matrix, so that rope(x) = x·M for rows x (…, hd):
@@ -215,7 +217,7 @@ function qkvWeight(w: Weight, c: LlamaConfig, i: number): Value {
 function cachedAttention(w: Weight, c: LlamaConfig, i: number, x: Value, rope: Value, past: { k: Value; v: Value; mask: Value }) {
   const hd = headDim(c);
   const [H, KVH] = [c.num_attention_heads, c.num_key_value_heads];
-  const [C, rep, S] = [c.hidden_size, H / KVH, past.k.shape[2] as number];
+  const [C, rep] = [c.hidden_size, H / KVH];
   const p = `model.layers.${i}.self_attn`;
   // one product for q, k and v; query head h = kv·rep + r as in HF repeat_kv
   const qkv = op.reshape(op.gemm(x, qkvWeight(w, c, i), null, { transB: true }), [0, KVH, rep + 2, hd]); // (B, KVH, rep+2, hd)
@@ -223,7 +225,8 @@ function cachedAttention(w: Weight, c: LlamaConfig, i: number, x: Value, rope: V
   const [q, kNew] = op.split(op.matmul(qk, rope), [rep, 1], 2); // roped: (B, KVH, rep, hd) scaled by 1/√hd, (B, KVH, 1, hd)
   const sPast = op.add(op.matmul(q, op.transpose(past.k, [0, 1, 3, 2])), past.mask); // (B, KVH, rep, S)
   const sSelf = op.matmul(q, op.transpose(kNew, [0, 1, 3, 2])); // (B, KVH, rep, 1)
-  const [pPast, pSelf] = op.split(op.softmax(op.concat([sPast, sSelf], -1), -1), [S, 1], -1); // (B, KVH, rep, S), (B, KVH, rep, 1)
+  const probs = op.softmax(op.concat([sPast, sSelf], -1), -1); // (B, KVH, rep, S+1)
+  const [pPast, pSelf] = [op.slice(probs, [0], [-1], [-1]), op.slice(probs, [-1], [INT_MAX], [-1])]; // (B, KVH, rep, S), (B, KVH, rep, 1)
   const ctx = op.add(op.matmul(pPast, past.v), op.mul(pSelf, vNew)); // (B, KVH, rep, hd)
   return { out: proj(w, `${p}.o_proj`, op.reshape(ctx, [0, H * hd]), H * hd, C), kNew, vNew }; // (B, C)
 }
@@ -237,8 +240,6 @@ function cachedAttention(w: Weight, c: LlamaConfig, i: number, x: Value, rope: V
  */
 export function llamaDecodeStep(g: Graph, c: LlamaConfig, io: DecodeIO, opts: DecodeOptions = {}) {
   validateLlamaConfig(c);
-  const S = io.pastK[0]?.shape[2];
-  if (typeof S !== 'number') throw new GraphError(`llamaDecodeStep: the cache needs a static slot count, got pastK[0] ${io.pastK[0]}`);
   const [C, I, V, hd, eps, L] = [c.hidden_size, c.intermediate_size, c.vocab_size, headDim(c), c.rms_norm_eps, c.num_hidden_layers];
   const w = weightsOf(g, opts.weights);
   const { cos: cosT, sin: sinT } = ropeTables(g, c);
