@@ -2,7 +2,7 @@
 // causal attention (grouped KV heads) and SwiGLU MLP, final RMSNorm, tied or untied head.
 // Config fields are HF config.json names; parameter names are the safetensors keys.
 // Two graphs: `llamaForward` (training / prefill: ids (B, T)) and `llamaDecodeStep` (one token against
-// a fixed-size KV cache fed as inputs, never copied; new K/V come back for the caller to write in).
+// a KV cache fed as inputs, never copied; new K/V come back for the caller to write in).
 import { GraphError, type Graph, type Tensor, type Value } from '../graph/graph.ts';
 import * as op from '../graph/ops/index.ts';
 import { rmsNorm, silu } from '../nn/functional.ts';
@@ -232,7 +232,7 @@ function cachedAttention(w: Weight, c: LlamaConfig, i: number, x: Value, rope: V
 }
 
 /**
- * One decoding step against a fixed-size cache: logits (B, 1, V) plus each layer's new K and V
+ * One decoding step against a cache of S slots: logits (B, 1, V) plus each layer's new K and V
  * (B, KVH, 1, hd) for the caller to write into slot `position`, also joined as `newKV`
  * (B, KVH, 2L, hd): entry 2i is layer i's key, 2i+1 its value (one output instead of 2L).
  * Same math as `llamaForward`, arranged for one token: hidden state (B, C), the residual add and
