@@ -90,7 +90,7 @@ export const RECIPES: Record<string, RecipeEntry> = {
     info: {
       name: 'unified',
       title: 'Unified model from scratch (UniCode)',
-      description: 'The whole UniCode recipe on a dataset: a byte-level BPE, an image tokenizer whose codes are the LM\'s token ids, Stage I rounds (the LM on decompression and captions, the codebook pulled one way toward its embeddings), then Stage II instruction tuning. The default budget takes about an hour on a 2-core CPU for the emoji set.',
+      description: 'The whole UniCode recipe on a dataset: a text BPE, an image tokenizer whose codes are the LM\'s token ids, Stage I (the codebook pulled toward the LM), then Stage II instruction tuning. About an hour on a 2-core CPU.',
       needsDataset: true,
       needsBaseModel: false,
       defaults: {
