@@ -40,7 +40,7 @@ export function TrainingView({ arg }: { arg: string | null }) {
             <button key={r.id} role="option" className="list-item" aria-selected={r.id === selected} onClick={() => go('training', r.id)} data-run={r.id}>
               <span className="row"><span className="title grow">#{r.id} {r.recipe}</span><JobBadge status={r.status} /></span>
               <span className="sub">
-                {r.lastStep != null ? `step ${r.lastStep}` : 'not started'}
+                {r.lastStep != null ? `step ${r.lastStep}` : r.status === 'queued' ? 'waiting for its turn' : r.status === 'running' ? 'starting' : 'no steps'}
                 {r.lastMetrics?.loss != null ? ` · loss ${formatNumber(r.lastMetrics.loss)}` : ''} · {formatDate(r.createdAt)}
               </span>
             </button>
