@@ -236,7 +236,8 @@ function cachedAttention(w: Weight, c: LlamaConfig, i: number, x: Value, rope: V
  * (B, KVH, 1, hd) for the caller to write into slot `position`, also joined as `newKV`
  * (B, KVH, 2L, hd): entry 2i is layer i's key, 2i+1 its value (one output instead of 2L).
  * Same math as `llamaForward`, arranged for one token: hidden state (B, C), the residual add and
- * RMSNorm as one onnxruntime kernel, q/k/v as one product, RoPE as one small matrix.
+ * RMSNorm as one onnxruntime kernel, q/k/v as one product and gate/up as another (a one-row
+ * product streams its weight faster the larger it is), RoPE as one small matrix.
  */
 export function llamaDecodeStep(g: Graph, c: LlamaConfig, io: DecodeIO, opts: DecodeOptions = {}) {
   validateLlamaConfig(c);
@@ -252,7 +253,9 @@ export function llamaDecodeStep(g: Graph, c: LlamaConfig, io: DecodeIO, opts: De
     const p = `model.layers.${i}`;
     const a = cachedAttention(w, c, i, x, rope, { k: io.pastK[i], v: io.pastV[i], mask: io.pastMask });
     const post = op.skipRmsNorm(a.out, h, w(`${p}.post_attention_layernorm.weight`, [C]), eps); // h + attn, and its norm: (B, C)
-    const mlp = proj(w, `${p}.mlp.down_proj`, op.mul(silu(proj(w, `${p}.mlp.gate_proj`, post.normed, C, I)), proj(w, `${p}.mlp.up_proj`, post.normed, C, I)), I, C);
+    const gateUp = op.concat([w(`${p}.mlp.gate_proj.weight`, [I, C]), w(`${p}.mlp.up_proj.weight`, [I, C])], 0); // (2I, C), folded at load when baked
+    const [gate, up] = op.split(op.gemm(post.normed, gateUp, null, { transB: true }), [I, I], -1); // (B, I) each
+    const mlp = proj(w, `${p}.mlp.down_proj`, op.mul(silu(gate), up), I, C); // (B, C)
     const next = op.skipRmsNorm(mlp, post.sum, w(i + 1 < L ? `model.layers.${i + 1}.input_layernorm.weight` : 'model.norm.weight', [C]), eps); // the next layer's input norm, or the final norm
     [h, x] = [next.sum, next.normed];
     newK.push(a.kNew);
