@@ -1,6 +1,7 @@
 // `tessera eval lm --model DIR --data DIR --split test --json`: held-out metrics of a unified model
 // (engine/infer/eval.ts): caption_exact, caption_f1, category_acc, yesno_acc, text_ppl,
-// image_code_nll, and with --generate K the text-to-image retrieval and speed figures; --write-card
+// image_code_nll, and the text-to-image retrieval and speed figures over K drawn labels (--generate K,
+// 100 by default; 0 skips drawing); --write-card
 // records them in the model folder's tessera.json.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ export const evalLm: Command = {
     const m = await loadUnifiedModel(values.model, { threads: intFlag('threads', values.threads, 1) });
     try {
       const r = await evaluateModel(m, {
-        dataDir: values.data, split: values.split ?? 'test', limit: intFlag('limit', values.limit, 1, 200), generate: intFlag('generate', values.generate, 0, 0),
+        dataDir: values.data, split: values.split ?? 'test', limit: intFlag('limit', values.limit, 1, 200), generate: intFlag('generate', values.generate, 0, 100),
         onProgress: values.json ? undefined : (what, done, total) => process.stderr.write(`\r${what}: ${done}/${total}   `),
       });
       if (!values.json) process.stderr.write('\n');
