@@ -47,6 +47,8 @@ describe('evaluation through the API', () => {
   it('measures the shipped image tokenizer on the held-out style of a store dataset', async () => {
     const tok = await modelNamed('tokenizer');
     expect(tok).toBeDefined();
+    // the numbers of its card.json show on its card
+    expect(tok.metrics).toMatchObject({ psnr_db: 26.22, ssim: 0.888, usage: 1, positions_per_image: 64 });
     const { job, log } = await evaluate({ modelId: tok.id, datasetId, split: 'test', limit: 6 });
     expect(job).toMatchObject({ kind: 'evaluate', status: 'done', error: null, datasetId, runId: null });
     const m = job.result.metrics;

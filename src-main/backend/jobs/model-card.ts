@@ -1,6 +1,7 @@
 // What kind of model a folder holds, and its card: a unified model folder has a tessera.json
 // (format tessera-model/1, with its parts); an image tokenizer folder has a config.json with
-// model_type tessera-vqtok; any tessera.json may also name its kind. Errors name the file.
+// model_type tessera-vqtok (and may carry a card.json with its measured numbers); any tessera.json
+// may also name its kind. Errors name the file.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -33,7 +34,13 @@ export async function readFolderModel(dir: string): Promise<FolderModel | null> 
   const configFile = join(dir, 'config.json');
   if (existsSync(configFile)) {
     const config = await readJson(configFile);
-    if (config.model_type === 'tessera-vqtok') return { kind: 'tokenizer', name: basename(dir), card: { format: 'tessera-vqtok', config } };
+    if (config.model_type === 'tessera-vqtok') {
+      // an optional card.json beside it: its `metrics`, or the numbers it measured on held-out data
+      const extra = existsSync(join(dir, 'card.json')) ? await readJson(join(dir, 'card.json')) : {};
+      const measured = (extra.metrics ?? extra.held_out) as Record<string, unknown> | undefined;
+      const metrics = measured && typeof measured === 'object' ? Object.fromEntries(Object.entries(measured).filter(([, v]) => typeof v === 'number')) : undefined;
+      return { kind: 'tokenizer', name: basename(dir), card: { ...extra, format: 'tessera-vqtok', config, ...(metrics ? { metrics } : {}) } };
+    }
   }
   return null;
 }
