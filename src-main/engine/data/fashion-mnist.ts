@@ -102,10 +102,9 @@ export async function loadFashionMnist(split: FashionMnistSplit, opts: FashionMn
   }
   const dir = opts.dir ?? FASHION_MNIST_DIR;
   const prefix = split === 'train' ? 'train' : 't10k';
-  const [img, lab] = await Promise.all([
-    readIdx(dir, `${prefix}-images-idx3-ubyte`),
-    readIdx(dir, `${prefix}-labels-idx1-ubyte`),
-  ]);
+  // both read at once; when both fail, the images file is the one named (not whichever failed first)
+  const [img, lab] = (await Promise.allSettled([readIdx(dir, `${prefix}-images-idx3-ubyte`), readIdx(dir, `${prefix}-labels-idx1-ubyte`)]))
+    .map((r) => { if (r.status === 'rejected') throw r.reason; return r.value; });
 
   const [count, rows, cols] = parseHeader(img.bytes, img.path, IMAGE_MAGIC, 3);
   if (rows !== SIDE || cols !== SIDE) {
