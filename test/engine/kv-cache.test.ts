@@ -28,18 +28,24 @@ async function forwardLogits(c: LlamaConfig, weights: Record<string, Tensor>, id
   return r.logits.data as Float32Array;
 }
 
+/** The decode graph's inputs for B rows against a cache of `slots` slots (a number, or symbolic), its mask of `maskShape`. */
+function decodeInputs(g: Graph, c: LlamaConfig, B: number, slots: number | string, maskShape: (number | string)[]) {
+  const [L, KVH, hd] = [c.num_hidden_layers, c.num_key_value_heads, headDim(c)];
+  return {
+    ids: g.input('input_ids', 'int64', [B, 1]),
+    position: g.input('position', 'int64', [1]),
+    pastMask: g.input('past_mask', 'float32', maskShape),
+    pastK: Array.from({ length: L }, (_, i) => g.input(`past_k.${i}`, 'float32', [B, KVH, slots, hd])),
+    pastV: Array.from({ length: L }, (_, i) => g.input(`past_v.${i}`, 'float32', [B, KVH, slots, hd])),
+  };
+}
+
 /** Logits (B, T, V) from decoding the tokens one by one against a cache of S slots; weights fed as inputs or baked in. */
 async function decodeLogits(c: LlamaConfig, weights: Record<string, Tensor>, ids: number[][], S: number, bake: boolean): Promise<Float32Array> {
   const [B, T, V] = [ids.length, ids[0].length, c.vocab_size];
   const [L, KVH, hd] = [c.num_hidden_layers, c.num_key_value_heads, headDim(c)];
   const g = new Graph('decode');
-  const io = {
-    ids: g.input('input_ids', 'int64', [B, 1]),
-    position: g.input('position', 'int64', [1]),
-    pastMask: g.input('past_mask', 'float32', [S]),
-    pastK: Array.from({ length: L }, (_, i) => g.input(`past_k.${i}`, 'float32', [B, KVH, S, hd])),
-    pastV: Array.from({ length: L }, (_, i) => g.input(`past_v.${i}`, 'float32', [B, KVH, S, hd])),
-  };
+  const io = decodeInputs(g, c, B, S, [S]);
   const r = llamaDecodeStep(g, c, io, bake ? { weights: (name) => weights[name] } : {});
   expect(g.params.size).toBe(bake ? 0 : Object.keys(weights).length);
   // baked: the new K/V come back joined in one output (as the bench and the unified model read them); as inputs: one per layer
@@ -89,13 +95,7 @@ async function decodeLogitsGrown(c: LlamaConfig, weights: Record<string, Tensor>
   const [B, T, V] = [ids.length, ids[0].length, c.vocab_size];
   const [L, KVH, hd] = [c.num_hidden_layers, c.num_key_value_heads, headDim(c)];
   const g = new Graph('decode');
-  const io = {
-    ids: g.input('input_ids', 'int64', [B, 1]),
-    position: g.input('position', 'int64', [1]),
-    pastMask: g.input('past_mask', 'float32', [B, 1, 1, 'S']),
-    pastK: Array.from({ length: L }, (_, i) => g.input(`past_k.${i}`, 'float32', [B, KVH, 'S', hd])),
-    pastV: Array.from({ length: L }, (_, i) => g.input(`past_v.${i}`, 'float32', [B, KVH, 'S', hd])),
-  };
+  const io = decodeInputs(g, c, B, 'S', [B, 1, 1, 'S']);
   const r = llamaDecodeStep(g, c, io, { weights: (name) => weights[name] });
   const s = await Session.create(exportOnnx(g, { logits: r.logits, new_kv: r.newKV }).bytes, { threads: 1 });
   const cache = new KvCache({ layers: L, kvHeads: KVH, headDim: hd, maxSlots: S }, B, chunk);
