@@ -37,8 +37,7 @@ export async function readFolderModel(dir: string): Promise<FolderModel | null> 
     if (config.model_type === 'tessera-vqtok') {
       // an optional card.json beside it: its `metrics`, or the numbers it measured on held-out data
       const extra = existsSync(join(dir, 'card.json')) ? await readJson(join(dir, 'card.json')) : {};
-      const measured = (extra.metrics ?? extra.held_out) as Record<string, unknown> | undefined;
-      const metrics = measured && typeof measured === 'object' ? Object.fromEntries(Object.entries(measured).filter(([, v]) => typeof v === 'number')) : undefined;
+      const metrics = extra.metrics ?? extra.held_out; // the API shows its numeric entries
       return { kind: 'tokenizer', name: basename(dir), card: { ...extra, format: 'tessera-vqtok', config, ...(metrics ? { metrics } : {}) } };
     }
   }

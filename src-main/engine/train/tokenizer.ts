@@ -279,8 +279,10 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
   };
   const evalSet = await loadImageFolder(cfg.data.dir, { split: cfg.data.eval_split, size: S, limit: cfg.data.eval_images });
   /** A sample to watch: the first eval images above their reconstructions, as a PNG under outDir/samples. */
+  let sampledAt = -1;
   const sampleGrid = async (recon: Float32Array) => {
-    if (!opts.onSample) return;
+    if (!opts.onSample || sampledAt === trainer.step) return; // the last step may already have had its eval
+    sampledAt = trainer.step;
     const k = Math.min(8, evalSet.rows.length);
     const file = join(opts.outDir, 'samples', `step-${String(trainer.step).padStart(6, '0')}.png`);
     await mkdir(dirname(file), { recursive: true });

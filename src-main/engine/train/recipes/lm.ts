@@ -273,8 +273,10 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
   };
 
   /** A caption and a drawing from the current weights, for whoever watches (the app's Training view). */
+  let sampledAt = -1;
   const samples = async () => {
-    if (!opts.onSample || !held) return;
+    if (!opts.onSample || !held || sampledAt === trainer.step) return; // the last step may already have had its eval
+    sampledAt = trainer.step;
     const out = await lmSamples({
       outDir: opts.outDir, step: trainer.step, config: c, weights: trainer.params, textTokenizerDir: cfg.text_tokenizer,
       imageTokenizerDir: cfg.image_tokenizer, dataDir: cfg.data.dir, split: cfg.data.eval_split, threads,
