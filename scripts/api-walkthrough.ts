@@ -166,16 +166,19 @@ export async function walkthrough(o: WalkthroughOptions): Promise<WalkthroughRes
     say(`5. training run ${trainRun.id} (job ${trainJob.id}): tokenizer recipe, ${(trainRun.config.train as { steps: number }).steps} steps`);
     await s.until((e) => e.type === 'job.log' && e.jobId === trainJob.id && e.message === `checkpoint at step ${o.killAfterCheckpoint}`, `the checkpoint at step ${o.killAfterCheckpoint}`);
     await s.until((e) => e.type === 'job.progress' && e.jobId === trainJob.id && e.progress.step >= o.killAfterCheckpoint + 2, `step ${o.killAfterCheckpoint + 2}`);
-    const lastCheckpointBeforeKill = Math.max(...(await api.call('runs.get', { id: trainRun.id })).checkpoints.map((c) => c.step));
+    // killed at once (a query first would let the worker run on to the next checkpoint meanwhile)
+    const killTime = Date.now();
     serve.child.kill('SIGKILL');
     const killed = await serve.exited;
     s.close();
     const killedAtStep = Math.max(...s.events.flatMap((e) => (e.type === 'job.progress' && e.jobId === trainJob.id ? [e.progress.step] : [])));
-    say(`   SIGKILLed the server (${killed.signal}) at step ${killedAtStep}; newest checkpoint: step ${lastCheckpointBeforeKill}`);
 
     serve = await spawnServe(dataDir);
     s = await Session.open(serve);
     const api2 = s.api;
+    // the checkpoints recorded before the kill (the resumed job records later ones)
+    const lastCheckpointBeforeKill = Math.max(...(await api2.call('runs.get', { id: trainRun.id })).checkpoints.filter((c) => c.createdAt <= killTime).map((c) => c.step));
+    say(`   SIGKILLed the server (${killed.signal}) at step ${killedAtStep}; newest checkpoint recorded: step ${lastCheckpointBeforeKill}`);
     say(`   restarted tessera serve (pid ${serve.child.pid}) at ${serve.base}: ${serve.output().split('\n').find((l) => /resumed|queued/.test(l)) ?? ''}`);
     const finished = await s.job(trainJob.id, 'the resumed training');
     const stepsAfter = s.events.flatMap((e) => (e.type === 'job.progress' && e.jobId === trainJob.id ? [e.progress.step] : []));
