@@ -1,5 +1,5 @@
 // The shape of a `tessera` CLI command. Each command lives in its own file under commands/ and is
-// listed in commands/index.ts; main.ts matches the longest command path and hands over the rest.
+// listed in commands/index.ts; dispatch.ts matches the longest command path and hands over the rest.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export interface Command {

@@ -1,43 +1,30 @@
 // `tessera`: the command line. Run as `npm run tessera -- <command> [flags]`.
-// Picks the command whose words match the start of argv (longest first) and runs it.
-import { commands } from './commands/index.ts';
-import { UsageError } from './command.ts';
+// On Linux the process first relaunches itself with huge-page malloc (engine/runtime/host-env.ts:
+// glibc reads it only at start), then dispatch.ts runs the command. The relaunched process is the
+// real one; this one waits for it, leaves Ctrl-C to it (the terminal sends it to both), passes
+// SIGTERM/SIGHUP on and exits the way it exits; killed outright, it takes the relaunched one along.
+import { spawn } from 'node:child_process';
+import { engineHostEnv } from '../engine/runtime/host-env.ts';
 
-function help(): string {
-  const rows = [...commands].sort((a, b) => a.name.localeCompare(b.name));
-  return ['usage: tessera <command> [flags]', '', ...rows.map((c) => `  ${c.name.padEnd(20)} ${c.summary}`)].join('\n');
+const env = engineHostEnv();
+if (env === process.env) {
+  // relaunched: if the launcher is killed outright (SIGKILL cannot be passed on), do not outlive it
+  const launcher = Number(process.env.TESSERA_PARENT_PID);
+  delete process.env.TESSERA_PARENT_PID;
+  if (launcher) setInterval(() => process.ppid !== launcher && process.kill(process.pid, 'SIGKILL'), 250).unref();
+  await import('./dispatch.ts');
+} else {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...env, TESSERA_PARENT_PID: String(process.pid) } });
+  process.on('SIGINT', () => {});
+  for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
+  child.on('error', (e) => {
+    console.error(`tessera: could not start ${process.execPath}: ${e.message}`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    } else process.exit(code ?? 1);
+  });
 }
-
-async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
-    console.log(help());
-    return argv.length === 0 ? 2 : 0;
-  }
-  const byLength = [...commands].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
-  const cmd = byLength.find((c) => c.name.split(' ').every((w, i) => argv[i] === w));
-  if (!cmd) {
-    console.error(`tessera: unknown command '${argv.join(' ')}'\n\n${help()}`);
-    return 2;
-  }
-  const rest = argv.slice(cmd.name.split(' ').length);
-  if (rest.includes('--help')) {
-    console.log(`usage: tessera ${cmd.usage}\n\n${cmd.summary}`);
-    return 0;
-  }
-  try {
-    return (await cmd.run(rest)) ?? 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tessera ${cmd.name}: ${err.message}\nusage: tessera ${cmd.usage}`);
-      return 2;
-    }
-    const e = err as Error;
-    console.error(`tessera ${cmd.name}: ${e.name === 'Error' ? '' : e.name + ': '}${e.message}`);
-    if (process.env.TESSERA_DEBUG) console.error(e.stack);
-    return 1;
-  }
-}
-
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});

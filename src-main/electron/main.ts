@@ -10,6 +10,7 @@ import { serveIpc } from './ipc.ts';
 import { appPaths } from './paths.ts';
 import { handleProtocol, registerScheme } from './protocol.ts';
 import { APP_ORIGIN, hardenContents, hardenSession } from './security.ts';
+import { engineHostEnv } from '../engine/runtime/host-env.ts';
 
 app.enableSandbox();
 registerScheme();
@@ -37,7 +38,7 @@ function createWindow(preload: string): BrowserWindow {
 /** Forks backend-host.js (next to this file once built) as a utilityProcess and connects to it. */
 function startHost(options: HostOptions): Promise<RemoteBackend> {
   const entry = fileURLToPath(new URL('./backend-host.js', import.meta.url));
-  const child = utilityProcess.fork(entry, [], { serviceName: 'Tessera backend', stdio: 'inherit' });
+  const child = utilityProcess.fork(entry, [], { serviceName: 'Tessera backend', stdio: 'inherit', env: engineHostEnv() });
   return connectHost({
     post: (m) => child.postMessage(m),
     onMessage: (l) => child.on('message', (m: FromHost) => l(m)),

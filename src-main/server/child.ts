@@ -4,6 +4,7 @@
 // and token it prints. From source only (the CLI as .ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { engineHostEnv } from '../engine/runtime/host-env.ts';
 
 export interface ServeChild {
   child: ChildProcess;
@@ -21,7 +22,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Starts `tessera serve --port 0 --data DATA_DIR`; rejects with its output if no URL comes within `timeoutMs`. */
 export function spawnServe(dataDir: string, opts: { timeoutMs?: number; args?: string[] } = {}): Promise<ServeChild> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', 'serve', '--port', '0', '--data', dataDir, ...(opts.args ?? [])], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TESSERA_DATA: '' },
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: engineHostEnv({ ...process.env, TESSERA_DATA: '' }), // started with what a relaunch would add, so a kill reaches the server itself
   });
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));

@@ -13,6 +13,7 @@ import { DEFAULT_VQTOK, foldCodes, paramWeights, unfoldTokens, vqtokDecoderGraph
 import { Graph } from '../../src-main/engine/graph/graph.ts';
 import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
 import { Session } from '../../src-main/engine/runtime/session.ts';
+import { engineHostEnv } from '../../src-main/engine/runtime/host-env.ts';
 import { mseOf, psnrOf, ssimOf } from '../../src-main/engine/quant/image-metrics.ts';
 import { fitProjection, pullCodebook } from '../../src-main/engine/quant/pull.ts';
 import { parseTokenizerConfig, runTokenizerRecipe } from '../../src-main/engine/train/tokenizer.ts';
@@ -186,7 +187,8 @@ describe('training', () => {
     const run = (out: string, metrics: string, resume: boolean, killAfterStep?: number) => new Promise<{ signal: string | null; code: number | null }>((resolve, reject) => {
       const args = ['--import', 'tsx', 'src-main/cli/main.ts', 'train', 'tokenizer', '--config', config, '--out', out, '--metrics', metrics, '--threads', '1'];
       if (resume) args.push('--resume');
-      const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      // with the environment the CLI would relaunch itself with, so the SIGKILL reaches the trainer itself
+      const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: engineHostEnv() });
       let err = '';
       child.stderr.on('data', (c: Buffer) => (err += c.toString()));
       child.stdout.on('data', (c: Buffer) => {

@@ -18,6 +18,7 @@ import { caption } from './caption.ts';
 import { generate } from './generate.ts';
 import { chat } from './chat.ts';
 import { evalLm } from './eval-lm.ts';
+import { info } from './info.ts';
 
 export const commands: Command[] = [
   dataEmoji,
@@ -38,4 +39,5 @@ export const commands: Command[] = [
   generate,
   chat,
   evalLm,
+  info,
 ];

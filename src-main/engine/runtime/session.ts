@@ -56,6 +56,11 @@ function cudaInstalled(): boolean {
   return readdirSync(bin).some((napi) => existsSync(join(bin, napi, 'linux', 'x64', 'libonnxruntime_providers_cuda.so')));
 }
 
+/** The onnxruntime-node package version in use. */
+export function runtimeVersion(): string {
+  return (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
+}
+
 export function checkProvider(p: Provider): void {
   const s = providerStatus().find((x) => x.name === p);
   if (!s) throw new ProviderUnavailableError(`unknown execution provider '${p}'; choose one of ${PROVIDERS.join(', ')}`);
