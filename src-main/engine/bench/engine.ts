@@ -1,13 +1,15 @@
 // `bench engine`: throughput of the engine on this machine, for the reference LM configuration
 // (d=384, 8 layers, 6 heads, SwiGLU 1024, vocab 4096, T=256, B=8): a 1024³ MatMul, training
 // tokens/s with MFU, batch-1 decoding tokens/s with a KV cache, and decoding as a fraction of the
-// memory-bandwidth limit (bandwidth measured here: the best of a large ReduceSum and a large one-row product).
+// memory-bandwidth limit (bandwidth probed between decode rounds: the best of a large ReduceSum and a
+// large one-row product).
 import { Graph, numel, type Tensor } from '../graph/graph.ts';
 import * as op from '../graph/ops/index.ts';
 import { exportOnnx } from '../graph/onnx.ts';
 import { KvCache } from '../infer/kv-cache.ts';
 import { headDim, llamaDecodeStep, llamaForward, type LlamaConfig } from '../models/llama.ts';
 import { crossEntropy } from '../nn/functional.ts';
+import { hugePagesMiB } from '../runtime/host-env.ts';
 import { Session } from '../runtime/session.ts';
 import { Trainer } from '../train/trainer.ts';
 import { Rng } from '../util/rng.ts';
@@ -22,10 +24,16 @@ export interface EngineBench {
   train_tokens_per_s: number;
   train_mfu: number;
   decode_tokens_per_s: number;
+  /** Median over the decode rounds of tokens/s ÷ (bandwidth probed around that round ÷ weight bytes per token). */
   decode_bw_frac: number;
+  decode_bw_frac_range: [number, number];
+  /** Median of the probes taken between the decode rounds. */
   read_bandwidth_gbs: number;
   weight_bytes_per_token: number;
+  decode_rounds: number;
   threads: number;
+  /** MiB of the process on transparent huge pages at the end (huge-page malloc, runtime/host-env.ts); null off Linux. */
+  huge_pages_mib: number | null;
 }
 
 const f32 = (shape: number[], data: Float32Array = new Float32Array(numel(shape))): Tensor => ({ dtype: 'float32', shape, data });
@@ -56,24 +64,42 @@ async function matmulGflops(threads: number): Promise<number> {
 
 /**
  * Read bandwidth in GB/s, the best of two ways to stream 512 MiB once: a ReduceSum over it (the input
- * is not copied) and a one-row product against a baked (8192, 16384) weight, the access pattern of
- * batch-1 decoding. The higher one is the limit decoding is measured against.
+ * is fed without copying) and a one-row product against a baked (8192, 16384) weight, the access
+ * pattern of batch-1 decoding. `probe()` measures both (3 runs each, best kept) and returns the
+ * higher; decoding is measured between probes, since this machine's bandwidth drifts by ±30% within
+ * minutes (other tenants of the host), so a figure taken once at the start would not be the limit
+ * the decoding ran under.
  */
-async function readBandwidth(threads: number): Promise<number> {
+async function bandwidthProbe(threads: number): Promise<{ probe(): Promise<number>; release(): Promise<void> }> {
   const n = 128 * 1024 * 1024;
   const g = new Graph('bw');
   const x = g.input('x', 'float32', [n / 1024, 1024]);
   const s = await Session.create(exportOnnx(g, { y: op.reduceSum(x, []) }).bytes, { threads });
-  const tSum = await timeRuns(() => s.run({ x: f32([n / 1024, 1024], new Float32Array(n).fill(1)) }), 2);
-  await s.release();
+  const xs = { x: f32([n / 1024, 1024], new Float32Array(n).fill(1)) };
   const [K, N] = [8192, n / 8192];
   const gv = new Graph('gemv');
   const v = gv.input('x', 'float32', [1, K]);
   const w = gv.constant(f32([N, K], new Rng(4).fillNormal(new Float32Array(n), 0.02)), 'w');
   const sv = await Session.create(exportOnnx(gv, { y: op.reduceSum(op.gemm(v, w, null, { transB: true }), []) }).bytes, { threads });
-  const tGemv = await timeRuns(() => sv.run({ x: f32([1, K], new Float32Array(K).fill(0.1)) }), 2);
-  await sv.release();
-  return (n * 4) / Math.min(tSum, tGemv) / 1e9;
+  const xv = { x: f32([1, K], new Float32Array(K).fill(0.1)) };
+  await s.run(xs); // warm up both
+  await sv.run(xv);
+  const best = async (fn: () => Promise<unknown>) => {
+    let t = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t0 = now();
+      await fn();
+      t = Math.min(t, now() - t0);
+    }
+    return t;
+  };
+  return {
+    probe: async () => (n * 4) / Math.min(await best(() => s.run(xs)), await best(() => sv.run(xv))) / 1e9,
+    release: async () => {
+      await s.release();
+      await sv.release();
+    },
+  };
 }
 
 /** Parameters of the non-embedding part and the (tied) head; FLOPs per trained token ≈ 6N + 12·L·T·d. */
@@ -114,9 +140,11 @@ async function trainTokensPerS(c: LlamaConfig, B: number, T: number, threads: nu
 
 /**
  * Batch-1 greedy decoding at positions 1..tokens against a cache of up to S slots (infer/kv-cache.ts:
- * fed as long as the past needs, in chunks of 32 slots, as the unified model feeds it).
+ * fed as long as the past needs, in chunks of 32 slots, as the unified model feeds it), `rounds` times
+ * from an empty cache, with `between()` (a bandwidth probe) before the first round and after each.
+ * Returns tokens/s per round and what `between` returned around it.
  */
-async function decodeTokensPerS(c: LlamaConfig, S: number, threads: number, tokens: number): Promise<number> {
+async function decodeRounds(c: LlamaConfig, S: number, threads: number, tokens: number, rounds: number, between: () => Promise<number>) {
   const g = new Graph('decode');
   const hd = headDim(c);
   const KVH = c.num_key_value_heads;
@@ -133,28 +161,39 @@ async function decodeTokensPerS(c: LlamaConfig, S: number, threads: number, toke
   const rng = new Rng(3);
   const r = llamaDecodeStep(g, c, io, { weights: (_name, shape) => f32(shape, rng.fillNormal(new Float32Array(numel(shape)), 0.02)) });
   const s = await Session.create(exportOnnx(g, { logits: r.logits, new_kv: r.newKV }).bytes, { threads });
-  const cache = new KvCache({ layers: L, kvHeads: KVH, headDim: hd, maxSlots: S }, 1);
-  let token = 1;
-  const step = async (pos: number) => {
-    cache.reserve(pos); // the past: slots 0..pos-1
-    const feeds: Record<string, Tensor> = {
-      ...cache.feeds(),
-      input_ids: { dtype: 'int64', shape: [1, 1], data: BigInt64Array.of(BigInt(token)) },
-      position: { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(pos)) },
+  const run = async () => {
+    const cache = new KvCache({ layers: L, kvHeads: KVH, headDim: hd, maxSlots: S }, 1);
+    let token = 1;
+    const step = async (pos: number) => {
+      cache.reserve(pos); // the past: slots 0..pos-1
+      const feeds: Record<string, Tensor> = {
+        ...cache.feeds(),
+        input_ids: { dtype: 'int64', shape: [1, 1], data: BigInt64Array.of(BigInt(token)) },
+        position: { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(pos)) },
+      };
+      const out = await s.run(feeds);
+      cache.write(out.new_kv.data as Float32Array, pos);
+      const logits = out.logits.data as Float32Array;
+      let best = 0;
+      for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
+      token = best;
     };
-    const out = await s.run(feeds);
-    cache.write(out.new_kv.data as Float32Array, pos);
-    const logits = out.logits.data as Float32Array;
-    let best = 0;
-    for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
-    token = best;
+    await step(0);
+    const t0 = now();
+    for (let p = 1; p <= tokens; p++) await step(p);
+    return tokens / (now() - t0);
   };
-  await step(0);
-  const t0 = now();
-  for (let p = 1; p <= tokens; p++) await step(p);
-  const dt = now() - t0;
+  await run(); // warm up
+  const out: { tokensPerS: number; before: number; after: number }[] = [];
+  let before = await between();
+  for (let i = 0; i < rounds; i++) {
+    const tokensPerS = await run();
+    const after = await between();
+    out.push({ tokensPerS, before, after });
+    before = after;
+  }
   await s.release();
-  return tokens / dt;
+  return out;
 }
 
 export async function benchEngine(opts: { threads?: number; quick?: boolean } = {}): Promise<EngineBench> {
@@ -162,21 +201,31 @@ export async function benchEngine(opts: { threads?: number; quick?: boolean } = 
   const c = BENCH_LM;
   const [B, T] = [8, 256];
   const matmul = await matmulGflops(threads);
-  const bw = await readBandwidth(threads);
   const train = await trainTokensPerS(c, B, T, threads, opts.quick ? 3 : 10);
-  const decode = await decodeTokensPerS(c, T, threads, opts.quick ? 64 : 200);
+  const bw = await bandwidthProbe(threads);
+  const rounds = await decodeRounds(c, T, threads, opts.quick ? 64 : 200, opts.quick ? 2 : 5, bw.probe);
+  await bw.release();
   const { layers, head, trainFlopsPerToken } = lmCounts(c, T);
   const bytesPerToken = 4 * (layers + head);
+  // each round against the bandwidth probed just before and just after it
+  const fracs = rounds.map((r) => r.tokensPerS / ((((r.before + r.after) / 2) * 1e9) / bytesPerToken));
   return {
     matmul_gflops: round(matmul),
     train_tokens_per_s: round(train),
     train_mfu: round((train * trainFlopsPerToken) / (matmul * 1e9), 3),
-    decode_tokens_per_s: round(decode),
-    decode_bw_frac: round(decode / ((bw * 1e9) / bytesPerToken), 3),
-    read_bandwidth_gbs: round(bw),
+    decode_tokens_per_s: round(median(rounds.map((r) => r.tokensPerS))),
+    decode_bw_frac: round(median(fracs), 3),
+    decode_bw_frac_range: [round(Math.min(...fracs), 3), round(Math.max(...fracs), 3)],
+    read_bandwidth_gbs: round(median(rounds.flatMap((r, i) => (i === 0 ? [r.before, r.after] : [r.after])))),
     weight_bytes_per_token: bytesPerToken,
+    decode_rounds: rounds.length,
     threads,
+    huge_pages_mib: hugePagesMiB(),
   };
 }
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const median = (xs: number[]) => {
+  const a = [...xs].sort((p, q) => p - q);
+  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+};
