@@ -2,7 +2,7 @@
 // encoded once into the cache, checkpoints export the embedding table for the tokenizer's pull, a
 // run that crashes after step 3 and resumes from its step-2 checkpoint reproduces the uninterrupted
 // run's losses exactly, pausing checkpoints and returns 'paused', and the model folder loads back.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFolder } from '../../src-main/engine/infer/model-folder.ts';
@@ -86,6 +86,32 @@ describe('lm recipe', () => {
     const [a, b] = [await loadModelFolder(first.modelDir!), await loadModelFolder(r.modelDir!)];
     expect(b.config).toEqual(a.config);
     expect(b.config.hidden_size).toBe(32);
+  });
+
+  it('with jittered variants: each variant is encoded once and cached, the codes differ, and a resume is still exact', async () => {
+    const cfg = parseLmConfig({ ...base, data: { ...(base.data as object), augment: { variants: 2, shift: 3, scale: 0.1 } } }, 'lm.json');
+    const before = encodes;
+    const full: number[] = [];
+    const outA = tmp('lmJ');
+    await runLmRecipe(cfg, { outDir: outA, resume: false, onProgress: (p) => p.phase !== 'eval' && full.push(p.loss) }, deps);
+    const files = readdirSync(join(outA, 'cache')).filter((f) => f.endsWith('.i32')).sort();
+    expect(files).toHaveLength(4); // train, its two jittered variants, the eval split
+    expect(files.filter((f) => /-jitter3x0\.1v[12]\.i32$/.test(f))).toHaveLength(2);
+    const [v1, v2] = files.filter((f) => f.includes('jitter')).map((f) => readFileSync(join(outA, 'cache', f)));
+    const plain = readFileSync(join(outA, 'cache', files.find((f) => f.startsWith('codes-train-') && !f.includes('jitter'))!));
+    expect(v1.equals(plain) || v2.equals(plain) || v1.equals(v2)).toBe(false);
+    const perRun = encodes - before;
+
+    const outB = tmp('lmJ2');
+    await expect(runLmRecipe(cfg, { outDir: outB, resume: false, onProgress: (p) => { if (p.step === 3) throw new Error('simulated crash'); } }, deps)).rejects.toThrow('simulated crash');
+    const resumed: number[] = [];
+    await runLmRecipe(cfg, { outDir: outB, resume: true, onProgress: (p) => p.phase !== 'eval' && resumed.push(p.loss) }, deps);
+    expect(resumed).toEqual(full.slice(2));
+    expect(encodes - before).toBe(2 * perRun); // the resumed run read every variant from the cache
+    // and the jitter changes what is trained on: the same config without it gives other losses
+    const plainLosses: number[] = [];
+    await runLmRecipe(parseLmConfig(base, 'lm.json'), { outDir: tmp('lmJ3'), resume: false, onProgress: (p) => p.phase !== 'eval' && plainLosses.push(p.loss) }, deps);
+    expect(plainLosses).not.toEqual(full);
   });
 
   it('pause: an abort writes a checkpoint and returns paused', async () => {

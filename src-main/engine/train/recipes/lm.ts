@@ -21,6 +21,7 @@ import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readMetadata, rowSplit, loadImageFolder, type MetadataRow } from '../../data/imagefolder.ts';
+import { jitterImages } from '../../data/augment.ts';
 import { collate, layoutChat, TaskStream, type TaskKind } from '../../data/tasks.ts';
 import type { Tensor } from '../../graph/graph.ts';
 import { saveModelFolder } from '../../infer/model-folder.ts';
@@ -30,6 +31,7 @@ import { loadImageTokenizer } from '../../models/image-tokenizer.ts';
 import { codecToLm, declareBatchInputs, imageIdRange, initUnifiedParam, parseUnifiedConfig, unifiedLoss, validateUnifiedConfig, type UnifiedConfig } from '../../models/unicode.ts';
 import { fitProjection, pullCodebook } from '../../quant/pull.ts';
 import { TextTokenizer } from '../../text/tokenizer.ts';
+import { Rng } from '../../util/rng.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeResult, type RecipeRunOptions } from '../recipe.ts';
 import { Trainer } from '../trainer.ts';
@@ -55,7 +57,11 @@ export const LmRecipeSchema = z.object({
     depth_head_heads: posInt.default(4),
     depth_head_intermediate_size: posInt.default(512),
   }).prefault({}),
-  data: z.object({ dir: z.string().min(1), train_split: z.string().default('train'), eval_split: z.string().default('validation') }),
+  data: z.object({
+    dir: z.string().min(1), train_split: z.string().default('train'), eval_split: z.string().default('validation'),
+    /** Geometric jitter (data/augment.ts): `variants` extra encodings of every training image, one of the 1 + variants codes picked per use. */
+    augment: z.object({ variants: posInt.max(16), shift: z.number().min(0).max(16).default(4), scale: z.number().min(0).max(0.5).default(0.1) }).nullable().default(null),
+  }),
   /** The image tokenizer folder (config.json + model.safetensors + encoder/decoder.onnx). */
   image_tokenizer: z.string().min(1),
   /** The folder holding tokenizer.json + tokenizer_config.json. */
@@ -126,11 +132,15 @@ async function cacheKey(tokDir: string, rows: MetadataRow[]): Promise<string> {
  * Codec token ids (N, P, D) for every row of a split, from outDir/cache when the tokenizer and rows
  * are unchanged, else encoded once (batches of 64) and cached.
  */
-export async function cachedCodes(codec: ImageCodec, tokDir: string, dataDir: string, split: string, cacheDir: string): Promise<{ rows: MetadataRow[]; codes: Int32Array; encoded: boolean }> {
+export async function cachedCodes(
+  codec: ImageCodec, tokDir: string, dataDir: string, split: string, cacheDir: string,
+  /** Applied to the decoded images before encoding; `key` names it in the cache file. */
+  transform?: { key: string; apply(images: Float32Array, n: number, size: number): Float32Array },
+): Promise<{ rows: MetadataRow[]; codes: Int32Array; encoded: boolean }> {
   const rows = await splitRows(dataDir, split);
   if (rows.length === 0) throw new RecipeConfigError('config', 'data', `${dataDir} has no rows in split '${split}'`);
   const per = codec.positions * codec.depth;
-  const file = join(cacheDir, `codes-${split.replace(/[^A-Za-z0-9_-]/g, '_')}-${await cacheKey(tokDir, rows)}.i32`);
+  const file = join(cacheDir, `codes-${split.replace(/[^A-Za-z0-9_-]/g, '_')}-${await cacheKey(tokDir, rows)}${transform ? `-${transform.key}` : ''}.i32`);
   try {
     const buf = await readFile(file);
     if (buf.length === rows.length * per * 4) return { rows, codes: new Int32Array(buf.buffer, buf.byteOffset, rows.length * per).slice(), encoded: false };
@@ -140,10 +150,11 @@ export async function cachedCodes(codec: ImageCodec, tokDir: string, dataDir: st
   const folder = await loadImageFolder(dataDir, { split, size: codec.imageSize });
   if (folder.rows.length !== rows.length || folder.rows.some((r, i) => r.file_name !== rows[i].file_name)) throw new Error(`${dataDir}: rows of split '${split}' changed while loading`);
   const px = 3 * codec.imageSize ** 2;
+  const images = transform ? transform.apply(folder.images, rows.length, codec.imageSize) : folder.images;
   const codes = new Int32Array(rows.length * per);
   for (let s = 0; s < rows.length; s += 64) {
     const m = Math.min(64, rows.length - s);
-    codes.set(await codec.encode(folder.images.subarray(s * px, (s + m) * px), m), s * per);
+    codes.set(await codec.encode(images.subarray(s * px, (s + m) * px), m), s * per);
   }
   await mkdir(cacheDir, { recursive: true });
   await writeFile(`${file}.tmp-${process.pid}`, new Uint8Array(codes.buffer));
@@ -183,14 +194,28 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
   const c = cfg.init_from ? await baseConfig(cfg.init_from, tok.vocabSize, codec) : unifiedConfigFor(cfg.model, tok.vocabSize, codec);
   const cacheDir = join(opts.outDir, 'cache');
   const train = await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.train_split, cacheDir);
+  const aug = cfg.data.augment;
+  const jittered: Int32Array[] = [];
+  for (let v = 1; aug && v <= aug.variants; v++) {
+    const key = `jitter${aug.shift}x${aug.scale}v${v}`;
+    jittered.push((await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.train_split, cacheDir, { key, apply: (im, n, size) => jitterImages(im, n, size, aug, new Rng(7919 * v)) })).codes);
+  }
   const held = await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.eval_split, cacheDir).catch(() => null);
   await codec.release();
   const per = c.image_positions * c.image_depth;
   const lmCodes = (codes: Int32Array) => codecToLm(c, codes);
   const [trainCodes, heldCodes] = [lmCodes(train.codes), held ? lmCodes(held.codes) : null];
+  const variants = [trainCodes, ...jittered.map(lmCodes)];
+  // which encoding of image i a step uses: a hash of (i, step), so a resumed run picks the same ones
+  let stepNow = 0;
+  const variantOf = (i: number) => {
+    let h = Math.imul(i + 1, 0x9e3779b1) ^ Math.imul(stepNow + 1, 0x85ebca77);
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+    return ((h ^ (h >>> 13)) >>> 0) % variants.length;
+  };
 
   const taskOpts = { stage: cfg.stage, cfgDropout: t.cfg_dropout, outputForm: c.image_head === 'depth' ? 'aggregate' as const : 'unfolded' as const, mix: (t.mix ?? undefined) as Partial<Record<TaskKind, number>> | undefined };
-  const stream = new TaskStream(train.rows, (i) => trainCodes.subarray(i * per, (i + 1) * per), { ...taskOpts, seed: t.seed });
+  const stream = new TaskStream(train.rows, (i) => variants[variantOf(i)].subarray(i * per, (i + 1) * per), { ...taskOpts, seed: t.seed });
   const answerOnly = cfg.stage === 'stage2';
   const toFeeds = (s: TaskStream, n: number) => {
     const seqs = s.nextBatch(n).map((e) => layoutChat(tok, c, e, answerOnly, { imageWeight: t.image_weight }));
@@ -293,6 +318,7 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
         await checkpoint();
         return { status: 'paused', step: trainer.step };
       }
+      stepNow = trainer.step;
       const feeds = toFeeds(stream, t.batch);
       const ts = performance.now();
       const r = await trainer.trainStep([feeds]);
