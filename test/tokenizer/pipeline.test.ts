@@ -2,7 +2,7 @@
 // round (LM, then the tokenizer pulled toward the LM table), Stage II and one more Stage II round,
 // two decoder-only rounds, the assembled model folder with its card; then a second invocation finds
 // every stage done and changes nothing.
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
     data_dir: data, work_dir: join(tmp, 'work'), model_dir: join(tmp, 'models', 'toy'),
     text_tokenizer: { vocab_size: 300 }, tokenizer: 'tokenizer.json', tokenizer_artifact: join(tmp, 'artifact'),
     stage1: { rounds: 1, lm: 'lm1.json', lm_steps_per_round: 2, tokenizer_steps_per_round: 2, pull_lambda: 0.5, pull_every: 1 },
-    stage2: { lm: 'lm2.json', more: [{ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 5, mix: { caption: 1 } }] },
+    stage2: { lm: 'lm2.json', more: [{ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 5, mix: { caption: 1 }, augment: { variants: 1, shift: 2, scale: 0.1 } }] },
     decoder: { steps: 2, lr: 1e-3, ssim_weight: 0.5, more: [{ steps: 2, lr: 5e-4, ssim_weight: 1 }] },
   }));
   const stages = new Set<string>();
@@ -66,6 +66,8 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   expect(card.metrics.tokenizer_psnr).toBeGreaterThan(5);
   expect(card.training.stage2_seconds).toBeGreaterThanOrEqual(0);
   expect(card.recipe.stage2_more[0].train).toMatchObject({ steps: 2, lr: 5e-4, seed: 5, mix: { caption: 1 } });
+  expect(card.recipe.stage2_more[0].data.augment).toEqual({ variants: 1, shift: 2, scale: 0.1 });
+  expect((await readdir(join(tmp, 'work', 'stage2-more-1', 'cache'))).filter((f) => f.includes('-jitter2x0.1v1'))).toHaveLength(1); // the round encoded its jittered copy
   expect((await stat(join(tmp, 'artifact', 'encoder.onnx'))).isFile()).toBe(true);
   const before = (await stat(join(tmp, 'models', 'toy', 'tessera.json'))).mtimeMs;
   const again = new Set<string>();

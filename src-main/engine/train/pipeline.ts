@@ -24,7 +24,7 @@ import { corpusFromImagefolder } from '../text/corpus.ts';
 import { writeTokenizerFiles } from '../text/files.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } from '../data/tasks.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeProgress, type RecipeSample } from './recipe.ts';
-import { lmRecipe, TASKS, type LmRecipeConfig } from './recipes/lm.ts';
+import { AugmentSchema, lmRecipe, TASKS, type LmRecipeConfig } from './recipes/lm.ts';
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
@@ -52,7 +52,8 @@ export const PipelineSchema = z.object({
     pull_every: z.int().min(1),
   }),
   /** steps overrides the Stage II file's train.steps. `more`: further Stage II rounds, each starting
-   *  from the previous round's model with its own schedule (warmup + cosine), seed and task mix. */
+   *  from the previous round's model with its own schedule (warmup + cosine), seed, task mix and
+   *  image jitter (the LM recipe's data.augment). */
   stage2: z.object({
     lm: RecipeRef,
     steps: z.int().min(1).optional(),
@@ -62,6 +63,7 @@ export const PipelineSchema = z.object({
       warmup_steps: z.int().min(0).default(50),
       seed: z.int().min(0),
       mix: z.partialRecord(z.enum(TASKS), z.number().min(0)).nullable().default(null),
+      augment: AugmentSchema.nullable().default(null),
     })).default([]),
   }),
   /** After Stage II: fine-tune the final tokenizer's decoder alone (its encoder and codebook, so the
@@ -257,7 +259,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     for (const [k, seg] of p.stage2.more.entries()) {
       const id = `stage2-more-${k + 1}`;
       const cfg: LmRecipeConfig = lmRecipe.parseConfig({
-        ...cfg2, init_from: lmFinal,
+        ...cfg2, init_from: lmFinal, data: { ...cfg2.data, augment: seg.augment },
         train: { ...cfg2.train, steps: seg.steps, lr: seg.lr, warmup_steps: seg.warmup_steps, seed: seg.seed, mix: seg.mix },
       }, lm2.source);
       more.push(cfg);

@@ -40,6 +40,9 @@ import { lmSamples } from './lm-samples.ts';
 const posInt = z.int().min(1);
 export const TASKS = ['caption', 'question', 't2i', 'decompress'] as const;
 
+/** Geometric jitter (data/augment.ts): `variants` extra encodings of every training image, one of the 1 + variants codes picked per use. */
+export const AugmentSchema = z.object({ variants: posInt.max(16), shift: z.number().min(0).max(16).default(4), scale: z.number().min(0).max(0.5).default(0.1) });
+
 export const LmRecipeSchema = z.object({
   model: z.object({
     hidden_size: posInt.default(256),
@@ -59,8 +62,7 @@ export const LmRecipeSchema = z.object({
   }).prefault({}),
   data: z.object({
     dir: z.string().min(1), train_split: z.string().default('train'), eval_split: z.string().default('validation'),
-    /** Geometric jitter (data/augment.ts): `variants` extra encodings of every training image, one of the 1 + variants codes picked per use. */
-    augment: z.object({ variants: posInt.max(16), shift: z.number().min(0).max(16).default(4), scale: z.number().min(0).max(0.5).default(0.1) }).nullable().default(null),
+    augment: AugmentSchema.nullable().default(null),
   }),
   /** The image tokenizer folder (config.json + model.safetensors + encoder/decoder.onnx). */
   image_tokenizer: z.string().min(1),
