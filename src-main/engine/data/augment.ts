@@ -32,16 +32,15 @@ export function warpImage(img: Float32Array, size: number, s: number, dx: number
   const plane = size * size;
   const out = new Float32Array(3 * plane);
   const c = (size - 1) / 2;
+  const at = (off: number, yy: number, xx: number) => (yy < 0 || yy >= size || xx < 0 || xx >= size ? 1 : img[off + yy * size + xx]);
   for (let y = 0; y < size; y++) {
     const sy = (y - c - dy) / s + c;
     const y0 = Math.floor(sy), fy = sy - y0;
     for (let x = 0; x < size; x++) {
       const sx = (x - c - dx) / s + c;
       const x0 = Math.floor(sx), fx = sx - x0;
-      for (let ch = 0; ch < 3; ch++) {
-        const at = (yy: number, xx: number) => (yy < 0 || yy >= size || xx < 0 || xx >= size ? 1 : img[ch * plane + yy * size + xx]);
-        out[ch * plane + y * size + x] = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
-      }
+      for (let off = 0; off < 3 * plane; off += plane)
+        out[off + y * size + x] = (1 - fy) * ((1 - fx) * at(off, y0, x0) + fx * at(off, y0, x0 + 1)) + fy * ((1 - fx) * at(off, y0 + 1, x0) + fx * at(off, y0 + 1, x0 + 1));
     }
   }
   return out;
