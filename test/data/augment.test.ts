@@ -1,8 +1,10 @@
-// Geometric jitter for LM training images (data/augment.ts): warps checked against hand-computed
-// pixels (an integer shift is a roll with white fill; a 2× zoom interpolates halfway), and the
-// per-image draws are deterministic and leave a white image white.
+// Jitter for LM training images (data/augment.ts): warps checked against hand-computed pixels (an
+// integer shift is a roll with white fill; a 2× zoom interpolates halfway; a quarter turn is a
+// transpose and flip), tone changes against their formulas (white stays white, greys stay grey),
+// the blur against a direct 2-D Gaussian sum, and the per-image draws are deterministic, leave a
+// white image white, and do not move when another option is added at 0.
 import { describe, expect, it } from 'vitest';
-import { jitterImages, warpImage } from '../../src-main/engine/data/augment.ts';
+import { blurImage, jitterImages, toneImage, warpImage } from '../../src-main/engine/data/augment.ts';
 import { Rng } from '../../src-main/engine/util/rng.ts';
 
 const size = 8;
@@ -46,5 +48,63 @@ describe('geometric jitter', () => {
     const white = jitterImages(new Float32Array(2 * 3 * plane).fill(1), 2, size, o, new Rng(8));
     expect(white.every((v) => Math.abs(v - 1) < 1e-6)).toBe(true);
     expect(() => jitterImages(imgs, 5, size, o, new Rng(9))).toThrow(/cannot hold 5 images/);
+  });
+
+  it('a quarter turn about the centre maps (x, y) to the source at (y, size − 1 − x)', () => {
+    const img = random(4);
+    const out = warpImage(img, size, 1, 0, 0, Math.PI / 2);
+    // output (x, y) samples R(−90°)·(u, v) + c = (v, −u) + c: source x = y, source y = size − 1 − x
+    for (let ch = 0; ch < 3; ch++)
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++) expect(out[ch * plane + y * size + x]).toBeCloseTo(img[ch * plane + (size - 1 - x) * size + y], 5);
+  });
+
+  it('tone changes follow their formulas, keep white white and greys grey', () => {
+    const img = random(5);
+    const t = { gamma: 1.3, ink: 0.8, saturation: 1.2 };
+    const out = toneImage(img, size, t);
+    const clip = (v: number) => Math.min(1, Math.max(0, v));
+    for (const p of [0, 9, 63]) {
+      const [r, g, b] = [img[p], img[plane + p], img[2 * plane + p]];
+      const grey = 0.299 * r + 0.587 * g + 0.114 * b;
+      [r, g, b].forEach((x, ch) => expect(out[ch * plane + p]).toBeCloseTo(clip(1 - 0.8 * (1 - clip(grey + 1.2 * (x - grey)) ** 1.3)), 5));
+    }
+    const flat = new Float32Array(3 * plane);
+    for (let p = 0; p < plane; p++) [0, 1, 2].forEach((ch) => (flat[ch * plane + p] = p % 2 ? 1 : 0.4));
+    const toned = toneImage(flat, size, t);
+    for (let p = 0; p < plane; p++) {
+      expect(toned[p]).toBeCloseTo(toned[plane + p], 6); // grey stays grey: the three channels agree
+      expect(toned[p]).toBeCloseTo(toned[2 * plane + p], 6);
+      if (p % 2) expect(toned[p]).toBe(1);
+      else expect(toned[p]).toBeCloseTo(1 - 0.8 * (1 - 0.4 ** 1.3), 5);
+    }
+  });
+
+  it('the separable blur equals a direct 2-D Gaussian sum with clamped edges', () => {
+    const img = random(6);
+    const sigma = 0.9, r = Math.ceil(3 * sigma);
+    const out = blurImage(img, size, sigma);
+    const clamp = (i: number) => Math.min(size - 1, Math.max(0, i));
+    for (const [y, x] of [[0, 0], [3, 4], [7, 2]]) {
+      let num = 0, den = 0;
+      for (let j = -r; j <= r; j++)
+        for (let i = -r; i <= r; i++) {
+          const w = Math.exp(-(i * i + j * j) / (2 * sigma * sigma));
+          num += w * img[plane + clamp(y + j) * size + clamp(x + i)];
+          den += w;
+        }
+      expect(out[plane + y * size + x]).toBeCloseTo(num / den, 5);
+    }
+    expect(blurImage(img, size, 0)).toEqual(img);
+  });
+
+  it('an option added at 0 leaves the draws of the others as they were; all options keep white white', () => {
+    const imgs = random(7, 3);
+    const geo = { shift: 3, scale: 0.1 };
+    expect(jitterImages(imgs, 3, size, { ...geo, rotate: 0, color: 0, blur: 0 }, new Rng(11))).toEqual(jitterImages(imgs, 3, size, geo, new Rng(11)));
+    const all = { ...geo, rotate: 15, color: 0.3, blur: 1 };
+    expect(jitterImages(imgs, 3, size, all, new Rng(11))).not.toEqual(jitterImages(imgs, 3, size, geo, new Rng(11)));
+    const white = jitterImages(new Float32Array(2 * 3 * plane).fill(1), 2, size, all, new Rng(12));
+    expect(white.every((v) => Math.abs(v - 1) < 1e-5)).toBe(true);
   });
 });

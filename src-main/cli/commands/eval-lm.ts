@@ -35,7 +35,7 @@ export const evalLm: Command = {
         await writeFileAtomic(cardFile, JSON.stringify(card, null, 2) + '\n');
         if (!values.json) console.error(`metrics written to ${cardFile}`);
       }
-      console.log(values.json ? JSON.stringify(r) : Object.entries(r).map(([k, v]) => `${k.padEnd(18)} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join('\n'));
+      console.log(values.json ? JSON.stringify(r) : Object.entries(r).map(([k, v]) => `${k.padEnd(26)} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join('\n'));
     } finally {
       await m.release();
     }

@@ -1,7 +1,12 @@
-// Geometric jitter of training images: each image moved by up to ±shift pixels and scaled by
-// 1 ± scale about its centre (bilinear, white where the source runs out — the emoji set's
-// background), so the frozen image tokenizer gives the LM other codes for the same picture.
-// Deterministic for a given Rng state. Images are (N, 3, H, W) in [0, 1], square.
+// Jitter of training images, so the frozen image tokenizer gives the LM other codes for the same
+// picture and the LM learns what survives a change of drawing style:
+//   geometric: a shift of up to ±shift pixels, a scale of 1 ± scale about the centre, a rotation of
+//     up to ±rotate degrees (bilinear, white where the source runs out — the emoji set's background);
+//   tone (`color`): gamma, ink strength and saturation each drawn from [1 − color, 1 + color]; all
+//     three keep white white and leave hue alone, so colour questions stay true;
+//   blur: a Gaussian of σ drawn from [0, blur] pixels, which removes the fine shading a style adds.
+// Deterministic for a given Rng state; an option left at 0 draws nothing, so adding an option
+// does not change the draws of the others. Images are (N, 3, H, W) in [0, 1], square.
 import type { Rng } from '../util/rng.ts';
 
 export interface JitterOptions {
@@ -9,39 +14,104 @@ export interface JitterOptions {
   shift: number;
   /** Largest relative change of size: the factor is drawn from [1 − scale, 1 + scale]. */
   scale: number;
+  /** Largest rotation in degrees, either way. */
+  rotate?: number;
+  /** Largest relative change of gamma, ink strength and saturation. */
+  color?: number;
+  /** Largest Gaussian blur σ in pixels. */
+  blur?: number;
 }
 
 export function jitterImages(images: Float32Array, n: number, size: number, o: JitterOptions, rng: Rng): Float32Array {
   const one = 3 * size * size;
   if (images.length < n * one) throw new Error(`jitterImages: ${images.length} values cannot hold ${n} images of 3×${size}×${size}`);
   const out = new Float32Array(n * one);
+  const sym = (r: number) => (2 * rng.uniform() - 1) * r;
   for (let k = 0; k < n; k++) {
-    const s = 1 + (2 * rng.uniform() - 1) * o.scale;
-    const dx = (2 * rng.uniform() - 1) * o.shift;
-    const dy = (2 * rng.uniform() - 1) * o.shift;
-    out.set(warpImage(images.subarray(k * one, (k + 1) * one), size, s, dx, dy), k * one);
+    const s = 1 + sym(o.scale);
+    const dx = sym(o.shift);
+    const dy = sym(o.shift);
+    const theta = o.rotate ? (sym(o.rotate) * Math.PI) / 180 : 0;
+    let img = warpImage(images.subarray(k * one, (k + 1) * one), size, s, dx, dy, theta);
+    if (o.color) img = toneImage(img, size, { gamma: 1 + sym(o.color), ink: 1 + sym(o.color), saturation: 1 + sym(o.color) });
+    if (o.blur) img = blurImage(img, size, rng.uniform() * o.blur);
+    out.set(img, k * one);
   }
   return out;
 }
 
 /**
- * One (3, size, size) image scaled by `s` about its centre, then moved by (dx, dy) pixels: output
- * pixel (x, y) samples the source at ((x − c − dx)/s + c, (y − c − dy)/s + c), bilinearly, white outside.
+ * One (3, size, size) image rotated by `theta` radians and scaled by `s` about its centre, then
+ * moved by (dx, dy) pixels: output pixel (x, y) samples the source at R(−θ)·((x, y) − c − d)/s + c,
+ * bilinearly, white outside.
  */
-export function warpImage(img: Float32Array, size: number, s: number, dx: number, dy: number): Float32Array {
+export function warpImage(img: Float32Array, size: number, s: number, dx: number, dy: number, theta = 0): Float32Array {
   const plane = size * size;
   const out = new Float32Array(3 * plane);
   const c = (size - 1) / 2;
+  const [cos, sin] = [Math.cos(theta) / s, Math.sin(theta) / s];
   const at = (off: number, yy: number, xx: number) => (yy < 0 || yy >= size || xx < 0 || xx >= size ? 1 : img[off + yy * size + xx]);
   for (let y = 0; y < size; y++) {
-    const sy = (y - c - dy) / s + c;
-    const y0 = Math.floor(sy), fy = sy - y0;
+    const v = y - c - dy;
     for (let x = 0; x < size; x++) {
-      const sx = (x - c - dx) / s + c;
-      const x0 = Math.floor(sx), fx = sx - x0;
+      const u = x - c - dx;
+      const sx = cos * u + sin * v + c, sy = -sin * u + cos * v + c;
+      const x0 = Math.floor(sx), fx = sx - x0, y0 = Math.floor(sy), fy = sy - y0;
       for (let off = 0; off < 3 * plane; off += plane)
         out[off + y * size + x] = (1 - fy) * ((1 - fx) * at(off, y0, x0) + fx * at(off, y0, x0 + 1)) + fy * ((1 - fx) * at(off, y0 + 1, x0) + fx * at(off, y0 + 1, x0 + 1));
     }
   }
+  return out;
+}
+
+export interface Tone {
+  /** x → x^gamma per channel: 0 and 1 stay, mid-tones move. */
+  gamma: number;
+  /** The distance from white scaled: x → 1 − ink·(1 − x), clipped to [0, 1]. */
+  ink: number;
+  /** Each channel moved away from (> 1) or toward (< 1) the pixel's grey (Rec. 601 luma). */
+  saturation: number;
+}
+
+/** Tone changes of one (3, size, size) image that keep white white and leave hue alone. */
+export function toneImage(img: Float32Array, size: number, t: Tone): Float32Array {
+  const plane = size * size;
+  const out = new Float32Array(3 * plane);
+  const clip = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+  for (let p = 0; p < plane; p++) {
+    const [r, g, b] = [img[p], img[plane + p], img[2 * plane + p]];
+    const grey = 0.299 * r + 0.587 * g + 0.114 * b;
+    for (let ch = 0; ch < 3; ch++) {
+      const x = clip(grey + t.saturation * (img[ch * plane + p] - grey));
+      out[ch * plane + p] = clip(1 - t.ink * (1 - x ** t.gamma));
+    }
+  }
+  return out;
+}
+
+/** A separable Gaussian blur of σ pixels (kernel radius ⌈3σ⌉, edges clamped); σ < 0.05 is the identity. */
+export function blurImage(img: Float32Array, size: number, sigma: number): Float32Array {
+  if (sigma < 0.05) return Float32Array.from(img);
+  const r = Math.ceil(3 * sigma);
+  const w = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+  const sum = w.reduce((a, b) => a + b, 0);
+  const k = w.map((v) => v / sum);
+  const plane = size * size;
+  const tmp = new Float32Array(3 * plane), out = new Float32Array(3 * plane);
+  const clampIdx = (i: number) => (i < 0 ? 0 : i >= size ? size - 1 : i);
+  for (let off = 0; off < 3 * plane; off += plane)
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++) {
+        let a = 0;
+        for (let j = -r; j <= r; j++) a += k[j + r] * img[off + y * size + clampIdx(x + j)];
+        tmp[off + y * size + x] = a;
+      }
+  for (let off = 0; off < 3 * plane; off += plane)
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++) {
+        let a = 0;
+        for (let j = -r; j <= r; j++) a += k[j + r] * tmp[off + clampIdx(y + j) * size + x];
+        out[off + y * size + x] = a;
+      }
   return out;
 }

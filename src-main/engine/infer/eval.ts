@@ -4,7 +4,8 @@
 //   image_code_nll (nats per code, text-to-image) from the training graph's losses, and optionally
 //   generation: t2i_top1/top5 (retrieval of the generated image among real images of every emoji in
 //   every style with a fixed feature extractor: 16×16 area-averaged RGB, mean-removed, cosine),
-//   image_tokens_per_s and ms_per_image.
+//   image_tokens_per_s and ms_per_image. For scale, baseline_nn_caption_exact/category_acc: the
+//   label of each image's nearest training image under that same feature, no model involved.
 import { loadImageFolder, type MetadataRow } from '../data/imagefolder.ts';
 import { CATEGORY_PROMPT, collate, layoutChat, TaskStream } from '../data/tasks.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
@@ -51,6 +52,8 @@ export interface EvalOptions {
   /** Labels drawn for the generation metrics (0 = skip). */
   generate: number;
   batch?: number;
+  /** The split whose images the pixel nearest-neighbour reference matches against (default 'train'). */
+  baselineSplit?: string;
   onProgress?(what: string, done: number, total: number): void;
 }
 
@@ -88,6 +91,8 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
   }
   Object.assign(out, { caption_exact: exact / pick.length, caption_f1: f1 / pick.length, category_acc: catN ? cat / catN : NaN, yesno_acc: yes / pick.length });
 
+  Object.assign(out, await pixelBaseline(o, rows, pick, folder.images, S));
+
   // losses on held-out sequences: answer-token perplexity and image-code NLL (text-to-image)
   const codes = codecToLm(c, await encodeAll(m, folder.images, N));
   const P = c.image_positions * c.image_depth;
@@ -113,6 +118,35 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
 
   if (o.generate > 0) Object.assign(out, await generationMetrics(m, o, rows, folder.images));
   return out;
+}
+
+/**
+ * A reference without any model: the label and category of each evaluated image's nearest
+ * neighbour (the retrieval feature, cosine) among the reference split's images — how far plain
+ * pixel matching across styles gets. Absent when the data has no such split.
+ */
+export async function pixelBaseline(o: Pick<EvalOptions, 'dataDir' | 'split' | 'baselineSplit'>, rows: MetadataRow[], pick: number[], images: Float32Array, S: number): Promise<Record<string, number>> {
+  const split = o.baselineSplit ?? 'train';
+  if (split === o.split) return {};
+  const ref = await loadImageFolder(o.dataDir, { split, size: 16 }).catch(() => null);
+  if (!ref) return {};
+  const G = ref.rows.map((_, i) => retrievalFeature(ref.images.subarray(i * 768, (i + 1) * 768), 16));
+  let exact = 0, cat = 0, catN = 0;
+  for (const i of pick) {
+    const q = retrievalFeature(images.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), S);
+    let best = -Infinity, at = 0;
+    G.forEach((g, j) => {
+      let d = 0;
+      for (let k = 0; k < 768; k++) d += g[k] * q[k];
+      if (d > best) [best, at] = [d, j];
+    });
+    exact += normalise(ref.rows[at].text) === normalise(rows[i].text) ? 1 : 0;
+    if (rows[i].category) {
+      catN++;
+      cat += ref.rows[at].category === rows[i].category ? 1 : 0;
+    }
+  }
+  return { baseline_nn_caption_exact: exact / pick.length, baseline_nn_category_acc: catN ? cat / catN : NaN };
 }
 
 async function encodeAll(m: UnifiedModel, images: Float32Array, n: number): Promise<Int32Array> {

@@ -40,8 +40,24 @@ import { lmSamples } from './lm-samples.ts';
 const posInt = z.int().min(1);
 export const TASKS = ['caption', 'question', 't2i', 'decompress'] as const;
 
-/** Geometric jitter (data/augment.ts): `variants` extra encodings of every training image, one of the 1 + variants codes picked per use. */
-export const AugmentSchema = z.object({ variants: posInt.max(16), shift: z.number().min(0).max(16).default(4), scale: z.number().min(0).max(0.5).default(0.1) });
+/** Image jitter (data/augment.ts): `variants` extra encodings of every training image, one of the 1 + variants codes picked per use. */
+export const AugmentSchema = z.object({
+  variants: posInt.max(16),
+  shift: z.number().min(0).max(16).default(4),
+  scale: z.number().min(0).max(0.5).default(0.1),
+  /** degrees, either way */
+  rotate: z.number().min(0).max(45).default(0),
+  /** relative change of gamma, ink strength and saturation */
+  color: z.number().min(0).max(0.9).default(0),
+  /** largest Gaussian σ in pixels */
+  blur: z.number().min(0).max(4).default(0),
+});
+
+/** The codes-cache name of jitter variant v; options at 0 leave the name as it was before they existed. */
+export function augmentKey(a: z.infer<typeof AugmentSchema>, v: number): string {
+  const extra = a.rotate || a.color || a.blur ? `r${a.rotate}c${a.color}b${a.blur}` : '';
+  return `jitter${a.shift}x${a.scale}${extra}v${v}`;
+}
 
 export const LmRecipeSchema = z.object({
   model: z.object({
@@ -199,7 +215,7 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
   const aug = cfg.data.augment;
   const jittered: Int32Array[] = [];
   for (let v = 1; aug && v <= aug.variants; v++) {
-    const key = `jitter${aug.shift}x${aug.scale}v${v}`;
+    const key = augmentKey(aug, v);
     jittered.push((await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.train_split, cacheDir, { key, apply: (im, n, size) => jitterImages(im, n, size, aug, new Rng(7919 * v)) })).codes);
   }
   const held = await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.eval_split, cacheDir).catch(() => null);
