@@ -24,6 +24,14 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
 }
 
 /** An integer flag ≥ min: undefined when absent (or `fallback`), a UsageError naming the flag otherwise. */
+/** A number flag: `fallback` when absent, else a finite number that passes `ok` (`want` says what passes). */
+export function numFlag(flag: string, v: string | undefined, fallback: number, ok: (x: number) => boolean, want: string): number {
+  if (v === undefined) return fallback;
+  const x = Number(v);
+  if (!Number.isFinite(x) || !ok(x)) throw new UsageError(`--${flag} must be ${want}, got '${v}'`);
+  return x;
+}
+
 export function intFlag(flag: string, value: string | undefined, min: number): number | undefined;
 export function intFlag(flag: string, value: string | undefined, min: number, fallback: number): number;
 export function intFlag(flag: string, value: string | undefined, min: number, fallback?: number): number | undefined {

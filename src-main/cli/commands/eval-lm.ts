@@ -1,22 +1,22 @@
 // `tessera eval lm --model DIR --data DIR --split test --json`: held-out metrics of a unified model
 // (engine/infer/eval.ts): caption_exact, caption_f1, category_acc, yesno_acc, text_ppl,
 // image_code_nll, and the text-to-image retrieval and speed figures over K drawn labels (--generate K,
-// 100 by default; 0 skips drawing); --write-card
+// 100 by default; 0 skips drawing; --cfg/--temperature/--top-k/--top-p as `tessera generate`); --write-card
 // records them in the model folder's tessera.json.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { evaluateModel } from '../../engine/infer/eval.ts';
 import { writeFileAtomic } from '../../engine/io/atomic.ts';
 import { loadUnifiedModel } from '../../engine/infer/unified.ts';
-import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
+import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../command.ts';
 
 export const evalLm: Command = {
   name: 'eval lm',
   summary: 'Evaluate a unified model on an imagefolder split (captions, questions, perplexity, code NLL, generation)',
-  usage: 'eval lm --model DIR --data DIR [--split test] [--limit N] [--generate K] [--json] [--write-card] [--threads N]',
+  usage: 'eval lm --model DIR --data DIR [--split test] [--limit N] [--generate K] [--cfg G] [--temperature T] [--top-k K] [--top-p P] [--json] [--write-card] [--threads N]',
   async run(argv) {
     const { values } = parseFlags(argv, {
-      model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, generate: { type: 'string' }, json: { type: 'boolean' }, 'write-card': { type: 'boolean' }, threads: { type: 'string' },
+      model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, generate: { type: 'string' }, cfg: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, json: { type: 'boolean' }, 'write-card': { type: 'boolean' }, threads: { type: 'string' },
     });
     if (!values.model) throw new UsageError('--model is required');
     if (!values.data) throw new UsageError('--data is required');
@@ -24,6 +24,12 @@ export const evalLm: Command = {
     try {
       const r = await evaluateModel(m, {
         dataDir: values.data, split: values.split ?? 'test', limit: intFlag('limit', values.limit, 1, 200), generate: intFlag('generate', values.generate, 0, 100),
+        sampling: {
+          cfg: numFlag('cfg', values.cfg, 3, (x) => x >= 0, 'a number ≥ 0'),
+          temperature: numFlag('temperature', values.temperature, 1, (x) => x >= 0, 'a number ≥ 0'),
+          topK: intFlag('top-k', values['top-k'], 0, 100),
+          topP: values['top-p'] === undefined ? undefined : numFlag('top-p', values['top-p'], 1, (x) => x > 0 && x <= 1, 'a number in (0, 1]'),
+        },
         onProgress: values.json ? undefined : (what, done, total) => process.stderr.write(`\r${what}: ${done}/${total}   `),
       });
       if (!values.json) process.stderr.write('\n');

@@ -3,14 +3,7 @@
 import { resolve } from 'node:path';
 import { numberedPath, writeImageFile } from '../../engine/infer/files.ts';
 import { loadUnifiedModel } from '../../engine/infer/unified.ts';
-import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
-
-function numFlag(flag: string, v: string | undefined, fallback: number, ok: (x: number) => boolean, want: string): number {
-  if (v === undefined) return fallback;
-  const x = Number(v);
-  if (!Number.isFinite(x) || !ok(x)) throw new UsageError(`--${flag} must be ${want}, got '${v}'`);
-  return x;
-}
+import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../command.ts';
 
 export const generate: Command = {
   name: 'generate',

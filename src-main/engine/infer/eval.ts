@@ -12,6 +12,7 @@ import { Graph, type Tensor } from '../graph/graph.ts';
 import { exportOnnx } from '../graph/onnx.ts';
 import { codecToLm, declareBatchInputs, unifiedLoss } from '../models/unicode.ts';
 import { Session } from '../runtime/session.ts';
+import type { ImageSampling } from './types.ts';
 import { fitSquare, type UnifiedModel } from './unified.ts';
 
 export const normalise = (s: string) => s.toLowerCase().replace(/[.!?]+$/, '').replace(/\s+/g, ' ').trim();
@@ -52,6 +53,8 @@ export interface EvalOptions {
   /** Labels drawn for the generation metrics (0 = skip). */
   generate: number;
   batch?: number;
+  /** Sampling of the drawn images (default cfg 3, temperature 1, top-k 100, as `tessera generate`). */
+  sampling?: Pick<ImageSampling, 'cfg' | 'temperature' | 'topK' | 'topP'>;
   /** The split whose images the pixel nearest-neighbour reference matches against (default 'train'). */
   baselineSplit?: string;
   onProgress?(what: string, done: number, total: number): void;
@@ -169,10 +172,11 @@ async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: Meta
   }
   const labels = [...new Set(testRows.map((r) => r.text))];
   const chosen = Array.from({ length: Math.min(o.generate, labels.length) }, (_, i) => labels[Math.floor((i * labels.length) / Math.min(o.generate, labels.length))]);
+  const sampling = { cfg: 3, temperature: 1, topK: 100, ...o.sampling };
   let top1 = 0, top5 = 0, ms = 0;
   for (const [k, label] of chosen.entries()) {
     const t0 = performance.now();
-    const [img] = await m.generateImages(`Draw ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label}.`, 1, { cfg: 3, seed: k, temperature: 1, topK: 100 });
+    const [img] = await m.generateImages(`Draw ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label}.`, 1, { ...sampling, seed: k });
     ms += performance.now() - t0;
     const q = retrievalFeature(img.pixels, img.size);
     const ranked = gallery.map((g) => ({ label: g.label, s: g.f.reduce((a, x, j) => a + x * q[j], 0) })).sort((a, b) => b.s - a.s);
@@ -182,5 +186,8 @@ async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: Meta
   }
   const n = chosen.length;
   const tokens = m.config.image_positions * m.config.image_depth;
-  return { t2i_top1: top1 / n, t2i_top5: top5 / n, ms_per_image: ms / n, image_tokens_per_s: (tokens * n) / (ms / 1000), generated: n, gallery: gallery.length };
+  return {
+    t2i_top1: top1 / n, t2i_top5: top5 / n, ms_per_image: ms / n, image_tokens_per_s: (tokens * n) / (ms / 1000), generated: n, gallery: gallery.length,
+    t2i_cfg: sampling.cfg, t2i_temperature: sampling.temperature, t2i_top_k: sampling.topK, ...(sampling.topP !== undefined ? { t2i_top_p: sampling.topP } : {}),
+  };
 }
