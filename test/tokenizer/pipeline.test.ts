@@ -33,7 +33,7 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
     data_dir: data, work_dir: join(tmp, 'work'), model_dir: join(tmp, 'models', 'toy'),
     text_tokenizer: { vocab_size: 300 }, tokenizer: 'tokenizer.json', tokenizer_artifact: join(tmp, 'artifact'),
     stage1: { rounds: 1, lm: 'lm1.json', lm_steps_per_round: 2, tokenizer_steps_per_round: 2, pull_lambda: 0.5, pull_every: 1 },
-    stage2: { lm: 'lm2.json', more: [{ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 5, mix: { caption: 1 }, augment: { variants: 1, shift: 2, scale: 0.1 } }] },
+    stage2: { lm: 'lm2.json', more: [{ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 5, mix: { caption: 1 }, augment: { variants: 1, shift: 2, scale: 0.1, rotate: 5, color: 0.2, blur: 0.5 } }] },
     decoder: { steps: 2, lr: 1e-3, ssim_weight: 0.5, more: [{ steps: 2, lr: 5e-4, ssim_weight: 1 }] },
   }));
   const stages = new Set<string>();
@@ -66,8 +66,8 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   expect(card.metrics.tokenizer_psnr).toBeGreaterThan(5);
   expect(card.training.stage2_seconds).toBeGreaterThanOrEqual(0);
   expect(card.recipe.stage2_more[0].train).toMatchObject({ steps: 2, lr: 5e-4, seed: 5, mix: { caption: 1 } });
-  expect(card.recipe.stage2_more[0].data.augment).toEqual({ variants: 1, shift: 2, scale: 0.1 });
-  expect((await readdir(join(tmp, 'work', 'stage2-more-1', 'cache'))).filter((f) => f.includes('-jitter2x0.1v1'))).toHaveLength(1); // the round encoded its jittered copy
+  expect(card.recipe.stage2_more[0].data.augment).toEqual({ variants: 1, shift: 2, scale: 0.1, rotate: 5, color: 0.2, blur: 0.5 });
+  expect((await readdir(join(tmp, 'work', 'stage2-more-1', 'cache'))).filter((f) => f.includes('-jitter2x0.1r5c0.2b0.5v1'))).toHaveLength(1); // the round encoded its jittered copy
   expect((await stat(join(tmp, 'artifact', 'encoder.onnx'))).isFile()).toBe(true);
   const before = (await stat(join(tmp, 'models', 'toy', 'tessera.json'))).mtimeMs;
   const again = new Set<string>();
