@@ -23,7 +23,6 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
   }
 }
 
-/** An integer flag ≥ min: undefined when absent (or `fallback`), a UsageError naming the flag otherwise. */
 /** A number flag: `fallback` when absent, else a finite number that passes `ok` (`want` says what passes). */
 export function numFlag(flag: string, v: string | undefined, fallback: number, ok: (x: number) => boolean, want: string): number {
   if (v === undefined) return fallback;
@@ -32,6 +31,7 @@ export function numFlag(flag: string, v: string | undefined, fallback: number, o
   return x;
 }
 
+/** An integer flag ≥ min: undefined when absent (or `fallback`), a UsageError naming the flag otherwise. */
 export function intFlag(flag: string, value: string | undefined, min: number): number | undefined;
 export function intFlag(flag: string, value: string | undefined, min: number, fallback: number): number;
 export function intFlag(flag: string, value: string | undefined, min: number, fallback?: number): number | undefined {

@@ -131,9 +131,9 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
 export async function pixelBaseline(o: Pick<EvalOptions, 'dataDir' | 'split' | 'baselineSplit'>, rows: MetadataRow[], pick: number[], images: Float32Array, S: number): Promise<Record<string, number>> {
   const split = o.baselineSplit ?? 'train';
   if (split === o.split) return {};
-  const ref = await loadImageFolder(o.dataDir, { split, size: 16 }).catch(() => null);
+  const ref = await featuresOf(o.dataDir, split);
   if (!ref) return {};
-  const G = ref.rows.map((_, i) => retrievalFeature(ref.images.subarray(i * 768, (i + 1) * 768), 16));
+  const G = ref.feats;
   let exact = 0, cat = 0, catN = 0;
   for (const i of pick) {
     const q = retrievalFeature(images.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), S);
@@ -152,6 +152,12 @@ export async function pixelBaseline(o: Pick<EvalOptions, 'dataDir' | 'split' | '
   return { baseline_nn_caption_exact: exact / pick.length, baseline_nn_category_acc: catN ? cat / catN : NaN };
 }
 
+/** A split's images as retrieval features, or null when the data has no such split. */
+async function featuresOf(dataDir: string, split: string): Promise<{ rows: MetadataRow[]; feats: Float32Array[] } | null> {
+  const f = await loadImageFolder(dataDir, { split, size: 16 }).catch(() => null);
+  return f && { rows: f.rows, feats: f.rows.map((_, i) => retrievalFeature(f.images.subarray(i * 768, (i + 1) * 768), 16)) };
+}
+
 async function encodeAll(m: UnifiedModel, images: Float32Array, n: number): Promise<Int32Array> {
   const S = m.codec.imageSize, per = 3 * S * S, P = m.config.image_positions * m.config.image_depth;
   const codes = new Int32Array(n * P);
@@ -166,9 +172,8 @@ async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: Meta
   // the gallery: every emoji in every style (all splits), as fixed features
   const gallery: { label: string; f: Float32Array }[] = [];
   for (const split of ['train', 'validation', 'test']) {
-    const f = await loadImageFolder(o.dataDir, { split, size: 16 }).catch(() => null);
-    if (!f) continue;
-    f.rows.forEach((r, i) => gallery.push({ label: r.text, f: retrievalFeature(f.images.subarray(i * 768, (i + 1) * 768), 16) }));
+    const f = await featuresOf(o.dataDir, split);
+    f?.rows.forEach((r, i) => gallery.push({ label: r.text, f: f.feats[i] }));
   }
   const labels = [...new Set(testRows.map((r) => r.text))];
   const chosen = Array.from({ length: Math.min(o.generate, labels.length) }, (_, i) => labels[Math.floor((i * labels.length) / Math.min(o.generate, labels.length))]);
