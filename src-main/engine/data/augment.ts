@@ -97,21 +97,18 @@ export function blurImage(img: Float32Array, size: number, sigma: number): Float
   const sum = w.reduce((a, b) => a + b, 0);
   const k = w.map((v) => v / sum);
   const plane = size * size;
-  const tmp = new Float32Array(3 * plane), out = new Float32Array(3 * plane);
-  const clampIdx = (i: number) => (i < 0 ? 0 : i >= size ? size - 1 : i);
-  for (let off = 0; off < 3 * plane; off += plane)
-    for (let y = 0; y < size; y++)
-      for (let x = 0; x < size; x++) {
-        let a = 0;
-        for (let j = -r; j <= r; j++) a += k[j + r] * img[off + y * size + clampIdx(x + j)];
-        tmp[off + y * size + x] = a;
-      }
-  for (let off = 0; off < 3 * plane; off += plane)
-    for (let y = 0; y < size; y++)
-      for (let x = 0; x < size; x++) {
-        let a = 0;
-        for (let j = -r; j <= r; j++) a += k[j + r] * tmp[off + clampIdx(y + j) * size + x];
-        out[off + y * size + x] = a;
-      }
-  return out;
+  // one 1-D pass along x (step 1) or y (step size) of every channel, edges clamped
+  const pass = (src: Float32Array, step: number) => {
+    const dst = new Float32Array(3 * plane);
+    for (let off = 0; off < 3 * plane; off += plane)
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++) {
+          const [at, line] = step === 1 ? [x, off + y * size] : [y, off + x];
+          let a = 0;
+          for (let j = -r; j <= r; j++) a += k[j + r] * src[line + Math.min(size - 1, Math.max(0, at + j)) * step];
+          dst[off + y * size + x] = a;
+        }
+    return dst;
+  };
+  return pass(pass(img, 1), size);
 }

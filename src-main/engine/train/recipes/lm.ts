@@ -54,7 +54,7 @@ export const AugmentSchema = z.object({
 });
 
 /** The codes-cache name of jitter variant v; options at 0 leave the name as it was before they existed. */
-export function augmentKey(a: z.infer<typeof AugmentSchema>, v: number): string {
+function augmentKey(a: z.infer<typeof AugmentSchema>, v: number): string {
   const extra = a.rotate || a.color || a.blur ? `r${a.rotate}c${a.color}b${a.blur}` : '';
   return `jitter${a.shift}x${a.scale}${extra}v${v}`;
 }
