@@ -3,7 +3,7 @@
 // new chat gets its id). Events can arrive before the call that started the stream answers with
 // its id: they wait in a short buffer and are replayed on register.
 import { useSyncExternalStore } from 'react';
-import type { ApiEvent, Message } from '../../src-main/contract/api.ts';
+import type { ApiEvent, Message, StreamStats } from '../../src-main/contract/api.ts';
 import { onApiEvent } from './events.ts';
 
 export interface StreamImage { index: number; positions: number; done: number; dataUrl: string | null; url: string | null }
@@ -15,6 +15,8 @@ export interface StreamState {
   finished: boolean;
   reason: 'eos' | 'length' | 'aborted' | null;
   message: Message | null;
+  /** The finished generation's time and threads. */
+  stats: StreamStats | null;
   error: { name: string; message: string } | null;
 }
 
@@ -35,7 +37,7 @@ function apply(s: StreamState, e: StreamEvent): StreamState {
     case 'stream.image-start': return { ...s, images: img(e.index, { positions: e.positions }) };
     case 'stream.image-progress': return { ...s, images: img(e.index, { done: e.done, positions: e.positions, dataUrl: e.dataUrl }) };
     case 'stream.image-done': return { ...s, images: img(e.index, { url: e.url, done: s.images.find((i) => i.index === e.index)?.positions ?? 0 }) };
-    case 'stream.done': return { ...s, finished: true, reason: e.reason, message: e.message };
+    case 'stream.done': return { ...s, finished: true, reason: e.reason, message: e.message, stats: e.stats };
     case 'stream.error': return { ...s, finished: true, error: e.error };
   }
 }
@@ -64,7 +66,7 @@ function listen(): void {
 export function registerStream(key: string, streamId: string): void {
   listen();
   keyOf.set(streamId, key);
-  let s: StreamState = { streamId, key, text: '', images: [], finished: false, reason: null, message: null, error: null };
+  let s: StreamState = { streamId, key, text: '', images: [], finished: false, reason: null, message: null, stats: null, error: null };
   for (const e of early.get(streamId) ?? []) s = apply(s, e);
   early.delete(streamId);
   byKey.set(key, s);

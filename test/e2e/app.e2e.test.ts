@@ -126,6 +126,24 @@ describe('Tessera in the browser', () => {
     expect(after.ok && (after.result as { provider: string }).provider).toBe('cpu');
   });
 
+  test('chat-and-drawing threads are set apart from the training threads', async () => {
+    const { page } = app;
+    await openView(app, 'Models');
+    await page.getByLabel('Execution provider').selectOption('cpu');
+    const before = await app.server.backend.call('runtime.get', {});
+    const { threads, maxThreads } = (before.ok ? before.result : {}) as { threads: number; maxThreads: number };
+    const slider = page.getByLabel(/Chat and drawing threads/);
+    expect(await slider.inputValue()).toBe('1');
+    await slider.fill(String(maxThreads));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText(`${maxThreads} thread${maxThreads === 1 ? '' : 's'} for chat and drawing`).waitFor();
+    const after = await app.server.backend.call('runtime.get', {});
+    expect(after.ok && after.result).toMatchObject({ provider: 'cpu', threads, inferenceThreads: maxThreads });
+    await slider.fill('1');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('1 thread for chat and drawing').waitFor();
+  });
+
   test('every view renders in light and dark, with no request leaving the origin', async () => {
     await screenshotAllViews(app);
     await app.page.getByRole('button', { name: /theme/i }).click(); // system → light

@@ -130,6 +130,9 @@ describe('Tessera with the default model', () => {
     await item.waitFor({ timeout: 180_000 });
     await expect.poll(() => item.locator('img').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
     expect((await item.locator('.prompt').textContent())?.trim()).toBe('a red apple');
+    // the form says how long the drawing took and on how many threads (the runtime's inference threads)
+    const stats = (await page.getByTestId('generate-stats').textContent()) ?? '';
+    expect(stats).toMatch(/^Drew 1 image in \d+\.\d\d s \(\d+\.\d\d s each\) on 1 thread\.$/);
     await screenshot(app, 'generate-gallery');
 
     const seed = /seed (\d+)/.exec((await item.locator('.params').textContent()) ?? '')?.[1];

@@ -2,7 +2,9 @@
 // API, and the resident generate worker: the first message loads the model, the next ones reuse the
 // worker and its loaded model (no second load, and a much faster reply), and so does drawing an image
 // (a PNG with its prompt in a tEXt chunk, in the gallery); a copy of the model in
-// another folder is a different model and loads afresh; close() shuts the idle worker down.
+// another folder is a different model and loads afresh; close() shuts the idle worker down. Chat and
+// drawing run on the runtime's inference threads, apart from the job threads, and another count
+// loads the model afresh on it.
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +44,9 @@ async function send(log: EventLog, chatId: number) {
 describe('chat on the shipped model', () => {
   it('loads the model once: the second message reuses the resident worker', async () => {
     const { log, ws } = await events(s.url, s.token);
+    // the job threads at the machine's most; chat and drawing keep their own count (1 by default)
+    const cores = (await call(s.url, s.token, 'app.info')).json.cores as number;
+    expect((await call(s.url, s.token, 'runtime.set', { threads: cores })).json).toMatchObject({ threads: cores, inferenceThreads: 1 });
     const model = (await call(s.url, s.token, 'models.list')).json.models.find((m: { kind: string }) => m.kind === 'unified');
     const chat = (await call(s.url, s.token, 'chats.create', { title: 'apples', modelId: model.id })).json;
     const first = await send(log, chat.id);
@@ -69,6 +74,21 @@ describe('chat on the shipped model', () => {
     const png = await fetch(`${s.url}${drawn.generations[0].url}?token=${s.token}`);
     expect(png.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await png.arrayBuffer()).includes('a red apple')).toBe(true); // the tEXt chunk
+    // it ran on the inference threads, and says how long the drawing itself took
+    expect(drawn.stats).toMatchObject({ threads: 1, images: 1 });
+    expect(drawn.stats!.seconds).toBeGreaterThan(0);
+    expect(drawn.stats!.seconds * 1000).toBeLessThan(performance.now() - t0);
+
+    // another inference thread count is another session: the worker loads the model afresh with it
+    if (cores > 1) {
+      await call(s.url, s.token, 'runtime.set', { inferenceThreads: 2 });
+      const g2 = (await call(s.url, s.token, 'generate.start', { prompt: 'a red apple', seed: 3, modelId: model.id })).json;
+      const drawn2 = await log.until<Extract<ApiEvent, { type: 'stream.done' }>>((e) => e.type === 'stream.done' && e.streamId === g2.streamId, 120_000, 'the image on 2 threads');
+      expect(drawn2.stats).toMatchObject({ threads: 2, images: 1 });
+      expect(log.events.some((e) => e.type === 'job.log' && e.jobId === g2.jobId && /^loaded model "tessera-emoji-unicode" in \d+ ms$/.test((e as { message: string }).message))).toBe(true);
+      console.log(`one image, model loaded: ${(drawn.stats!.seconds * 1000).toFixed(0)} ms on 1 thread, ${(drawn2.stats!.seconds * 1000).toFixed(0)} ms on 2`);
+      await call(s.url, s.token, 'runtime.set', { inferenceThreads: 1 });
+    }
 
     // a copy in another folder is another model: the worker releases the first and loads this one
     const copy = join(dir, 'copy');

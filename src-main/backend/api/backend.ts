@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
-import { parseRequest, parseResponse, toApiError, ValidationError, type ApiError, type ApiEvent, type FileKind, type Method } from '../../contract/api.ts';
+import { z } from 'zod';
+import { parseRequest, parseResponse, PROVIDERS, toApiError, ValidationError, type ApiError, type ApiEvent, type FileKind, type Method } from '../../contract/api.ts';
 import { ConflictError, NotFoundError, UnavailableError } from '../jobs/errors.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { IllegalJobTransitionError, IllegalRunTransitionError, openStore, StoreInputError, writeFileAtomic, type Store } from '../store/index.ts';
@@ -55,15 +56,28 @@ function asApiError(e: unknown, status: number): ApiError {
   return err;
 }
 
+/** settings.json's fields: one that is missing takes its default; one that is invalid too, with a warning naming it. */
+const RUNTIME_FIELDS = { provider: z.enum(PROVIDERS), threads: z.int().min(1).max(256), inferenceThreads: z.int().min(1).max(256) };
+
 async function loadRuntime(path: string): Promise<RuntimeChoice> {
-  const fallback: RuntimeChoice = { provider: 'cpu', threads: Math.min(availableParallelism(), 4) };
+  const fallback: RuntimeChoice = { provider: 'cpu', threads: Math.min(availableParallelism(), 4), inferenceThreads: 1 };
   if (!existsSync(path)) return fallback;
+  let raw: Record<string, unknown>;
   try {
-    return { ...fallback, ...(JSON.parse(await readFile(path, 'utf8')) as Partial<RuntimeChoice>) };
+    raw = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('not a JSON object');
   } catch (e) {
-    console.warn(`settings: ignoring ${path}, which is not valid JSON (${(e as Error).message}); using the CPU`);
+    console.warn(`settings: ignoring ${path}, which is not a valid settings file (${(e as Error).message}); using the CPU`);
     return fallback;
   }
+  const out: Record<string, unknown> = { ...fallback };
+  for (const [field, schema] of Object.entries(RUNTIME_FIELDS)) {
+    if (raw[field] === undefined) continue;
+    const r = schema.safeParse(raw[field]);
+    if (r.success) out[field] = r.data;
+    else console.warn(`settings: ${path}: ${field} ${JSON.stringify(raw[field])} is not valid (${r.error.issues[0]?.message}); using ${JSON.stringify(out[field])}`);
+  }
+  return out as unknown as RuntimeChoice;
 }
 
 export async function openBackend(opts: BackendOptions): Promise<Backend> {
@@ -89,7 +103,7 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
     runner: undefined as unknown as JobRunner,
   };
   ctx.runner = new JobRunner({
-    store, dataDir, emit, threads: () => ctx.runtime.threads, provider: () => ctx.runtime.provider,
+    store, dataDir, emit, threads: () => ctx.runtime.threads, inferenceThreads: () => ctx.runtime.inferenceThreads, provider: () => ctx.runtime.provider,
     // a generate job's stream events go out under its stream id; its end closes the stream
     onMessage: (job, m) => {
       if (job.kind === 'generate' && m.type === 'stream') emit({ ...m.event, streamId: (job.params as { streamId: string }).streamId } as ApiEvent);

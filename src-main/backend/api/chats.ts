@@ -5,7 +5,7 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileUrl, ValidationError, type Chat, type Generation, type Message } from '../../contract/api.ts';
+import { fileUrl, ValidationError, type Chat, type Generation, type Message, type StreamStats } from '../../contract/api.ts';
 import type { TextSampling } from '../../engine/infer/types.ts';
 import { imageInfo } from '../../engine/io/image.ts';
 import { UnavailableError } from '../jobs/errors.ts';
@@ -77,10 +77,10 @@ export function settleStream(ctx: Ctx, job: JobRow): void {
     ctx.emit({ type: 'stream.error', streamId, error: { name: 'GenerationError', message: job.error ?? 'the generation failed' } });
     return;
   }
-  const r = (job.result ?? {}) as { reason?: 'eos' | 'length' | 'aborted'; messageId?: number; generationIds?: number[] };
+  const r = (job.result ?? {}) as { reason?: 'eos' | 'length' | 'aborted'; messageId?: number; generationIds?: number[]; stats?: StreamStats };
   const message = r.messageId ? messageToApi(ctx.store.chats.message(r.messageId)) : null;
   const generations = (r.generationIds ?? []).map((id) => generationToApi(ctx.store.generations.get(id)));
-  ctx.emit({ type: 'stream.done', streamId, reason: job.status === 'cancelled' ? 'aborted' : r.reason ?? 'eos', message, generations });
+  ctx.emit({ type: 'stream.done', streamId, reason: job.status === 'cancelled' ? 'aborted' : r.reason ?? 'eos', message, generations, stats: r.stats ?? null });
 }
 
 export function chatHandlers(ctx: Ctx): Pick<Handlers, 'chats.list' | 'chats.create' | 'chats.rename' | 'chats.delete' | 'chats.get' | 'chats.send' | 'chats.regenerate'

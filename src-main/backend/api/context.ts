@@ -8,7 +8,10 @@ import type { Store } from '../store/index.ts';
 
 export interface RuntimeChoice {
   provider: 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+  /** Background jobs: training, tokenizing, evaluation. */
   threads: number;
+  /** Chat replies, captions and drawing. */
+  inferenceThreads: number;
 }
 
 export interface Ctx {

@@ -54,7 +54,7 @@ export async function discoverModels(store: Store, dirs: readonly string[]): Pro
 }
 
 function runtimeInfo(ctx: Ctx) {
-  return { provider: ctx.runtime.provider, threads: ctx.runtime.threads, maxThreads: availableParallelism(), providers: providerStatus() };
+  return { ...ctx.runtime, maxThreads: availableParallelism(), providers: providerStatus() };
 }
 
 export function modelHandlers(ctx: Ctx): Pick<Handlers, 'app.health' | 'app.info' | 'models.list' | 'models.get' | 'models.import' | 'models.delete' | 'runtime.get' | 'runtime.set'> {
@@ -67,14 +67,15 @@ export function modelHandlers(ctx: Ctx): Pick<Handlers, 'app.health' | 'app.info
     'models.import': async ({ path, name }) => modelToApi(await importModelFolder(store, path, name)),
     'models.delete': ({ id }) => ({ deleted: store.models.delete(id) }),
     'runtime.get': () => runtimeInfo(ctx),
-    'runtime.set': async ({ provider, threads }) => {
+    'runtime.set': async ({ provider, threads, inferenceThreads }) => {
       if (provider !== undefined) {
         const s = providerStatus().find((p) => p.name === provider)!;
         if (!s.available) throw new ProviderUnavailableError(`the ${provider} execution provider is not available here: ${s.reason}. Tessera keeps running on ${ctx.runtime.provider}.`);
       }
       const max = availableParallelism();
-      if (threads !== undefined && threads > max) throw new ValidationError('runtime.set', 'threads', `this machine has ${max} cores; choose 1 to ${max} threads, not ${threads}`);
-      ctx.runtime = { provider: provider ?? ctx.runtime.provider, threads: threads ?? ctx.runtime.threads };
+      for (const [field, n] of [['threads', threads], ['inferenceThreads', inferenceThreads]] as const)
+        if (n !== undefined && n > max) throw new ValidationError('runtime.set', field, `this machine has ${max} cores; choose 1 to ${max} threads, not ${n}`);
+      ctx.runtime = { provider: provider ?? ctx.runtime.provider, threads: threads ?? ctx.runtime.threads, inferenceThreads: inferenceThreads ?? ctx.runtime.inferenceThreads };
       await ctx.saveRuntime(ctx.runtime);
       return runtimeInfo(ctx);
     },

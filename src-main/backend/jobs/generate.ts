@@ -40,6 +40,7 @@ export const generateJob: Executor = async (job, { signal, post }) => {
     const t0 = performance.now();
     const { model: m, reused } = await cachedModel(modelKey(model.dir, job), () => loadUnifiedModel(model.dir, { threads: job.threads }));
     post({ type: 'log', level: 'info', message: reused ? `model "${model.name}" already loaded in this worker` : `loaded model "${model.name}" in ${Math.round(performance.now() - t0)} ms` });
+    const t1 = performance.now();
     const dir = join(job.outDir, 'images');
     await mkdir(dir, { recursive: true });
     const pending: Promise<unknown>[] = [];
@@ -86,13 +87,14 @@ export const generateJob: Executor = async (job, { signal, post }) => {
       await m.chat(turns, { ...p.sampling, image: { cfg: p.sampling.cfg, seed: p.sampling.seed } }, onEvent, signal);
     }
     await Promise.all(pending);
+    const stats = { seconds: (performance.now() - t1) / 1000, threads: job.threads, images: saved.length };
     if (p.mode === 'chat') {
       const attachments: NewMessage['attachments'] = saved.sort((a, b) => a.index - b.index).map((s) => ({ kind: 'image', path: s.path, sha256: s.sha256, width: s.size, height: s.size }));
       const message = store.chats.append(p.chatId!, { role: 'assistant', content: text, attachments });
       message.attachments.forEach((a, k) => stream({ type: 'stream.image-done', index: saved[k].index, url: `/api/files/attachments/${a.id}`, generationId: null, attachmentId: a.id }));
-      return { status: 'done', result: { reason, messageId: message.id } };
+      return { status: 'done', result: { reason, messageId: message.id, stats } };
     }
-    return { status: 'done', result: { reason, generationIds } };
+    return { status: 'done', result: { reason, generationIds, stats } };
   } finally {
     store.close();
   }

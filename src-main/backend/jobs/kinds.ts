@@ -19,14 +19,15 @@ export type Executor = (job: WorkerJob, ctx: ExecContext) => Promise<{ status: '
 /**
  * heavy: compute-bound (one at a time, FIFO); light kinds run beside a heavy one. resident: the
  * worker outlives the job and runs the next job of its kind, keeping its loaded model (a chat's
- * next message does not load the model again).
+ * next message does not load the model again). interactive: runs on the runtime's inference
+ * threads (batch-1 decoding), the others on its job threads.
  */
-export const JOB_KIND_TABLE: Readonly<Record<JobKind, { heavy: boolean; pausable: boolean; resident: boolean }>> = {
-  train: { heavy: true, pausable: true, resident: false },
-  tokenize: { heavy: true, pausable: false, resident: false },
-  evaluate: { heavy: true, pausable: false, resident: false },
-  import: { heavy: false, pausable: false, resident: false },
-  generate: { heavy: false, pausable: false, resident: true },
+export const JOB_KIND_TABLE: Readonly<Record<JobKind, { heavy: boolean; pausable: boolean; resident: boolean; interactive: boolean }>> = {
+  train: { heavy: true, pausable: true, resident: false, interactive: false },
+  tokenize: { heavy: true, pausable: false, resident: false, interactive: false },
+  evaluate: { heavy: true, pausable: false, resident: false, interactive: false },
+  import: { heavy: false, pausable: false, resident: false, interactive: false },
+  generate: { heavy: false, pausable: false, resident: true, interactive: true },
 };
 
 /** params of a train job: the recipe's name and its config (already merged over the defaults). */

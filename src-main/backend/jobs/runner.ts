@@ -23,8 +23,10 @@ export interface RunnerOptions {
   store: Store;
   dataDir: string;
   emit(e: ApiEvent): void;
-  /** Intra-op threads and execution provider handed to each job. */
+  /** Intra-op threads and execution provider handed to each job: interactive kinds (chat, drawing)
+   *  get `inferenceThreads`, the others `threads`. */
   threads?: () => number;
+  inferenceThreads?: () => number;
   provider?: () => string;
   /** Kind-specific handling of worker messages the runner does not own (generate streams). */
   onMessage?(job: JobRow, m: FromWorker): void;
@@ -173,10 +175,11 @@ export class JobRunner {
   private launch(queued: JobRow): void {
     const job = this.setStatus(queued.id, 'running');
     const outDir = this.jobDir(job.id);
-    const resident = JOB_KIND_TABLE[job.kind].resident;
+    const { resident, interactive } = JOB_KIND_TABLE[job.kind];
+    const threads = (interactive ? this.o.inferenceThreads : this.o.threads)?.() ?? 2;
     const w: WorkerJob = {
       id: job.id, kind: job.kind, params: job.params, resume: job.attempts > 1, outDir,
-      dbPath: this.o.store.path, dataDir: this.o.dataDir, threads: this.o.threads?.() ?? 2, provider: this.o.provider?.() ?? 'cpu',
+      dbPath: this.o.store.path, dataDir: this.o.dataDir, threads, provider: this.o.provider?.() ?? 'cpu',
       runId: job.runId, datasetId: job.datasetId, resident,
     };
     const worker = (resident ? this.takeIdle() : null) ?? startWorker(WORKER);

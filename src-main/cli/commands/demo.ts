@@ -73,9 +73,10 @@ export const demo: Command = {
   async run(argv) {
     const { values } = parseFlags(argv, { steps: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, engine: { type: 'boolean' }, threads: { type: 'string' } });
     const out = resolve(values.out ?? join('runs', 'demo'));
-    const threads = intFlag('threads', values.threads, 1, 2);
+    const threads = intFlag('threads', values.threads, 1);
     const modelDir = resolve(values.model ?? DEFAULT_MODEL_DIR);
-    if (!values.engine && (values.model || existsSync(join(modelDir, 'tessera.json')))) return modelDemo(modelDir, out, threads);
+    // batch-1 captions and drawing: 1 thread is fastest for the default model on small machines
+    if (!values.engine && (values.model || existsSync(join(modelDir, 'tessera.json')))) return modelDemo(modelDir, out, threads ?? 1);
     const steps = intFlag('steps', values.steps, 1, 300);
     console.log(`Tessera demo: no unified model in ${modelDir} (train one with npm run train:default), so this shows the engine`);
     console.log('training a conv net from scratch on Fashion-MNIST (forward + backward + AdamW as one ONNX graph per step).\n');
@@ -83,7 +84,7 @@ export const demo: Command = {
     const test = await loadFashionMnist('test', { limit: 2000 });
     const trainer = await Trainer.create(
       { build: (g) => ({ loss: classifierTrainGraph(g, cfg).loss }), init: classifierInit },
-      { optim: { weightDecay: 0.01, clipNorm: 1 }, schedule: { lr: 4e-3, warmupSteps: 20, totalSteps: steps }, seed: 1, session: { threads } },
+      { optim: { weightDecay: 0.01, clipNorm: 1 }, schedule: { lr: 4e-3, warmupSteps: 20, totalSteps: steps }, seed: 1, session: { threads: threads ?? 2 } },
     );
     const rng = new Rng(1);
     const t0 = performance.now();

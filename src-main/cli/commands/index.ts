@@ -11,6 +11,7 @@ import { trainTextTokenizer } from './train-text-tokenizer.ts';
 import { trainTokenizer } from './train-tokenizer.ts';
 import { evalTokenizer } from './eval-tokenizer.ts';
 import { benchTokenizer } from './bench-tokenizer.ts';
+import { benchGenerate } from './bench-generate.ts';
 import { trainDefault } from './train-default.ts';
 import { trainLm } from './train-lm.ts';
 import { serve } from './serve.ts';
@@ -32,6 +33,7 @@ export const commands: Command[] = [
   trainTokenizer,
   evalTokenizer,
   benchTokenizer,
+  benchGenerate,
   trainDefault,
   trainLm,
   serve,

@@ -84,6 +84,11 @@ export function GenerateForm({ initial, models }: { initial?: GenParams; models:
       {job && (job.status === 'running' || job.status === 'queued') && <JobProgress job={job} unit="images" />}
       {(start.error ?? stop.error) != null && <ErrorView error={start.error ?? stop.error} />}
       {stream?.error && <ErrorView title="The images could not be generated." error={stream.error} />}
+      {stream?.finished && stream.reason !== 'aborted' && stream.stats && stream.stats.images > 0 && (
+        <p className="faint" role="status" data-testid="generate-stats">
+          Drew {stream.stats.images} image{stream.stats.images === 1 ? '' : 's'} in {stream.stats.seconds.toFixed(2)} s ({(stream.stats.seconds / stream.stats.images).toFixed(2)} s each) on {stream.stats.threads} thread{stream.stats.threads === 1 ? '' : 's'}.
+        </p>
+      )}
       {stream?.finished && stream.reason === 'aborted' && (
         <p className="faint" role="status" data-testid="generate-stopped">Stopped: {stream.images.filter((i) => i.url).length} of {stream.images.length || p.n} images were finished and kept in the gallery.</p>
       )}

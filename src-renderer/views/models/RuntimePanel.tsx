@@ -1,4 +1,5 @@
-// Execution provider and threads. Providers that cannot run here are listed with the reason, and a
+// Execution provider and threads: one count for background jobs (training, tokenizing, evaluation),
+// one for chat, captions and drawing (batch-1 decoding, fastest on few threads). Providers that cannot run here are listed with the reason, and a
 // request for one is refused with a sentence saying why (never a silent CPU fallback).
 import { useEffect, useState } from 'react';
 import { PROVIDERS } from '../../../src-main/contract/api.ts';
@@ -13,10 +14,12 @@ export function RuntimePanel() {
   const q = useQuery('runtime.get', {});
   const [provider, setProvider] = useState<Provider>('cpu');
   const [threads, setThreads] = useState(1);
-  useEffect(() => { if (q.data) { setProvider(q.data.provider); setThreads(q.data.threads); } }, [q.data]);
-  const apply = useAction(async () => { const r = await api.call('runtime.set', { provider, threads }); q.set(() => r); });
+  const [inferenceThreads, setInferenceThreads] = useState(1);
+  useEffect(() => { if (q.data) { setProvider(q.data.provider); setThreads(q.data.threads); setInferenceThreads(q.data.inferenceThreads); } }, [q.data]);
+  const apply = useAction(async () => { const r = await api.call('runtime.set', { provider, threads, inferenceThreads }); q.set(() => r); });
   const info = q.data?.providers.find((p) => p.name === provider);
-  const dirty = q.data && (q.data.provider !== provider || q.data.threads !== threads);
+  const dirty = q.data && (q.data.provider !== provider || q.data.threads !== threads || q.data.inferenceThreads !== inferenceThreads);
+  const n = (k: number) => `${k} thread${k === 1 ? '' : 's'}`;
   return (
     <form className="card stack" onSubmit={(e) => { e.preventDefault(); void apply.run(); }} aria-label="Runtime">
       <h3>Runtime</h3>
@@ -29,8 +32,14 @@ export function RuntimePanel() {
           </select>
         </div>
         <div className="field">
-          <label htmlFor="rt-threads">Threads <span className="value">{threads}</span></label>
+          <label htmlFor="rt-threads">Training threads <span className="value">{threads}</span></label>
           <input id="rt-threads" type="range" min={1} max={q.data?.maxThreads ?? 1} value={threads} onChange={(e) => setThreads(Number(e.target.value))} />
+          <span className="hint">Training, caching codes and evaluation.</span>
+        </div>
+        <div className="field">
+          <label htmlFor="rt-inference-threads">Chat and drawing threads <span className="value">{inferenceThreads}</span></label>
+          <input id="rt-inference-threads" type="range" min={1} max={q.data?.maxThreads ?? 1} value={inferenceThreads} onChange={(e) => setInferenceThreads(Number(e.target.value))} />
+          <span className="hint">Replies and images come one token at a time; small models are fastest on 1 or 2.</span>
         </div>
       </div>
       {info && !info.available && apply.error == null && (
@@ -38,7 +47,7 @@ export function RuntimePanel() {
       )}
       <div className="row">
         <button className="btn primary" type="submit" disabled={!dirty || apply.pending}>Apply</button>
-        {q.data && <span className="faint">Now: {NAMES[q.data.provider]}, {q.data.threads} thread{q.data.threads === 1 ? '' : 's'}</span>}
+        {q.data && <span className="faint">Now: {NAMES[q.data.provider]}, {n(q.data.threads)} for training, {n(q.data.inferenceThreads)} for chat and drawing</span>}
       </div>
       {apply.error != null && <ErrorView error={apply.error} />}
     </form>
