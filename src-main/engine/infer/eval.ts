@@ -96,8 +96,11 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
 
   Object.assign(out, await pixelBaseline(o, rows, pick, folder.images, S));
 
-  // losses on held-out sequences: answer-token perplexity and image-code NLL (text-to-image)
-  const codes = codecToLm(c, await encodeAll(m, folder.images, N));
+  // losses on held-out sequences of the evaluated rows: answer-token perplexity and image-code NLL
+  // (text-to-image); only those rows' images are encoded, so a small --limit stays quick
+  const picked = new Float32Array(pick.length * per);
+  pick.forEach((i, k) => picked.set(folder.images.subarray(i * per, (i + 1) * per), k * per));
+  const codes = codecToLm(c, await encodeAll(m, picked, pick.length));
   const P = c.image_positions * c.image_depth;
   const lossOf = async (mix: Record<string, number>) => {
     const g = new Graph('eval');
@@ -105,7 +108,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
     const s = await Session.create(exportOnnx(g, { text_loss: r.metrics.text_loss, image_loss: r.metrics.image_loss, text_count: r.metrics.text_count, image_count: r.metrics.image_count }).bytes, { threads: 2 });
     const ws: Record<string, Tensor> = {};
     for (const [n, d] of m.folder.weights) ws[n] = { dtype: 'float32', shape: g.params.get(n)!.value.shape as number[], data: d };
-    const stream = new TaskStream(rows, (i) => codes.subarray(i * P, (i + 1) * P), { stage: 'stage2', cfgDropout: 0, outputForm: c.image_head === 'depth' ? 'aggregate' : 'unfolded', seed: 777, mix });
+    const stream = new TaskStream(pick.map((i) => rows[i]), (k) => codes.subarray(k * P, (k + 1) * P), { stage: 'stage2', cfgDropout: 0, outputForm: c.image_head === 'depth' ? 'aggregate' : 'unfolded', seed: 777, mix });
     let [tl, tc, il, ic] = [0, 0, 0, 0];
     for (let b = 0; b < Math.ceil(pick.length / (o.batch ?? 16)); b++) {
       const feeds = collate(c, stream.nextBatch(o.batch ?? 16).map((e) => layoutChat(m.tok, c, e, true)), m.tok.specials.pad);
