@@ -6,12 +6,15 @@
 //   every style with a fixed feature extractor: 16×16 area-averaged RGB, mean-removed, cosine),
 //   image_tokens_per_s and ms_per_image. For scale, baseline_nn_caption_exact/category_acc: the
 //   label of each image's nearest training image under that same feature, no model involved.
-import { loadImageFolder, type MetadataRow } from '../data/imagefolder.ts';
+//   caption_closed_top1/top5: the true label among the model's 1 or 5 most likely answers out of
+//   every label of the data (all splits: the list of emoji names), by rankLabels' trie beam search.
+import { loadImageFolder, readMetadata, type MetadataRow } from '../data/imagefolder.ts';
 import { CATEGORY_PROMPT, collate, layoutChat, TaskStream } from '../data/tasks.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { exportOnnx } from '../graph/onnx.ts';
 import { codecToLm, declareBatchInputs, unifiedLoss } from '../models/unicode.ts';
 import { Session } from '../runtime/session.ts';
+import { LabelSet } from './labels.ts';
 import type { ImageSampling } from './types.ts';
 import { fitSquare, type UnifiedModel } from './unified.ts';
 
@@ -55,6 +58,8 @@ export interface EvalOptions {
   batch?: number;
   /** Sampling of the drawn images (default cfg 3, temperature 1, top-k 100, as `tessera generate`). */
   sampling?: Pick<ImageSampling, 'cfg' | 'temperature' | 'topK' | 'topP'>;
+  /** Also rank every label of the data for each image (closed-set captions, top-1 and top-5); default true. */
+  closedSet?: boolean;
   /** The split whose images the pixel nearest-neighbour reference matches against (default 'train'). */
   baselineSplit?: string;
   onProgress?(what: string, done: number, total: number): void;
@@ -93,6 +98,20 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
     o.onProgress?.('questions', k + 1, pick.length);
   }
   Object.assign(out, { caption_exact: exact / pick.length, caption_f1: f1 / pick.length, category_acc: catN ? cat / catN : NaN, yesno_acc: yes / pick.length });
+
+  // closed-set captions: the model's most likely answers among every label of the data (all splits)
+  if (o.closedSet ?? true) {
+    const set = LabelSet.build(m.tok, (await readMetadata(o.dataDir)).map(({ row }) => row.text));
+    let top1 = 0, top5 = 0;
+    for (const [k, i] of pick.entries()) {
+      const ranked = await m.rankLabels(folder.images.subarray(i * per, (i + 1) * per), S, set, { top: 5 });
+      const truth = normalise(rows[i].text);
+      top1 += ranked.length > 0 && normalise(ranked[0].label) === truth ? 1 : 0;
+      top5 += ranked.some((r) => normalise(r.label) === truth) ? 1 : 0;
+      o.onProgress?.('closed-set captions', k + 1, pick.length);
+    }
+    Object.assign(out, { caption_closed_top1: top1 / pick.length, caption_closed_top5: top5 / pick.length, closed_set_labels: set.labels.length });
+  }
 
   Object.assign(out, await pixelBaseline(o, rows, pick, folder.images, S));
 

@@ -26,6 +26,29 @@ export class KvCache {
     readonly chunk = 32,
   ) {}
 
+  /**
+   * A new cache whose row r is a copy of `from`'s row src[r] (same capacity): broadcasting one
+   * prefilled prompt to several rows, or reordering the hypotheses of a beam search.
+   */
+  static gathered(from: KvCache, src: readonly number[]): KvCache {
+    const { layers, kvHeads, headDim: hd } = from.shape;
+    for (const r of src) if (!Number.isInteger(r) || r < 0 || r >= from.rows) throw new Error(`KvCache.gathered: row ${r} is not one of the ${from.rows} rows`);
+    const out = new KvCache(from.shape, src.length, from.chunk);
+    if (from.cap === 0) return out;
+    const per = kvHeads * from.cap * hd;
+    const pick = (a: Float32Array) => {
+      const b = new Float32Array(src.length * per);
+      src.forEach((r, i) => b.set(a.subarray(r * per, (r + 1) * per), i * per));
+      return b;
+    };
+    out.k = from.k.slice(0, layers).map(pick);
+    out.v = from.v.slice(0, layers).map(pick);
+    out.mask = new Float32Array(src.length * from.cap);
+    src.forEach((r, i) => out.mask.set(from.mask.subarray(r * from.cap, (r + 1) * from.cap), i * from.cap));
+    out.cap = from.cap;
+    return out;
+  }
+
   /** Slots currently allocated (a multiple of `chunk`, at most maxSlots). */
   get capacity(): number {
     return this.cap;

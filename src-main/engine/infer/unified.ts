@@ -20,7 +20,8 @@ import { Rng } from '../util/rng.ts';
 import { layoutChat, type ImageSpec } from '../data/tasks.ts';
 import { KvCache } from './kv-cache.ts';
 import { loadModelFolder, type LoadedModelFolder } from './model-folder.ts';
-import { cfgCombine, distribution, draw, sampleToken, type IdRange } from './sampling.ts';
+import { beamStep, type Hypothesis, type LabelSet, type RankedLabel } from './labels.ts';
+import { cfgCombine, distribution, draw, logSoftmax, sampleToken, type IdRange } from './sampling.ts';
 import type { ChatTurn, GenerationEvent, ImageSampling, TextSampling, UnifiedModelApi } from './types.ts';
 
 interface Runner {
@@ -71,9 +72,23 @@ export class Rows {
   pos = 0;
   logits: Float32Array = new Float32Array(0); // (R, V) of the last step
   hidden: Float32Array = new Float32Array(0); // (R, C)
-  constructor(private readonly m: UnifiedModel, readonly R: number) {
+  constructor(private readonly m: UnifiedModel, readonly R: number, cache?: KvCache) {
     const c = m.config;
-    this.cache = new KvCache({ layers: c.num_hidden_layers, kvHeads: c.num_key_value_heads, headDim: headDim(c), maxSlots: c.max_position_embeddings }, R);
+    this.cache = cache ?? new KvCache({ layers: c.num_hidden_layers, kvHeads: c.num_key_value_heads, headDim: headDim(c), maxSlots: c.max_position_embeddings }, R);
+  }
+
+  /** New rows continuing from these: row r copies row src[r] (its past, last logits and hidden state). */
+  fork(src: readonly number[]): Rows {
+    const out = new Rows(this.m, src.length, KvCache.gathered(this.cache, src));
+    out.pos = this.pos;
+    const V = this.logits.length / this.R, C = this.hidden.length / this.R;
+    out.logits = new Float32Array(src.length * V);
+    out.hidden = new Float32Array(src.length * C);
+    src.forEach((r, i) => {
+      out.logits.set(this.logits.subarray(r * V, (r + 1) * V), i * V);
+      out.hidden.set(this.hidden.subarray(r * C, (r + 1) * C), i * C);
+    });
+    return out;
   }
 
   /** Feed one position per row (1 id, D ids, or null = padding that stays masked). */
@@ -350,6 +365,35 @@ export class UnifiedModel implements UnifiedModelApi {
       if (e.type === 'text') text += e.delta;
     });
     return text.trim();
+  }
+
+  /**
+   * Closed-set captioning: the `top` labels of `set` the model most likely answers for this image,
+   * with their log-probabilities, by a beam search (width `beam`, default 8, at least `top`) over the
+   * labels' answer trie. Exact for every label the beam keeps; a label pruned early is not ranked;
+   * a beam as wide as the list scores every label.
+   */
+  async rankLabels(pixels: Float32Array, size: number, set: LabelSet, o: { top?: number; beam?: number } = {}): Promise<RankedLabel[]> {
+    const top = o.top ?? 5, beam = Math.max(o.beam ?? 8, top);
+    let rows = new Rows(this, 1);
+    await rows.prefill([await this.promptOf([{ role: 'user', parts: [{ type: 'image', pixels, size }, { type: 'text', text: set.question }] }])]);
+    const V = this.config.vocab_size;
+    let live: Hypothesis[] = [{ score: 0, node: set.root }];
+    const done: { label: number; score: number }[] = [];
+    for (;;) {
+      const lps = live.map((_, r) => logSoftmax(rows.logits.subarray(r * V, (r + 1) * V)));
+      const { next, done: ended } = beamStep(live, (r) => lps[r], beam);
+      done.push(...ended);
+      done.sort((a, b) => b.score - a.score);
+      // scores only fall as answers grow: stop once `top` answers are complete and none alive can
+      // pass them (an exhaustive search, beam ≥ labels, completes every answer instead)
+      if (next.length === 0 || (beam < set.labels.length && done.length >= top && next[0].score <= done[top - 1].score)) break;
+      rows = rows.fork(next.map((h) => h.row));
+      await rows.step(next.map((h) => [h.id]));
+      live = next;
+    }
+    const total = done.reduce((a, d) => a + Math.exp(d.score - done[0].score), 0);
+    return done.slice(0, top).map((d) => ({ label: set.labels[d.label], logprob: d.score, share: Math.exp(d.score - done[0].score) / total }));
   }
 
   async release(): Promise<void> {
