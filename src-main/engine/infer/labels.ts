@@ -39,7 +39,9 @@ export class LabelSet {
     const list: string[] = [];
     for (const l of labels) {
       const t = l.trim();
-      if (t && !seen.has(t)) (seen.add(t), list.push(t));
+      if (!t || seen.has(t)) continue;
+      seen.add(t);
+      list.push(t);
     }
     if (list.length === 0) throw new Error('labels: the label list is empty');
     const root: LabelNode = { children: new Map(), label: null };
