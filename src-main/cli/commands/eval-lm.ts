@@ -13,10 +13,11 @@ import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../comma
 export const evalLm: Command = {
   name: 'eval lm',
   summary: 'Evaluate a unified model on an imagefolder split (captions, questions, perplexity, code NLL, generation)',
-  usage: 'eval lm --model DIR --data DIR [--split test] [--limit N] [--generate K] [--cfg G] [--temperature T] [--top-k K] [--top-p P] [--json] [--write-card] [--threads N]',
+  usage: 'eval lm --model DIR --data DIR [--split test] [--limit N] [--generate K] [--cfg G] [--temperature T] [--top-k K] [--top-p P] [--views V] [--no-closed-set] [--json] [--write-card] [--threads N]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, generate: { type: 'string' }, cfg: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, json: { type: 'boolean' }, 'write-card': { type: 'boolean' }, threads: { type: 'string' },
+      views: { type: 'string' }, 'no-closed-set': { type: 'boolean' },
     });
     if (!values.model) throw new UsageError('--model is required');
     if (!values.data) throw new UsageError('--data is required');
@@ -30,6 +31,8 @@ export const evalLm: Command = {
           topK: intFlag('top-k', values['top-k'], 0, 100),
           topP: values['top-p'] === undefined ? undefined : numFlag('top-p', values['top-p'], 1, (x) => x > 0 && x <= 1, 'a number in (0, 1]'),
         },
+        views: intFlag('views', values.views, 1, 1),
+        closedSet: !values['no-closed-set'],
         onProgress: values.json ? undefined : (what, done, total) => process.stderr.write(`\r${what}: ${done}/${total}   `),
       });
       if (!values.json) process.stderr.write('\n');

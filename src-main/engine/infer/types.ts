@@ -17,6 +17,11 @@ export interface TextSampling {
   repetitionPenalty?: number;
   seed?: number;
   maxNewTokens?: number;
+  /**
+   * Text-only answers: read the images in this many views (the image itself and views − 1 jittered
+   * copies, VIEW_JITTER) and choose each token from the views' averaged log-probabilities. 1 = off.
+   */
+  views?: number;
 }
 
 export interface ImageSampling {
@@ -41,7 +46,7 @@ export interface UnifiedModelApi {
   chat(turns: ChatTurn[], sampling: TextSampling & { image?: ImageSampling }, onEvent: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<void>;
   /** n images for a text prompt (CFG, constrained to image codes, exactly the right count). */
   generateImages(prompt: string, n: number, sampling: ImageSampling, onEvent?: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<{ pixels: Float32Array; size: number; tokens: Int32Array }[]>;
-  /** One line describing an image (greedy). */
-  caption(pixels: Float32Array, size: number): Promise<string>;
+  /** One line describing an image (greedy; `views` as in TextSampling). */
+  caption(pixels: Float32Array, size: number, o?: { views?: number }): Promise<string>;
   release(): Promise<void>;
 }

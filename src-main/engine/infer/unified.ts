@@ -17,6 +17,7 @@ import type { WorkerRuntime } from '../runtime/worker-session.ts';
 import type { ChatMessage, ContentPart } from '../text/chat.ts';
 import { TextTokenizer } from '../text/tokenizer.ts';
 import { Rng } from '../util/rng.ts';
+import { jitterImages, type JitterOptions } from '../data/augment.ts';
 import { layoutChat, type ImageSpec } from '../data/tasks.ts';
 import { KvCache } from './kv-cache.ts';
 import { loadModelFolder, type LoadedModelFolder } from './model-folder.ts';
@@ -64,6 +65,22 @@ export function fitSquare(px: Float32Array, size: number, out: number): Float32A
         r[(ch * out + y) * out + x] = acc / (s * s);
       }
   return r;
+}
+
+/**
+ * The jitter of the extra views of an image (TextSampling.views): the style jitter the default
+ * model's last Stage II rounds trained with (engine/data/augment.ts).
+ */
+export const VIEW_JITTER: JitterOptions = { shift: 4, scale: 0.12, rotate: 10, color: 0.3, blur: 1 };
+
+/** The mean over R rows of each row's log-softmax: (R, V) logits → (V) averaged log-probabilities. */
+export function meanLogSoftmax(logits: Float32Array, R: number, V: number): Float32Array {
+  const out = new Float32Array(V);
+  for (let r = 0; r < R; r++) {
+    const lp = logSoftmax(logits.subarray(r * V, (r + 1) * V));
+    for (let i = 0; i < V; i++) out[i] += lp[i] / R;
+  }
+  return out;
 }
 
 /** The KV cache and masks of R rows decoding in lockstep. */
@@ -317,11 +334,22 @@ export class UnifiedModel implements UnifiedModelApi {
     return out;
   }
 
+  /** The turns with every image replaced by view `v` of it (v ≥ 1: a jittered copy, fixed per v; VIEW_JITTER). */
+  private viewOf(turns: ChatTurn[], v: number): ChatTurn[] {
+    const S = this.codec.imageSize;
+    const rng = new Rng(0x5eed + v);
+    return turns.map((t) => ({ ...t, parts: t.parts.map((p) => (p.type === 'image' ? { type: 'image' as const, pixels: jitterImages(fitSquare(p.pixels, p.size, S), 1, S, VIEW_JITTER, rng), size: S } : p)) }));
+  }
+
   async chat(turns: ChatTurn[], s: TextSampling & { image?: ImageSampling; textOnly?: boolean }, onEvent: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<void> {
     const img = s.image ?? {};
-    const guided = (img.cfg ?? 3) !== 1;
-    const rows = new Rows(this, guided ? 2 : 1);
-    await rows.prefill(guided ? [await this.promptOf(turns), await this.unconditional()] : [await this.promptOf(turns)]);
+    const views = s.views ?? 1;
+    if (!Number.isInteger(views) || views < 1) throw new Error(`views must be a whole number ≥ 1, got ${views}`);
+    if (views > 1 && !s.textOnly) throw new Error('views (answers read from several jittered views of the images) apply to text-only answers');
+    const guided = !s.textOnly && (img.cfg ?? 3) !== 1;
+    const rows = new Rows(this, guided ? 2 : views);
+    const prompts = await Promise.all(Array.from({ length: views }, (_, v) => this.promptOf(v === 0 ? turns : this.viewOf(turns, v))));
+    await rows.prefill(guided ? [prompts[0], await this.unconditional()] : prompts);
     const rng = new Rng(s.seed ?? 0);
     const irng = [new Rng((img.seed ?? s.seed ?? 0) + 1)];
     const V = this.config.vocab_size;
@@ -334,7 +362,7 @@ export class UnifiedModel implements UnifiedModelApi {
     for (let k = 0; k < max; k++) {
       if (signal?.aborted) return onEvent({ type: 'done', reason: 'aborted' });
       // text may not start with an image code in 'separate' mode; in unified mode codes are text ids too
-      const logits = rows.logits.slice(0, V);
+      const logits = views > 1 ? meanLogSoftmax(rows.logits, views, V) : rows.logits.slice(0, V);
       if (this.config.codebook_mode === 'separate') logits.fill(-Infinity, lo, hi);
       if (s.textOnly) logits[this.tok.specials.imgStart] = -Infinity;
       const id = sampleToken(logits, textOpts, rng, textIds);
@@ -354,14 +382,14 @@ export class UnifiedModel implements UnifiedModelApi {
         onEvent({ type: 'text', delta: text.slice(shown.length) });
         shown = text;
       }
-      await rows.step([[id], ...(guided ? [null] : [])]);
+      await rows.step(guided ? [[id], null] : Array.from({ length: views }, () => [id]));
     }
     onEvent({ type: 'done', reason: 'length' });
   }
 
-  async caption(pixels: Float32Array, size: number): Promise<string> {
+  async caption(pixels: Float32Array, size: number, o: { views?: number } = {}): Promise<string> {
     let text = '';
-    await this.chat([{ role: 'user', parts: [{ type: 'image', pixels, size }, { type: 'text', text: 'What is this?' }] }], { temperature: 0, maxNewTokens: 48, image: { cfg: 1 }, textOnly: true }, (e) => {
+    await this.chat([{ role: 'user', parts: [{ type: 'image', pixels, size }, { type: 'text', text: 'What is this?' }] }], { temperature: 0, maxNewTokens: 48, image: { cfg: 1 }, textOnly: true, views: o.views }, (e) => {
       if (e.type === 'text') text += e.delta;
     });
     return text.trim();
