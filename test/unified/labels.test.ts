@@ -3,7 +3,8 @@
 // and a stop token); the trie beam search's log-probabilities equal, label by label, the answer
 // loss of the training graph on the same image and answer (teacher forcing, an independent path
 // through the model: a full forward instead of the KV-cache decode steps and row gathering); a
-// beam narrower than the label list still finds the best labels; and bad label lists are refused.
+// beam narrower than the label list still finds the best labels; with two views each score is the
+// mean of the two views' teacher-forced scores; and bad label lists are refused.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
 import { collate, layoutChat } from '../../src-main/engine/data/tasks.ts';
 import { decodeImage } from '../../src-main/engine/io/image.ts';
 import { answerIds, beamStep, LabelSet } from '../../src-main/engine/infer/labels.ts';
-import { loadUnifiedModel, type UnifiedModel } from '../../src-main/engine/infer/unified.ts';
+import { jitteredView, loadUnifiedModel, type UnifiedModel } from '../../src-main/engine/infer/unified.ts';
 import { codecToLm, declareBatchInputs, unifiedLoss } from '../../src-main/engine/models/unicode.ts';
 import { Session } from '../../src-main/engine/runtime/session.ts';
 
@@ -78,6 +79,15 @@ describe('closed-set captioning', () => {
     const narrow = await m.rankLabels(px, 64, set, { top: 2, beam: 2 });
     expect(narrow.map((r) => r.label)).toEqual(ranked.slice(0, 2).map((r) => r.label));
     narrow.forEach((r, i) => expect(r.logprob).toBeCloseTo(ranked[i].logprob, 4));
+
+    // two views: each answer's score is the mean of its teacher-forced log-probability on the image
+    // and on its jittered view (the per-token average, summed over the answer)
+    const two = await m.rankLabels(px, 64, set, { top: LABELS.length, beam: LABELS.length, views: 2 });
+    const refView = await teacherForced(jitteredView(px, 64, 1), two.map((r) => r.label));
+    const refOwn = await teacherForced(px, two.map((r) => r.label));
+    const diff2 = Math.max(...two.map((r, i) => Math.abs(r.logprob - (refOwn[i] + refView[i]) / 2)));
+    console.log(`apple, 2 views: max |beam − mean of teacher forcing| ${diff2.toExponential(2)}`);
+    expect(diff2).toBeLessThan(2e-3);
   }, 60_000);
 
   it('beamStep keeps the best continuations inside the trie and reports answers completed on the way', () => {

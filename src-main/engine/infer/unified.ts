@@ -73,6 +73,11 @@ export function fitSquare(px: Float32Array, size: number, out: number): Float32A
  */
 export const VIEW_JITTER: JitterOptions = { shift: 4, scale: 0.12, rotate: 10, color: 0.3, blur: 1 };
 
+/** View v ≥ 1 of the k-th image of a conversation: a jittered copy (VIEW_JITTER), the same for the same v and k. */
+export function jitteredView(px: Float32Array, size: number, v: number, k = 0): Float32Array {
+  return jitterImages(px, 1, size, VIEW_JITTER, new Rng((0x5eed + 7919 * k + v) >>> 0));
+}
+
 /** The mean over R rows of each row's log-softmax: (R, V) logits → (V) averaged log-probabilities. */
 export function meanLogSoftmax(logits: Float32Array, R: number, V: number): Float32Array {
   const out = new Float32Array(V);
@@ -334,21 +339,26 @@ export class UnifiedModel implements UnifiedModelApi {
     return out;
   }
 
-  /** The turns with every image replaced by view `v` of it (v ≥ 1: a jittered copy, fixed per v; VIEW_JITTER). */
+  /** The turns with every image replaced by view `v` of it (jitteredView). */
   private viewOf(turns: ChatTurn[], v: number): ChatTurn[] {
     const S = this.codec.imageSize;
-    const rng = new Rng(0x5eed + v);
-    return turns.map((t) => ({ ...t, parts: t.parts.map((p) => (p.type === 'image' ? { type: 'image' as const, pixels: jitterImages(fitSquare(p.pixels, p.size, S), 1, S, VIEW_JITTER, rng), size: S } : p)) }));
+    let k = 0;
+    return turns.map((t) => ({ ...t, parts: t.parts.map((p) => (p.type === 'image' ? { type: 'image' as const, pixels: jitteredView(fitSquare(p.pixels, p.size, S), S, v, k++), size: S } : p)) }));
+  }
+
+  /** The prompts of `views` views of the turns: the turns themselves, then jittered copies. */
+  private async viewPrompts(turns: ChatTurn[], views: number): Promise<ArrayLike<number>[][]> {
+    if (!Number.isInteger(views) || views < 1) throw new Error(`views must be a whole number ≥ 1, got ${views}`);
+    return Promise.all(Array.from({ length: views }, (_, v) => this.promptOf(v === 0 ? turns : this.viewOf(turns, v))));
   }
 
   async chat(turns: ChatTurn[], s: TextSampling & { image?: ImageSampling; textOnly?: boolean }, onEvent: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<void> {
     const img = s.image ?? {};
     const views = s.views ?? 1;
-    if (!Number.isInteger(views) || views < 1) throw new Error(`views must be a whole number ≥ 1, got ${views}`);
     if (views > 1 && !s.textOnly) throw new Error('views (answers read from several jittered views of the images) apply to text-only answers');
     const guided = !s.textOnly && (img.cfg ?? 3) !== 1;
+    const prompts = await this.viewPrompts(turns, views);
     const rows = new Rows(this, guided ? 2 : views);
-    const prompts = await Promise.all(Array.from({ length: views }, (_, v) => this.promptOf(v === 0 ? turns : this.viewOf(turns, v))));
     await rows.prefill(guided ? [prompts[0], await this.unconditional()] : prompts);
     const rng = new Rng(s.seed ?? 0);
     const irng = [new Rng((img.seed ?? s.seed ?? 0) + 1)];
@@ -399,25 +409,28 @@ export class UnifiedModel implements UnifiedModelApi {
    * Closed-set captioning: the `top` labels of `set` the model most likely answers for this image,
    * with their log-probabilities, by a beam search (width `beam`, default 8, at least `top`) over the
    * labels' answer trie. Exact for every label the beam keeps; a label pruned early is not ranked;
-   * a beam as wide as the list scores every label.
+   * a beam as wide as the list scores every label. With `views` > 1, the score of each answer token
+   * is its log-probability averaged over the views (TextSampling.views).
    */
-  async rankLabels(pixels: Float32Array, size: number, set: LabelSet, o: { top?: number; beam?: number } = {}): Promise<RankedLabel[]> {
-    const top = o.top ?? 5, beam = Math.max(o.beam ?? 8, top);
-    let rows = new Rows(this, 1);
-    await rows.prefill([await this.promptOf([{ role: 'user', parts: [{ type: 'image', pixels, size }, { type: 'text', text: set.question }] }])]);
+  async rankLabels(pixels: Float32Array, size: number, set: LabelSet, o: { top?: number; beam?: number; views?: number } = {}): Promise<RankedLabel[]> {
+    const top = o.top ?? 5, beam = Math.max(o.beam ?? 8, top), views = o.views ?? 1;
+    // each hypothesis h holds rows h·views … h·views + views − 1, one per view
+    const prompts = await this.viewPrompts([{ role: 'user', parts: [{ type: 'image', pixels, size }, { type: 'text', text: set.question }] }], views);
+    let rows = new Rows(this, views);
+    await rows.prefill(prompts);
     const V = this.config.vocab_size;
     let live: Hypothesis[] = [{ score: 0, node: set.root }];
     const done: { label: number; score: number }[] = [];
     for (;;) {
-      const lps = live.map((_, r) => logSoftmax(rows.logits.subarray(r * V, (r + 1) * V)));
+      const lps = live.map((_, h) => (views > 1 ? meanLogSoftmax(rows.logits.subarray(h * views * V, (h + 1) * views * V), views, V) : logSoftmax(rows.logits.subarray(h * V, (h + 1) * V))));
       const { next, done: ended } = beamStep(live, (r) => lps[r], beam);
       done.push(...ended);
       done.sort((a, b) => b.score - a.score);
       // scores only fall as answers grow: stop once `top` answers are complete and none alive can
       // pass them (an exhaustive search, beam ≥ labels, completes every answer instead)
       if (next.length === 0 || (beam < set.labels.length && done.length >= top && next[0].score <= done[top - 1].score)) break;
-      rows = rows.fork(next.map((h) => h.row));
-      await rows.step(next.map((h) => [h.id]));
+      rows = rows.fork(next.flatMap((h) => Array.from({ length: views }, (_, v) => h.row * views + v)));
+      await rows.step(next.flatMap((h) => Array.from({ length: views }, () => [h.id])));
       live = next;
     }
     const total = done.reduce((a, d) => a + Math.exp(d.score - done[0].score), 0);
