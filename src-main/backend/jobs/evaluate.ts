@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { loadImageFolder } from '../../engine/data/imagefolder.ts';
 import { evaluateModel } from '../../engine/infer/eval.ts';
-import { loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { DEFAULT_VIEWS, loadUnifiedModel } from '../../engine/infer/unified.ts';
 import { encodePng } from '../../engine/io/image.ts';
 import { tileImages } from '../../engine/models/image-grid.ts';
 import { ImageTokenizer } from '../../engine/models/image-tokenizer.ts';
@@ -79,7 +79,7 @@ async function evalUnified(model: ModelRow, dataDir: string, p: EvaluateParams, 
     const t0 = performance.now();
     progress(ctx.post, 'questions', 0, p.limit, t0);
     const r = await evaluateModel(m, {
-      dataDir, split: p.split, limit: p.limit, generate: 0,
+      dataDir, split: p.split, limit: p.limit, generate: 0, views: DEFAULT_VIEWS,
       onProgress: (what, done, total) => {
         ctx.signal.throwIfAborted();
         progress(ctx.post, what, done, total, t0);

@@ -1,25 +1,24 @@
 // `tessera caption --model DIR IMAGE...`: one caption line per image (greedy), from a unified model
-// folder; with --views V, read from V views of the image (itself and jittered copies); with
+// folder, read from V views of the image (itself and jittered copies; --views, default 4); with
 // --labels FILE, the model's most likely labels of that list (one per line) instead, each with its
 // probability among the list's labels (exact up to 64 labels, else among those a beam of 64 reaches).
 import { readFile } from 'node:fs/promises';
 import { readImageFile } from '../../engine/infer/files.ts';
 import { LabelSet } from '../../engine/infer/labels.ts';
-import { loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { DEFAULT_VIEWS, loadUnifiedModel } from '../../engine/infer/unified.ts';
 import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
 
 export const caption: Command = {
   name: 'caption',
   summary: 'Caption images with a unified model (one line per image)',
-  usage: 'caption --model DIR [--views V] [--labels FILE.txt [--top K]] [--threads N] IMAGE...',
+  usage: 'caption --model DIR [--views V (4)] [--labels FILE.txt [--top K]] [--threads N] IMAGE...',
   async run(argv) {
     const { values, positionals } = parseFlags(argv, { model: { type: 'string' }, labels: { type: 'string' }, top: { type: 'string' }, views: { type: 'string' }, threads: { type: 'string' } }, true);
     if (!values.model) throw new UsageError('--model is required');
     if (positionals.length === 0) throw new UsageError('give at least one IMAGE');
     if (values.top !== undefined && !values.labels) throw new UsageError('--top ranks the labels of --labels FILE; give both');
     const top = intFlag('top', values.top, 1, 3);
-    const views = intFlag('views', values.views, 1, 1);
-    if (views > 1 && values.labels) throw new UsageError('--views reads free captions from several views; --labels ranks a list from one: choose one');
+    const views = intFlag('views', values.views, 1, DEFAULT_VIEWS);
     const labelText = values.labels === undefined ? null : await readFile(values.labels, 'utf8').catch((e: Error) => {
       throw new UsageError(`--labels: cannot read ${values.labels} (${e.message})`);
     });
@@ -39,7 +38,7 @@ export const caption: Command = {
         if (!set) console.log(`${file}: ${await m.caption(pixels, m.codec.imageSize, { views })}`);
         else {
           // up to 64 labels: every one is scored, so the shares are exact; longer lists: a beam of 64
-          const ranked = await m.rankLabels(pixels, m.codec.imageSize, set, { top, beam: Math.min(64, set.labels.length) });
+          const ranked = await m.rankLabels(pixels, m.codec.imageSize, set, { top, beam: Math.min(64, set.labels.length), views });
           console.log(`${file}: ${ranked.map((r) => `${r.label} (${(r.share * 100).toFixed(1)}%)`).join(', ')}`);
         }
       }

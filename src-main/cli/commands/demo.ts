@@ -16,7 +16,7 @@ import { Trainer } from '../../engine/train/trainer.ts';
 import { Rng } from '../../engine/util/rng.ts';
 import { packageDir } from '../../engine/data/emoji.ts';
 import { readImageFile, writeImageFile } from '../../engine/infer/files.ts';
-import { loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { DEFAULT_VIEWS, loadUnifiedModel } from '../../engine/infer/unified.ts';
 import { intFlag, parseFlags, type Command } from '../command.ts';
 
 const cfg: ClassifierConfig = { channels: 1, height: 28, width: 28, classes: 10 };
@@ -38,17 +38,17 @@ async function modelDemo(dir: string, out: string, threads: number): Promise<voi
   try {
     const S = m.codec.imageSize;
     const folder = join(packageDir('emoji-datasource-facebook'), 'img', 'facebook', '64');
-    console.log('captions of held-out emoji (facebook style, never seen in training):');
+    console.log(`captions of held-out emoji (facebook style, never seen in training), each read from ${DEFAULT_VIEWS} views:`);
     let first: Float32Array | null = null;
     for (const [code, label] of DEMO_EMOJI) {
       const { pixels } = await readImageFile(join(folder, `${code}.png`), S);
       first ??= pixels;
       const t0 = performance.now();
-      const caption = await m.caption(pixels, S);
+      const caption = await m.caption(pixels, S, { views: DEFAULT_VIEWS });
       console.log(`  ${label.padEnd(10)} → ${caption}   (${(performance.now() - t0).toFixed(0)} ms)`);
     }
     let answer = '';
-    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: first!, size: S }, { type: 'text', text: 'What category is this?' }] }], { temperature: 0, maxNewTokens: 24 }, (e) => {
+    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: first!, size: S }, { type: 'text', text: 'What category is this?' }] }], { temperature: 0, maxNewTokens: 24, textOnly: true, views: DEFAULT_VIEWS }, (e) => {
       if (e.type === 'text') answer += e.delta;
     });
     console.log(`\nQ: [red apple image] What category is this?\nA: ${answer.trim()}`);

@@ -7,13 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { evaluateModel } from '../../engine/infer/eval.ts';
 import { writeFileAtomic } from '../../engine/io/atomic.ts';
-import { loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { DEFAULT_VIEWS, loadUnifiedModel } from '../../engine/infer/unified.ts';
 import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../command.ts';
 
 export const evalLm: Command = {
   name: 'eval lm',
   summary: 'Evaluate a unified model on an imagefolder split (captions, questions, perplexity, code NLL, generation)',
-  usage: 'eval lm --model DIR --data DIR [--split test] [--limit N] [--generate K] [--cfg G] [--temperature T] [--top-k K] [--top-p P] [--views V] [--no-closed-set] [--json] [--write-card] [--threads N]',
+  usage: 'eval lm --model DIR --data DIR [--split test] [--limit N] [--generate K] [--cfg G] [--temperature T] [--top-k K] [--top-p P] [--views V (4)] [--no-closed-set] [--json] [--write-card] [--threads N]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, generate: { type: 'string' }, cfg: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, json: { type: 'boolean' }, 'write-card': { type: 'boolean' }, threads: { type: 'string' },
@@ -31,7 +31,7 @@ export const evalLm: Command = {
           topK: intFlag('top-k', values['top-k'], 0, 100),
           topP: values['top-p'] === undefined ? undefined : numFlag('top-p', values['top-p'], 1, (x) => x > 0 && x <= 1, 'a number in (0, 1]'),
         },
-        views: intFlag('views', values.views, 1, 1),
+        views: intFlag('views', values.views, 1, DEFAULT_VIEWS),
         closedSet: !values['no-closed-set'],
         onProgress: values.json ? undefined : (what, done, total) => process.stderr.write(`\r${what}: ${done}/${total}   `),
       });

@@ -73,6 +73,12 @@ export function fitSquare(px: Float32Array, size: number, out: number): Float32A
  */
 export const VIEW_JITTER: JitterOptions = { shift: 4, scale: 0.12, rotate: 10, color: 0.3, blur: 1 };
 
+/**
+ * Views the CLI's captions and `eval lm` read images in unless told otherwise: on the default model,
+ * 4 views raised held-out caption exact, category and yes/no accuracy by 1–3 points (README).
+ */
+export const DEFAULT_VIEWS = 4;
+
 /** View v ≥ 1 of the k-th image of a conversation: a jittered copy (VIEW_JITTER), the same for the same v and k. */
 export function jitteredView(px: Float32Array, size: number, v: number, k = 0): Float32Array {
   return jitterImages(px, 1, size, VIEW_JITTER, new Rng((0x5eed + 7919 * k + v) >>> 0));
