@@ -75,13 +75,14 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
   if (N === 0) throw new Error(`${o.dataDir}: split '${o.split}' has no rows`);
   const pick = Array.from({ length: Math.min(o.limit, N) }, (_, i) => Math.floor((i * N) / Math.min(o.limit, N)));
   const out: Record<string, number> = { images: pick.length, answer_views: o.views ?? 1 };
+  const imageAt = (i: number) => folder.images.subarray(i * per, (i + 1) * per);
 
   // answers by greedy generation
   let exact = 0, f1 = 0, cat = 0, catN = 0, yes = 0;
   const labels = [...new Set(rows.map((r) => r.text))];
   const ask = async (i: number, q: string) => {
     let text = '';
-    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: folder.images.subarray(i * per, (i + 1) * per), size: S }, { type: 'text', text: q }] }], { temperature: 0, maxNewTokens: 40, image: { cfg: 1 }, textOnly: true, views: o.views }, (e) => e.type === 'text' && (text += e.delta));
+    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: imageAt(i), size: S }, { type: 'text', text: q }] }], { temperature: 0, maxNewTokens: 40, image: { cfg: 1 }, textOnly: true, views: o.views }, (e) => e.type === 'text' && (text += e.delta));
     return text.trim();
   };
   for (const [k, i] of pick.entries()) {
@@ -106,7 +107,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
     const set = LabelSet.build(m.tok, (await readMetadata(o.dataDir)).map(({ row }) => row.text));
     let top1 = 0, top5 = 0;
     for (const [k, i] of pick.entries()) {
-      const ranked = await m.rankLabels(folder.images.subarray(i * per, (i + 1) * per), S, set, { top: 5, views: o.views });
+      const ranked = await m.rankLabels(imageAt(i), S, set, { top: 5, views: o.views });
       const truth = normalise(rows[i].text);
       top1 += ranked.length > 0 && normalise(ranked[0].label) === truth ? 1 : 0;
       top5 += ranked.some((r) => normalise(r.label) === truth) ? 1 : 0;
@@ -120,7 +121,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
   // losses on held-out sequences of the evaluated rows: answer-token perplexity and image-code NLL
   // (text-to-image); only those rows' images are encoded, so a small --limit stays quick
   const picked = new Float32Array(pick.length * per);
-  pick.forEach((i, k) => picked.set(folder.images.subarray(i * per, (i + 1) * per), k * per));
+  pick.forEach((i, k) => picked.set(imageAt(i), k * per));
   const codes = codecToLm(c, await encodeAll(m, picked, pick.length));
   const P = c.image_positions * c.image_depth;
   const lossOf = async (mix: Record<string, number>) => {
