@@ -26,8 +26,8 @@ describe('pixel nearest-neighbour reference', () => {
       const f = await loadImageFolder(dir, { split, size: 64 });
       return pixelBaseline({ dataDir: dir, split }, f.rows, f.rows.map((_, i) => i), f.images, 64);
     };
-    expect(await at('copy')).toEqual({ baseline_nn_caption_exact: 1, baseline_nn_category_acc: 1 });
-    expect(await at('renamed')).toEqual({ baseline_nn_caption_exact: 0, baseline_nn_category_acc: 0 });
+    expect(await at('copy')).toMatchObject({ baseline_nn_caption_exact: 1, baseline_nn_category_acc: 1 });
+    expect(await at('renamed')).toMatchObject({ baseline_nn_caption_exact: 0, baseline_nn_category_acc: 0 });
     const held = await at('test');
     console.log(`pixel 1-NN on ${train.length} training images, facebook style: ${JSON.stringify(held)}`);
     expect(held.baseline_nn_caption_exact).toBeGreaterThanOrEqual(0);

@@ -9,6 +9,7 @@ import { demo } from './demo.ts';
 import { benchEngineCommand } from './bench.ts';
 import { trainTextTokenizer } from './train-text-tokenizer.ts';
 import { trainTokenizer } from './train-tokenizer.ts';
+import { trainSemantic } from './train-semantic.ts';
 import { evalTokenizer } from './eval-tokenizer.ts';
 import { benchTokenizer } from './bench-tokenizer.ts';
 import { benchGenerate } from './bench-generate.ts';
@@ -31,6 +32,7 @@ export const commands: Command[] = [
   benchEngineCommand,
   trainTextTokenizer,
   trainTokenizer,
+  trainSemantic,
   evalTokenizer,
   benchTokenizer,
   benchGenerate,

@@ -6,6 +6,8 @@
 //   every style with a fixed feature extractor: 16×16 area-averaged RGB, mean-removed, cosine),
 //   image_tokens_per_s and ms_per_image. For scale, baseline_nn_caption_exact/category_acc: the
 //   label of each image's nearest training image under that same feature, no model involved.
+//   caption_exact_plain / _skin_tone (/ _skin_tone_base / _skin_tone_tones): the exact captions split
+//   by whether the label names skin tones, the same for the reference.
 //   caption_closed_top1/top5: the true label among the model's 1 or 5 most likely answers out of
 //   every label of the data (all splits: the list of emoji names), by rankLabels' trie beam search.
 import { loadImageFolder, readMetadata, type MetadataRow } from '../data/imagefolder.ts';
@@ -36,6 +38,38 @@ export function tokenF1(pred: string, ref: string): number {
   if (common === 0) return 0;
   const [prec, rec] = [common / p.length, common / r.length];
   return (2 * prec * rec) / (prec + rec);
+}
+
+const TONE = /,?\s*\b(medium-light|medium-dark|light|medium|dark) skin tone\b/g;
+
+/** A label's skin tones in order ("" when it names none) and its name without them. */
+export function splitSkinTones(label: string): { base: string; tones: string } {
+  const n = normalise(label);
+  return { base: n.replace(TONE, '').replace(/[:,]\s*$/, '').trim(), tones: [...n.matchAll(TONE)].map((m) => m[1]).join(',') };
+}
+
+/**
+ * Exact captions split by whether the true label names skin tones (about half of the emoji set's
+ * held-out rows are skin-tone variants of a base emoji): `<prefix>_plain` and `<prefix>_skin_tone`,
+ * and for the skin-tone rows how often the base name and the tones alone were right. Nothing when
+ * no true label names a skin tone (other datasets).
+ */
+export function skinToneBreakdown(prefix: string, pairs: { pred: string; truth: string }[]): Record<string, number> {
+  const t = { plain: 0, plainN: 0, tone: 0, toneN: 0, base: 0, tones: 0 };
+  for (const { pred, truth } of pairs) {
+    const [p, r] = [splitSkinTones(pred), splitSkinTones(truth)];
+    const exact = normalise(pred) === normalise(truth) ? 1 : 0;
+    if (!r.tones) [t.plain, t.plainN] = [t.plain + exact, t.plainN + 1];
+    else [t.tone, t.toneN, t.base, t.tones] = [t.tone + exact, t.toneN + 1, t.base + (p.base === r.base ? 1 : 0), t.tones + (p.tones === r.tones ? 1 : 0)];
+  }
+  if (t.toneN === 0) return {};
+  return {
+    [`${prefix}_plain`]: t.plainN ? t.plain / t.plainN : NaN,
+    [`${prefix}_skin_tone`]: t.toneN ? t.tone / t.toneN : NaN,
+    [`${prefix}_skin_tone_base`]: t.toneN ? t.base / t.toneN : NaN,
+    [`${prefix}_skin_tone_tones`]: t.toneN ? t.tones / t.toneN : NaN,
+    skin_tone_share: pairs.length ? t.toneN / pairs.length : NaN,
+  };
 }
 
 /** The fixed retrieval feature: 16×16 area average, mean removed, unit length.   (3, S, S) → (768) */
@@ -79,6 +113,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
 
   // answers by greedy generation
   let exact = 0, f1 = 0, cat = 0, catN = 0, yes = 0;
+  const captions: { pred: string; truth: string }[] = [];
   const labels = [...new Set(rows.map((r) => r.text))];
   const ask = async (i: number, q: string) => {
     let text = '';
@@ -89,6 +124,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
     const r = rows[i];
     const cap = await ask(i, 'What is this?');
     exact += normalise(cap) === normalise(r.text) ? 1 : 0;
+    captions.push({ pred: cap, truth: r.text });
     f1 += tokenF1(cap, r.text);
     if (r.category) {
       catN++;
@@ -100,7 +136,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
     yes += normalise(await ask(i, `Is this ${/^[aeiou]/i.test(asked) ? 'an' : 'a'} ${asked}?`)) === (truth ? 'yes' : 'no') ? 1 : 0;
     o.onProgress?.('questions', k + 1, pick.length);
   }
-  Object.assign(out, { caption_exact: exact / pick.length, caption_f1: f1 / pick.length, category_acc: catN ? cat / catN : NaN, yesno_acc: yes / pick.length });
+  Object.assign(out, { caption_exact: exact / pick.length, caption_f1: f1 / pick.length, category_acc: catN ? cat / catN : NaN, yesno_acc: yes / pick.length }, skinToneBreakdown('caption_exact', captions));
 
   // closed-set captions: the model's most likely answers among every label of the data (all splits)
   if (o.closedSet ?? true) {
@@ -160,6 +196,7 @@ export async function pixelBaseline(o: Pick<EvalOptions, 'dataDir' | 'split' | '
   if (!ref) return {};
   const G = ref.feats;
   let exact = 0, cat = 0, catN = 0;
+  const pairs: { pred: string; truth: string }[] = [];
   for (const i of pick) {
     const q = retrievalFeature(images.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), S);
     let best = -Infinity, at = 0;
@@ -169,12 +206,13 @@ export async function pixelBaseline(o: Pick<EvalOptions, 'dataDir' | 'split' | '
       if (d > best) [best, at] = [d, j];
     });
     exact += normalise(ref.rows[at].text) === normalise(rows[i].text) ? 1 : 0;
+    pairs.push({ pred: ref.rows[at].text, truth: rows[i].text });
     if (rows[i].category) {
       catN++;
       cat += ref.rows[at].category === rows[i].category ? 1 : 0;
     }
   }
-  return { baseline_nn_caption_exact: exact / pick.length, baseline_nn_category_acc: catN ? cat / catN : NaN };
+  return { baseline_nn_caption_exact: exact / pick.length, baseline_nn_category_acc: catN ? cat / catN : NaN, ...skinToneBreakdown('baseline_nn_caption_exact', pairs) };
 }
 
 /** A split's images as retrieval features, or null when the data has no such split. */

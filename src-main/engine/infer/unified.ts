@@ -259,10 +259,10 @@ export class UnifiedModel implements UnifiedModelApi {
       const partial = Int32Array.from(out);
       for (let i = 0; i < n; i++) for (let q = done * D; q < P * D; q++) partial[i * P * D + q] = range.lo; // not drawn yet
       const px = await this.codec.decode(lmToCodec(c, partial), n);
-      const S = this.codec.imageSize, g = this.codec.gridSide, cell = S / g;
+      const S = this.codec.imageSize, g = this.codec.gridSide, cell = S / g, lead = this.codec.leadingPositions ?? 0;
       for (let i = 0; i < n; i++) {
         const img = px.slice(i * 3 * S * S, (i + 1) * 3 * S * S);
-        for (let p = done; p < P; p++) for (let ch = 0; ch < 3; ch++) for (let y = 0; y < cell; y++) img.fill(1, (ch * S + Math.floor(p / g) * cell + y) * S + (p % g) * cell, (ch * S + Math.floor(p / g) * cell + y) * S + (p % g + 1) * cell);
+        for (let q = Math.max(done - lead, 0); q < P - lead; q++) for (let ch = 0; ch < 3; ch++) for (let y = 0; y < cell; y++) img.fill(1, (ch * S + Math.floor(q / g) * cell + y) * S + (q % g) * cell, (ch * S + Math.floor(q / g) * cell + y) * S + (q % g + 1) * cell);
         onEvent({ type: 'image-progress', index: index0 + i, done, positions: P, pixels: img, size: S });
       }
     };

@@ -7,9 +7,11 @@
 export interface ImageCodec {
   /** Side of the square input/output images in pixels (64 for the default model). */
   readonly imageSize: number;
-  /** LM positions per image (ĥ·ŵ), and the grid side ĥ = ŵ. */
+  /** LM positions per image: `leadingPositions` that are not part of the pixel grid (a dual
+   *  tokenizer's semantic position), then the ĥ·ŵ grid positions of side gridSide = ĥ = ŵ. */
   readonly positions: number;
   readonly gridSide: number;
+  readonly leadingPositions?: number;
   /** Stacked codes per position (D). */
   readonly depth: number;
   readonly codebookSize: number;

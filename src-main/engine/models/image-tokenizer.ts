@@ -3,8 +3,12 @@
 //   DIR/model.safetensors  encoder.*, decoder.*, quantizer.codebook (the EMA codebook)
 //   DIR/encoder.onnx       pixels (B,3,S,S) float32 → codes (B, G·G) int64, weights baked in
 //   DIR/decoder.onnx       codes (B, G·G) int64 → pixels (B,3,S,S) float32 in [0,1]
+//   DIR/semantic/          optional: a semantic encoder (models/semantic.ts, recipe 'semantic'); then
+//                          every image is one more LM position, first, holding its D semantic codes
+//                          (DualToken's semantic vocabulary beside the pixel one), which decoding skips
 // The ONNX files run in any ONNX Runtime; the codec loads them rather than rebuilding the graphs, so
 // what ships is what runs. Token ids (LM vocabulary) ⇄ raster codes is foldCodes / unfoldTokens.
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Graph, GraphError } from '../graph/graph.ts';
@@ -13,6 +17,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { Session, type SessionOptions } from '../runtime/session.ts';
 import type { ImageCodec } from './image-codec.ts';
+import { validateSemanticConfig, type SemanticConfig } from './semantic.ts';
 import { bakedWeights, foldCodes, unfoldTokens, validateVqTokConfig, vqtokDecoderGraph, vqtokEncoderGraph, vqtokGeometry, type VqTokConfig } from './vqtok.ts';
 
 export class ImageTokenizerError extends Error {
@@ -59,19 +64,38 @@ export async function readImageTokenizerWeights(dir: string): Promise<Map<string
   return new Map([...f.tensors].map(([n, t]) => [n, t.data as Float32Array]));
 }
 
+/** The semantic part of a tokenizer folder (DIR/semantic), checked against the pixel part. */
+async function readSemanticConfig(dir: string, pixel: VqTokConfig): Promise<SemanticConfig> {
+  const file = join(dir, 'config.json');
+  let c: SemanticConfig;
+  try {
+    c = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ImageTokenizerError(`${file}: cannot read the semantic encoder config (${(err as Error).message})`);
+  }
+  validateSemanticConfig(c, file);
+  const { depth } = vqtokGeometry(pixel);
+  const want = { image_size: pixel.image_size, depth, codebook_size: pixel.codebook_size, first_token_id: pixel.first_token_id };
+  for (const [k, v] of Object.entries(want))
+    if (c[k as keyof typeof want] !== v) throw new ImageTokenizerError(`${file}: field '${k}' is ${c[k as keyof typeof want]}, but the pixel tokenizer beside it needs ${v}`);
+  return c;
+}
+
 export class ImageTokenizer implements ImageCodec {
   readonly imageSize: number;
   readonly positions: number;
   readonly gridSide: number;
+  readonly leadingPositions: number;
   readonly depth: number;
   readonly codebookSize: number;
   readonly firstTokenId: number;
   private readonly grid: number;
 
-  private constructor(readonly config: VqTokConfig, private enc: Session, private dec: Session) {
+  private constructor(readonly config: VqTokConfig, private enc: Session, private dec: Session, private semantic: Session | null = null) {
     const geo = vqtokGeometry(config);
     this.imageSize = config.image_size;
-    this.positions = geo.positions;
+    this.leadingPositions = semantic ? 1 : 0;
+    this.positions = geo.positions + this.leadingPositions;
     this.gridSide = geo.gridSide;
     this.depth = geo.depth;
     this.grid = geo.grid;
@@ -89,7 +113,17 @@ export class ImageTokenizer implements ImageCodec {
       }
     };
     const [e, d] = await Promise.all([read('encoder.onnx'), read('decoder.onnx')]);
-    return new ImageTokenizer(c, await Session.create(e, opts), await Session.create(d, opts));
+    let semantic: Session | null = null;
+    if (existsSync(join(dir, 'semantic'))) {
+      await readSemanticConfig(join(dir, 'semantic'), c);
+      semantic = await Session.create(await read('semantic/encoder.onnx'), opts);
+    }
+    return new ImageTokenizer(c, await Session.create(e, opts), await Session.create(d, opts), semantic);
+  }
+
+  /** True when the folder has a semantic part (one leading position of semantic codes). */
+  get dual(): boolean {
+    return this.semantic !== null;
   }
 
   /** Raw codes (N, G·G) in raster order. */
@@ -101,7 +135,16 @@ export class ImageTokenizer implements ImageCodec {
   }
 
   async encode(pixels: Float32Array, n: number): Promise<Int32Array> {
-    return foldCodes(this.config, await this.encodeCodes(pixels, n), n);
+    const grid = foldCodes(this.config, await this.encodeCodes(pixels, n), n);
+    if (!this.semantic) return grid;
+    const S = this.imageSize, D = this.depth, G = this.positions - 1;
+    const sem = (await this.semantic.run({ pixels: { dtype: 'float32', shape: [n, 3, S, S], data: pixels } })).codes.data as BigInt64Array;
+    const out = new Int32Array(n * this.positions * D);
+    for (let i = 0; i < n; i++) {
+      for (let d = 0; d < D; d++) out[i * this.positions * D + d] = this.firstTokenId + Number(sem[i * D + d]);
+      out.set(grid.subarray(i * G * D, (i + 1) * G * D), (i * this.positions + 1) * D);
+    }
+    return out;
   }
 
   async decodeCodes(codes: BigInt64Array, n: number): Promise<Float32Array> {
@@ -110,11 +153,16 @@ export class ImageTokenizer implements ImageCodec {
   }
 
   async decode(tokens: Int32Array, n: number): Promise<Float32Array> {
-    return this.decodeCodes(unfoldTokens(this.config, tokens, n), n);
+    if (tokens.length !== n * this.positions * this.depth) throw new ImageTokenizerError(`decode: ${tokens.length} ids for ${n} images of ${this.positions}×${this.depth}`);
+    if (!this.semantic) return this.decodeCodes(unfoldTokens(this.config, tokens, n), n);
+    const per = this.positions * this.depth, D = this.depth;
+    const grid = new Int32Array(n * (per - D));
+    for (let i = 0; i < n; i++) grid.set(tokens.subarray(i * per + D, (i + 1) * per), i * (per - D)); // the semantic position draws nothing
+    return this.decodeCodes(unfoldTokens(this.config, grid, n), n);
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.enc.release(), this.dec.release()]);
+    await Promise.all([this.enc.release(), this.dec.release(), this.semantic?.release()]);
   }
 }
 

@@ -142,6 +142,10 @@ async function cacheKey(tokDir: string, rows: MetadataRow[]): Promise<string> {
   for (const f of (await readdir(tokDir)).sort()) {
     if ((await stat(join(tokDir, f))).isFile()) h.update(f).update(await readFile(join(tokDir, f)));
   }
+  // a dual tokenizer's semantic part (its files only: a folder without one keeps its old key)
+  const sem = join(tokDir, 'semantic');
+  if (await stat(sem).then((s) => s.isDirectory(), () => false))
+    for (const f of (await readdir(sem)).sort()) if ((await stat(join(sem, f))).isFile()) h.update(`semantic/${f}`).update(await readFile(join(sem, f)));
   h.update(JSON.stringify(rows.map((r) => r.file_name)));
   return h.digest('hex').slice(0, 16);
 }
@@ -193,6 +197,9 @@ async function baseConfig(dir: string, textVocab: number, codec: ImageCodec): Pr
     throw new RecipeConfigError('config', 'init_from', (err as Error).message);
   }
   const derived = unifiedConfigFor({ ...c }, textVocab, codec);
+  // positions are not weights (RoPE), so a model may go on with one more leading position per image:
+  // the semantic position of a dual tokenizer added to the pixel tokenizer it was trained with
+  if (derived.image_positions === c.image_positions + 1 && codec.leadingPositions === 1) c = { ...c, image_positions: derived.image_positions };
   for (const k of ['vocab_size', 'image_positions', 'image_depth', 'image_first_token_id', 'image_codebook_size', 'image_token_offset'] as const)
     if (derived[k] !== c[k]) throw new RecipeConfigError('config', 'init_from', `${file}: ${k} is ${c[k]}, but the text/image tokenizers in use give ${derived[k]}`);
   return c;

@@ -1,0 +1,187 @@
+// The semantic half of a dual image tokenizer (DualToken, arXiv 2503.14324): beside the pixel
+// codes of the VQ tokenizer (vqtok.ts), which are trained to reconstruct and so change with every
+// stroke of a drawing style, one extra LM position of D codes that says *what* the image shows.
+//
+//   pixels (B,3,S,S) ─ area-average to input_size ─ conv net ─ mean pool ─ linear ─ l2 norm ─▶ f (B,E)
+//   f ─ residual VQ: D codebooks of K rows (E), each code the nearest row to what is left ─▶ codes (B,D)
+//
+// The encoder is trained with a cosine classifier over the training labels (normalised-softmax proxy
+// learning) on jittered images, so images of one emoji in different styles land close together; the
+// codebooks are k-means (Lloyd) over the training images' features, level by level on the residuals.
+// DualToken distils its semantic branch from a pretrained CLIP-style encoder; nothing pretrained can
+// be fetched here, so the labels of the training styles stand in for the language supervision.
+// Code k of level d is LM token id first_token_id + k at depth d of the image's first position, the
+// ids the pixel codes use (UniCode: the vocabulary is shared, never extended).
+import { GraphError, type Graph, type Value } from '../graph/graph.ts';
+import * as op from '../graph/ops/index.ts';
+import { crossEntropy, groupNorm, silu } from '../nn/functional.ts';
+import { l2Normalize } from '../quant/vq.ts';
+import type { Rng } from '../util/rng.ts';
+import type { Weights } from './vqtok.ts';
+
+export interface SemanticConfig {
+  model_type: 'tessera-semantic';
+  /** Side of the pixels the codec is fed (the pixel tokenizer's image_size). */
+  image_size: number;
+  /** Side the encoder reads after area averaging (image_size divided by a power of two). */
+  input_size: number;
+  /** Channels of the first level; each of the three stride-2 levels doubles them. */
+  width: number;
+  embed_dim: number;
+  /** Codes per image (residual levels) = the LM's stacked codes per position. */
+  depth: number;
+  codebook_size: number;
+  first_token_id: number;
+}
+
+export const DEFAULT_SEMANTIC: Omit<SemanticConfig, 'image_size' | 'depth' | 'codebook_size' | 'first_token_id'> = {
+  model_type: 'tessera-semantic',
+  input_size: 32,
+  width: 32,
+  embed_dim: 256,
+};
+
+export function validateSemanticConfig(c: SemanticConfig, source = 'config.json'): void {
+  const bad = (field: string, msg: string) => new GraphError(`${source}: field '${field}' ${msg}`);
+  if (c.model_type !== 'tessera-semantic') throw bad('model_type', `must be 'tessera-semantic', got ${JSON.stringify(c.model_type)}`);
+  for (const k of ['image_size', 'input_size', 'width', 'embed_dim', 'depth', 'codebook_size'] as const)
+    if (!Number.isInteger(c[k]) || c[k] <= 0) throw bad(k, `must be a positive integer, got ${JSON.stringify(c[k])}`);
+  if (!Number.isInteger(c.first_token_id) || c.first_token_id < 0) throw bad('first_token_id', `must be an integer ≥ 0, got ${JSON.stringify(c.first_token_id)}`);
+  const f = c.image_size / c.input_size;
+  if (!Number.isInteger(f) || (f & (f - 1)) !== 0) throw bad('input_size', `${c.input_size} must be image_size (${c.image_size}) divided by a power of two`);
+  if (c.input_size % 8 !== 0) throw bad('input_size', `${c.input_size} must be a multiple of 8 (three stride-2 levels)`);
+  if (c.width % 8 !== 0) throw bad('width', `${c.width} must be a multiple of 8 (the group norm's groups)`);
+}
+
+/** Unit-length features.   pixels (B, 3, image_size, image_size) in [0, 1] → (B, embed_dim) */
+export function semanticFeatures(c: SemanticConfig, x: Value, w: Weights): Value {
+  const f = c.image_size / c.input_size, n = c.input_size;
+  let h = f === 1 ? x : op.reduceMean(op.reshape(x, [-1, 3, n, f, n, f]), [3, 5]); // area average
+  const conv = (name: string, h: Value, inC: number, outC: number, stride: number) =>
+    op.conv2d(h, w(`${name}.weight`, [outC, inC, 3, 3]), w(`${name}.bias`, [outC]), { stride, pad: 1 });
+  const block = (name: string, h: Value, inC: number, outC: number, stride: number) =>
+    silu(groupNorm(conv(name, h, inC, outC, stride), 8, w(`${name}.norm.weight`, [outC]), w(`${name}.norm.bias`, [outC])));
+  const W = c.width;
+  h = silu(conv('encoder.conv_in', op.sub(h, 0.5), 3, W, 1));
+  h = block('encoder.down.0', h, W, 2 * W, 2);
+  h = block('encoder.mid.0', h, 2 * W, 2 * W, 1);
+  h = block('encoder.down.1', h, 2 * W, 4 * W, 2);
+  h = block('encoder.mid.1', h, 4 * W, 4 * W, 1);
+  h = block('encoder.down.2', h, 4 * W, 8 * W, 2);
+  const pooled = op.reduceMean(h, [2, 3]); // (B, 8W)
+  const y = op.gemm(pooled, w('encoder.proj.weight', [c.embed_dim, 8 * W]), w('encoder.proj.bias', [c.embed_dim]), { transB: true });
+  return l2Normalize(y);
+}
+
+/** Training: a cosine classifier with scale s over `classes` labels.   inputs pixels (B,3,S,S), labels (B) */
+export function semanticTrainGraph(g: Graph, c: SemanticConfig, classes: number, scale = 16) {
+  const x = g.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]);
+  const y = g.input('labels', 'int64', ['B']);
+  const w: Weights = (name, shape) => g.param(name, shape);
+  const f = semanticFeatures(c, x, w);
+  const proxies = l2Normalize(g.param('classifier.weight', [classes, c.embed_dim]));
+  const logits = op.mul(op.gemm(f, proxies, null, { transB: true }), scale);
+  return { loss: crossEntropy(logits, y), features: f };
+}
+
+/** Residual codes against baked codebooks (D, K, E): level d takes the nearest row to what is left.   → (B, D) int64 */
+export function semanticCodes(c: SemanticConfig, f: Value, codebooks: Value): Value {
+  let r = f;
+  const codes: Value[] = [];
+  for (let d = 0; d < c.depth; d++) {
+    const C = op.reshape(op.slice(codebooks, [d], [d + 1], [0]), [c.codebook_size, c.embed_dim]); // (K, E)
+    const halfNorm = op.mul(op.reduceSum(op.mul(C, C), [-1]), 0.5); // (K)
+    const k = op.argMax(op.sub(op.gemm(r, C, null, { transB: true }), halfNorm), 1); // argmin ‖r − c‖²
+    codes.push(op.unsqueeze(k, [1]));
+    r = op.sub(r, op.gather(C, k, 0));
+  }
+  return op.concat(codes, 1);
+}
+
+/** He-style init for convs and linears, ones and zeros for the norms, zero biases. */
+export function semanticInit(name: string, shape: number[], rng: Rng): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (name.endsWith('.bias')) return new Float32Array(n);
+  if (name.endsWith('norm.weight')) return new Float32Array(n).fill(1);
+  const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+  return rng.fillNormal(new Float32Array(n), Math.sqrt(1 / fanIn));
+}
+
+/**
+ * Residual k-means: D levels of K centroids over the rows of x (N, E), Lloyd's iterations from
+ * k-means++ seeding; an empty centroid restarts at the row farthest from its own centroid.
+ * Returns the codebooks (D, K, E) and each level's mean squared residual after it.
+ */
+export function residualKMeans(x: Float32Array, n: number, e: number, depth: number, k: number, iterations: number, rng: Rng): { codebooks: Float32Array; residual: number[] } {
+  const books = new Float32Array(depth * k * e);
+  const r = Float32Array.from(x);
+  const residual: number[] = [];
+  const assign = new Int32Array(n), dist = new Float32Array(n);
+  for (let d = 0; d < depth; d++) {
+    const C = books.subarray(d * k * e, (d + 1) * k * e);
+    // k-means++ seeding: each next centre drawn with probability ∝ squared distance to the nearest one so far
+    const near = new Float64Array(n).fill(Infinity);
+    let pickAt = rng.int(n);
+    for (let j = 0; j < k; j++) {
+      C.set(r.subarray(pickAt * e, (pickAt + 1) * e), j * e);
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        let dd = 0;
+        for (let t = 0; t < e; t++) dd += (r[i * e + t] - C[j * e + t]) ** 2;
+        if (dd < near[i]) near[i] = dd;
+        total += near[i];
+      }
+      let u = rng.uniform() * total;
+      pickAt = n - 1;
+      for (let i = 0; i < n; i++) if ((u -= near[i]) <= 0) {
+        pickAt = i;
+        break;
+      }
+    }
+    for (let it = 0; it <= iterations; it++) {
+      const half = new Float32Array(k);
+      for (let j = 0; j < k; j++) {
+        let s = 0;
+        for (let t = 0; t < e; t++) s += C[j * e + t] ** 2;
+        half[j] = s / 2;
+      }
+      for (let i = 0; i < n; i++) {
+        let best = -Infinity, at = 0;
+        const off = i * e;
+        for (let j = 0; j < k; j++) {
+          let s = -half[j];
+          const cj = j * e;
+          for (let t = 0; t < e; t++) s += r[off + t] * C[cj + t];
+          if (s > best) [best, at] = [s, j];
+        }
+        assign[i] = at;
+        let dd = 0;
+        for (let t = 0; t < e; t++) dd += (r[off + t] - C[at * e + t]) ** 2;
+        dist[i] = dd;
+      }
+      if (it === iterations) break;
+      const sum = new Float64Array(k * e), count = new Int32Array(k);
+      for (let i = 0; i < n; i++) {
+        count[assign[i]]++;
+        for (let t = 0; t < e; t++) sum[assign[i] * e + t] += r[i * e + t];
+      }
+      for (let j = 0; j < k; j++) {
+        if (count[j] > 0) {
+          for (let t = 0; t < e; t++) C[j * e + t] = sum[j * e + t] / count[j];
+          continue;
+        }
+        let far = 0;
+        for (let i = 1; i < n; i++) if (dist[i] > dist[far]) far = i;
+        C.set(r.subarray(far * e, (far + 1) * e), j * e);
+        dist[far] = 0;
+      }
+    }
+    let mse = 0;
+    for (let i = 0; i < n; i++) {
+      for (let t = 0; t < e; t++) r[i * e + t] -= C[assign[i] * e + t];
+      mse += dist[i];
+    }
+    residual.push(mse / n);
+  }
+  return { codebooks: books, residual };
+}

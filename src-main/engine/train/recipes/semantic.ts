@@ -1,0 +1,192 @@
+// Recipe 'semantic': the semantic half of a dual image tokenizer (models/semantic.ts). Trains the
+// encoder with a cosine classifier over the training split's labels on jittered images, then fits
+// the residual codebooks by k-means over the training images' features and writes outDir/model:
+//   config.json        SemanticConfig
+//   model.safetensors  encoder.* and semantic.codebooks (D, K, E)
+//   encoder.onnx       pixels (B,3,S,S) → codes (B, D) int64 and features (B, E), weights baked in
+// Put that folder into an image tokenizer folder as `semantic/` and the codec gives every image one
+// more LM position, first, holding these D codes (image-tokenizer.ts). Batches and jitter come from
+// a data RNG saved in the checkpoints, so --resume continues exactly. The final metrics are the
+// held-out split's nearest-training-image label accuracy under the features (top-1, top-5), and how
+// often a held-out image's level-1 code is shared by a training image of the same label.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { jitterImages } from '../../data/augment.ts';
+import { loadImageFolder, type LoadedImageFolder } from '../../data/imagefolder.ts';
+import { Graph, type Tensor } from '../../graph/graph.ts';
+import { exportOnnx } from '../../graph/onnx.ts';
+import { writeFileAtomic } from '../../io/atomic.ts';
+import { writeSafetensors } from '../../io/safetensors.ts';
+import { residualKMeans, semanticCodes, semanticFeatures, semanticInit, semanticTrainGraph, validateSemanticConfig, type SemanticConfig } from '../../models/semantic.ts';
+import { bakedWeights, paramWeights } from '../../models/vqtok.ts';
+import { Session } from '../../runtime/session.ts';
+import { Rng, type RngState } from '../../util/rng.ts';
+import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint.ts';
+import { parseConfigWith, type Recipe, type RecipeResult, type RecipeRunOptions } from '../recipe.ts';
+import { Trainer } from '../trainer.ts';
+
+const posInt = z.int().min(1);
+export const SemanticRecipeSchema = z.object({
+  data: z.object({ dir: z.string().min(1), train_split: z.string().default('train'), eval_split: z.string().default('validation'), eval_limit: posInt.default(600) }),
+  model: z.object({
+    image_size: posInt.default(64), input_size: posInt.default(32), width: posInt.default(32), embed_dim: posInt.default(256),
+    /** D and K of the pixel tokenizer it joins, and its first token id. */
+    depth: posInt.default(4), codebook_size: posInt.default(2032), first_token_id: z.int().min(0).default(16),
+  }).prefault({}),
+  train: z.object({
+    steps: posInt.default(3000), batch: posInt.default(128), lr: z.number().positive().default(2e-3), warmup_steps: z.int().min(0).default(100),
+    weight_decay: z.number().min(0).default(0.05), scale: z.number().positive().default(16), seed: z.int().default(1), checkpoint_every: posInt.default(500),
+    jitter: z.object({ shift: z.number().min(0).default(4), scale: z.number().min(0).max(0.5).default(0.12), rotate: z.number().min(0).max(45).default(10), color: z.number().min(0).max(0.9).default(0.3), blur: z.number().min(0).max(4).default(1) }).prefault({}),
+    kmeans_iterations: posInt.default(8),
+    threads: posInt.optional(),
+  }).prefault({}),
+}).strict();
+export type SemanticRecipeConfig = z.infer<typeof SemanticRecipeSchema>;
+
+/** Export the codes-and-features encoder with baked weights (encoder.* and semantic.codebooks). */
+export function exportSemanticEncoder(c: SemanticConfig, weights: Map<string, Float32Array>): Uint8Array {
+  const g = new Graph('semantic_encoder');
+  const w = bakedWeights(g, weights);
+  const f = semanticFeatures(c, g.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]), w);
+  const codes = semanticCodes(c, f, w('semantic.codebooks', [c.depth, c.codebook_size, c.embed_dim]));
+  return exportOnnx(g, { codes, features: f }, { model_type: c.model_type, config: JSON.stringify(c) }).bytes;
+}
+
+/** Features (N, E) of every image of a folder, in batches, from the current weights. */
+async function featuresOf(s: Session, params: Record<string, Tensor>, images: Float32Array, n: number, c: SemanticConfig): Promise<Float32Array> {
+  const per = 3 * c.image_size ** 2, out = new Float32Array(n * c.embed_dim);
+  for (let i = 0; i < n; i += 256) {
+    const k = Math.min(256, n - i);
+    const r = await s.run({ ...params, pixels: { dtype: 'float32', shape: [k, 3, c.image_size, c.image_size], data: images.subarray(i * per, (i + k) * per) } });
+    out.set(r.features.data as Float32Array, i * c.embed_dim);
+  }
+  return out;
+}
+
+/** Label accuracy of each held-out image's nearest training images under `score(i, j)`: top-1 and top-5 distinct labels. */
+function nearestLabels(held: LoadedImageFolder, train: LoadedImageFolder, pick: number[], score: (i: number, j: number) => number) {
+  let top1 = 0, top5 = 0;
+  for (const i of pick) {
+    const s = train.rows.map((_, j) => score(i, j));
+    const order = Array.from(s.keys()).sort((a, b) => s[b] - s[a]);
+    const labels: string[] = [];
+    for (const j of order) {
+      if (!labels.includes(train.rows[j].text)) labels.push(train.rows[j].text);
+      if (labels.length === 5) break;
+    }
+    top1 += labels[0] === held.rows[i].text ? 1 : 0;
+    top5 += labels.includes(held.rows[i].text) ? 1 : 0;
+  }
+  return { top1: top1 / pick.length, top5: top5 / pick.length };
+}
+
+export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
+  kind: 'semantic',
+  parseConfig: (json, source) => parseConfigWith(SemanticRecipeSchema, json, source),
+
+  async run(cfg: SemanticRecipeConfig, opts: RecipeRunOptions): Promise<RecipeResult> {
+    const t = cfg.train;
+    const c: SemanticConfig = { model_type: 'tessera-semantic', ...cfg.model };
+    validateSemanticConfig(c, 'config (model)');
+    const threads = opts.threads ?? t.threads ?? 2;
+    const train = await loadImageFolder(cfg.data.dir, { split: cfg.data.train_split, size: c.image_size });
+    const labels = [...new Set(train.rows.map((r) => r.text))];
+    const classOf = new Map(labels.map((l, i) => [l, i]));
+    const y = Int32Array.from(train.rows, (r) => classOf.get(r.text)!);
+    const trainer = await Trainer.create(
+      { build: (g) => ({ loss: semanticTrainGraph(g, c, labels.length, t.scale).loss }), init: semanticInit },
+      { optim: { weightDecay: t.weight_decay, clipNorm: 1 }, schedule: { lr: t.lr, warmupSteps: t.warmup_steps, totalSteps: t.steps }, seed: t.seed, session: { threads } },
+    );
+    const fg = new Graph('features');
+    const featSession = await Session.create(exportOnnx(fg, { features: semanticFeatures(c, fg.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]), paramWeights(fg)) }).bytes, { threads });
+    const ckDir = join(opts.outDir, 'checkpoints');
+    try {
+      let dataRng = new Rng(t.seed ^ 0x5e3a);
+      if (opts.resume) {
+        const ck = await loadLatestCheckpoint(ckDir);
+        if (ck) {
+          trainer.setState(ck.state);
+          dataRng = new Rng((ck.state.data as { rng: RngState }).rng);
+        }
+      }
+      const save = async () => {
+        trainer.data = { rng: dataRng.state };
+        const path = await saveCheckpoint(ckDir, trainer.getState(), trainer.shapes, { recipe: 'semantic', config: cfg });
+        opts.onCheckpoint?.({ step: trainer.step, path });
+      };
+      const per = 3 * c.image_size ** 2;
+      const t0 = performance.now(), first = trainer.step;
+      while (trainer.step < t.steps) {
+        if (opts.signal?.aborted) {
+          await save();
+          return { status: 'paused', step: trainer.step };
+        }
+        const idx = Array.from({ length: t.batch }, () => dataRng.int(train.rows.length));
+        const raw = new Float32Array(t.batch * per);
+        idx.forEach((j, i) => raw.set(train.images.subarray(j * per, (j + 1) * per), i * per));
+        const pixels = jitterImages(raw, t.batch, c.image_size, t.jitter, dataRng);
+        const r = await trainer.trainStep([{
+          pixels: { dtype: 'float32', shape: [t.batch, 3, c.image_size, c.image_size], data: pixels },
+          labels: { dtype: 'int64', shape: [t.batch], data: BigInt64Array.from(idx, (j) => BigInt(y[j])) },
+        }]);
+        const secs = (performance.now() - t0) / 1000;
+        opts.onProgress?.({ step: r.step, totalSteps: t.steps, phase: 'train', loss: r.loss, metrics: { lr: r.lr, grad_norm: r.gradNorm }, etaSeconds: (secs / (r.step - first)) * (t.steps - r.step) });
+        if (r.step % t.checkpoint_every === 0 && r.step < t.steps) await save();
+      }
+      await save();
+
+      // the codebooks: residual k-means over the training images' (unjittered) features
+      const params: Record<string, Tensor> = {};
+      for (const [n, d] of trainer.params) if (n.startsWith('encoder.')) params[n] = { dtype: 'float32', shape: trainer.shapes.get(n)!, data: d };
+      const trainF = await featuresOf(featSession, params, train.images, train.rows.length, c);
+      opts.onProgress?.({ step: trainer.step, totalSteps: t.steps, phase: 'codebooks', loss: 0, metrics: {}, etaSeconds: null });
+      const km = residualKMeans(trainF, train.rows.length, c.embed_dim, c.depth, c.codebook_size, t.kmeans_iterations, new Rng(t.seed ^ 0xc0de));
+      const weights = new Map([...trainer.params].filter(([n]) => n.startsWith('encoder.')));
+      weights.set('semantic.codebooks', km.codebooks);
+      const shapes = new Map([...weights.keys()].map((n) => [n, n === 'semantic.codebooks' ? [c.depth, c.codebook_size, c.embed_dim] : trainer.shapes.get(n)!]));
+      const modelDir = join(opts.outDir, 'model');
+      await mkdir(modelDir, { recursive: true });
+      const encoder = exportSemanticEncoder(c, weights);
+      await writeFileAtomic(join(modelDir, 'config.json'), JSON.stringify(c, null, 2) + '\n');
+      await writeSafetensors(join(modelDir, 'model.safetensors'), new Map([...weights].map(([n, d]) => [n, { dtype: 'F32' as const, shape: shapes.get(n)!, data: d }])), { format: 'pt' });
+      await writeFileAtomic(join(modelDir, 'encoder.onnx'), encoder);
+
+      // held-out figures: nearest training images by feature, and by level-1 code
+      const metrics: Record<string, number> = { classes: labels.length, ...Object.fromEntries(km.residual.map((r, d) => [`residual_mse_${d + 1}`, r])) };
+      const held = await loadImageFolder(cfg.data.dir, { split: cfg.data.eval_split, size: c.image_size }).catch(() => null);
+      if (held && held.rows.length > 0) {
+        const n = Math.min(cfg.data.eval_limit, held.rows.length);
+        const pick = Array.from({ length: n }, (_, i) => Math.floor((i * held.rows.length) / n));
+        const heldF = await featuresOf(featSession, params, held.images, held.rows.length, c);
+        const E = c.embed_dim;
+        const byFeature = nearestLabels(held, train, pick, (i, j) => {
+          let s = 0;
+          for (let k = 0; k < E; k++) s += heldF[i * E + k] * trainF[j * E + k];
+          return s;
+        });
+        const enc = await Session.create(encoder, { threads });
+        const codesOf = async (images: Float32Array, rows: number) => {
+          const out = new BigInt64Array(rows * c.depth);
+          for (let i = 0; i < rows; i += 256) {
+            const k = Math.min(256, rows - i);
+            out.set((await enc.run({ pixels: { dtype: 'float32', shape: [k, 3, c.image_size, c.image_size], data: images.subarray(i * per, (i + k) * per) } })).codes.data as BigInt64Array, i * c.depth);
+          }
+          return out;
+        };
+        const [tc, hc] = [await codesOf(train.images, train.rows.length), await codesOf(held.images, held.rows.length)];
+        await enc.release();
+        // how often the level-1 code alone says the right emoji: a training image of the same label shares it
+        const codeLabels = new Map<bigint, Set<string>>();
+        train.rows.forEach((r, j) => codeLabels.set(tc[j * c.depth], (codeLabels.get(tc[j * c.depth]) ?? new Set()).add(r.text)));
+        const codeMatch = pick.filter((i) => codeLabels.get(hc[i * c.depth])?.has(held.rows[i].text)).length / n;
+        Object.assign(metrics, { eval_images: n, nn_top1: byFeature.top1, nn_top5: byFeature.top5, code_match: codeMatch, codes_used: codeLabels.size });
+      }
+      await writeFileAtomic(join(modelDir, 'tessera.json'), JSON.stringify({ name: 'semantic image encoder', recipe: 'semantic', kind: 'semantic-encoder', config: cfg, metrics }, null, 2) + '\n');
+      return { status: 'done', step: trainer.step, modelDir, metrics };
+    } finally {
+      await featSession.release();
+      await trainer.release();
+    }
+  },
+};

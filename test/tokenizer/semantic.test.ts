@@ -1,0 +1,150 @@
+// The semantic half of a dual image tokenizer (models/semantic.ts, recipe 'semantic'): residual
+// k-means finds planted clusters; the exported encoder's codes equal an independent residual
+// nearest-row search over its own features; a real short run on a shapes folder resumes exactly
+// after a pause; and a tokenizer folder with a `semantic/` part gives every image one more leading
+// position whose codes are the semantic encoder's, while the pixel positions and the decoded image
+// are the pixel tokenizer's own. A semantic part that does not fit its pixel tokenizer is refused,
+// naming the file and the field.
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadImageFolder } from '../../src-main/engine/data/imagefolder.ts';
+import { readSafetensors } from '../../src-main/engine/io/safetensors.ts';
+import { loadImageTokenizer } from '../../src-main/engine/models/image-tokenizer.ts';
+import { residualKMeans, semanticInit, type SemanticConfig } from '../../src-main/engine/models/semantic.ts';
+import { Session } from '../../src-main/engine/runtime/session.ts';
+import { exportSemanticEncoder, semanticRecipe } from '../../src-main/engine/train/recipes/semantic.ts';
+import { parseTokenizerConfig, runTokenizerRecipe } from '../../src-main/engine/train/tokenizer.ts';
+import { Rng } from '../../src-main/engine/util/rng.ts';
+import { tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
+
+let tmp: string;
+let data: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'tessera-semantic-'));
+  data = join(tmp, 'shapes');
+  await writeShapesFolder(data, 48, 32);
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** Independent residual quantisation: at each level the row of smallest squared distance. */
+function residualNearest(f: Float32Array, books: Float32Array, depth: number, k: number, e: number): number[] {
+  const r = Float32Array.from(f), out: number[] = [];
+  for (let d = 0; d < depth; d++) {
+    let best = Infinity, at = 0;
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let t = 0; t < e; t++) s += (r[t] - books[(d * k + j) * e + t]) ** 2;
+      if (s < best) [best, at] = [s, j];
+    }
+    out.push(at);
+    for (let t = 0; t < e; t++) r[t] -= books[(d * k + at) * e + t];
+  }
+  return out;
+}
+
+const tinySemantic = (over: Record<string, unknown> = {}) => ({
+  data: { dir: data, eval_split: 'validation', eval_limit: 8 },
+  model: { image_size: 32, input_size: 16, width: 8, embed_dim: 16, depth: 4, codebook_size: 48, first_token_id: 16 },
+  train: { steps: 6, batch: 8, warmup_steps: 2, checkpoint_every: 3, kmeans_iterations: 2, threads: 1 },
+  ...over,
+});
+
+describe('semantic codes', () => {
+  it('residual k-means recovers planted clusters and each level leaves less behind', () => {
+    const rng = new Rng(5);
+    const [k, e, per] = [6, 8, 20];
+    const centres = rng.fillNormal(new Float32Array(k * e), 3);
+    const x = new Float32Array(k * per * e);
+    for (let i = 0; i < k * per; i++) for (let t = 0; t < e; t++) x[i * e + t] = centres[(i % k) * e + t] + 0.05 * rng.normal();
+    const { codebooks, residual } = residualKMeans(x, k * per, e, 2, k, 10, new Rng(1));
+    // every point's level-1 code is shared exactly by the points of its planted cluster
+    const code = Array.from({ length: k * per }, (_, i) => residualNearest(x.subarray(i * e, (i + 1) * e), codebooks, 1, k, e)[0]);
+    for (let i = 0; i < k * per; i++) expect(code[i]).toBe(code[i % k]);
+    expect(new Set(code).size).toBe(k);
+    expect(residual[0]).toBeLessThan(0.05 * 0.05 * e * 1.5);
+    expect(residual[1]).toBeLessThan(residual[0]);
+  });
+
+  it('the exported encoder picks, level by level, the nearest row to what is left of its features', async () => {
+    const c: SemanticConfig = { model_type: 'tessera-semantic', image_size: 32, input_size: 16, width: 8, embed_dim: 16, depth: 3, codebook_size: 10, first_token_id: 16 };
+    const rng = new Rng(2);
+    const weights = new Map<string, Float32Array>();
+    const shapes: Record<string, number[]> = {
+      'encoder.conv_in.weight': [8, 3, 3, 3], 'encoder.conv_in.bias': [8],
+      'encoder.down.0.weight': [16, 8, 3, 3], 'encoder.down.0.bias': [16], 'encoder.down.0.norm.weight': [16], 'encoder.down.0.norm.bias': [16],
+      'encoder.mid.0.weight': [16, 16, 3, 3], 'encoder.mid.0.bias': [16], 'encoder.mid.0.norm.weight': [16], 'encoder.mid.0.norm.bias': [16],
+      'encoder.down.1.weight': [32, 16, 3, 3], 'encoder.down.1.bias': [32], 'encoder.down.1.norm.weight': [32], 'encoder.down.1.norm.bias': [32],
+      'encoder.mid.1.weight': [32, 32, 3, 3], 'encoder.mid.1.bias': [32], 'encoder.mid.1.norm.weight': [32], 'encoder.mid.1.norm.bias': [32],
+      'encoder.down.2.weight': [64, 32, 3, 3], 'encoder.down.2.bias': [64], 'encoder.down.2.norm.weight': [64], 'encoder.down.2.norm.bias': [64],
+      'encoder.proj.weight': [16, 64], 'encoder.proj.bias': [16],
+    };
+    for (const [n, s] of Object.entries(shapes)) weights.set(n, semanticInit(n, s, rng));
+    const books = rng.fillNormal(new Float32Array(3 * 10 * 16), 0.3);
+    weights.set('semantic.codebooks', books);
+    const s = await Session.create(exportSemanticEncoder(c, weights), { threads: 1 });
+    try {
+      const n = 5;
+      const r = await s.run({ pixels: { dtype: 'float32', shape: [n, 3, 32, 32], data: rng.fillUniform(new Float32Array(n * 3 * 32 * 32)) } });
+      const f = r.features.data as Float32Array, codes = r.codes.data as BigInt64Array;
+      expect(r.codes.shape).toEqual([n, 3]);
+      for (let i = 0; i < n; i++) {
+        let norm = 0;
+        for (let t = 0; t < 16; t++) norm += f[i * 16 + t] ** 2;
+        expect(norm).toBeCloseTo(1, 5);
+        expect(Array.from(codes.subarray(i * 3, (i + 1) * 3), Number)).toEqual(residualNearest(f.subarray(i * 16, (i + 1) * 16), books, 3, 10, 16));
+      }
+    } finally {
+      await s.release();
+    }
+  });
+});
+
+describe('semantic recipe and the dual tokenizer', () => {
+  it('trains, resumes exactly after a pause, and joins a pixel tokenizer as one leading position', async () => {
+    const cfg = semanticRecipe.parseConfig(tinySemantic(), 'tiny-semantic.json');
+    const straight = await semanticRecipe.run(cfg, { outDir: join(tmp, 'sem-a'), resume: false });
+    expect(straight.status).toBe('done');
+    expect(straight.metrics!.nn_top1).toBeGreaterThanOrEqual(0);
+
+    const ctl = new AbortController();
+    const paused = await semanticRecipe.run(cfg, { outDir: join(tmp, 'sem-b'), resume: false, signal: ctl.signal, onProgress: (p) => p.step === 3 && ctl.abort() });
+    expect(paused).toMatchObject({ status: 'paused', step: 3 });
+    const resumed = await semanticRecipe.run(cfg, { outDir: join(tmp, 'sem-b'), resume: true });
+    expect(resumed.status).toBe('done');
+    const [a, b] = [await readSafetensors(join(straight.modelDir!, 'model.safetensors')), await readSafetensors(join(resumed.modelDir!, 'model.safetensors'))];
+    expect([...b.tensors.keys()].sort()).toEqual([...a.tensors.keys()].sort());
+    for (const [n, t] of a.tensors) expect(Array.from(b.tensors.get(n)!.data as Float32Array)).toEqual(Array.from(t.data as Float32Array));
+
+    // a pixel tokenizer of the same geometry (32×32, 4×4 positions × 4 codes of 48), then the pair
+    const pix = await runTokenizerRecipe(parseTokenizerConfig(tinyTokenizerConfig(data, 4), 'tiny.json'), { outDir: join(tmp, 'pix'), resume: false });
+    const dual = join(tmp, 'dual');
+    await cp(pix.modelDir!, dual, { recursive: true });
+    await cp(straight.modelDir!, join(dual, 'semantic'), { recursive: true });
+    const [plain, both] = [await loadImageTokenizer(pix.modelDir!, { threads: 1 }), await loadImageTokenizer(dual, { threads: 1 })];
+    const sem = await Session.create(new Uint8Array(await readFile(join(straight.modelDir!, 'encoder.onnx'))), { threads: 1 });
+    try {
+      expect([both.positions, both.leadingPositions, both.depth, both.dual]).toEqual([plain.positions + 1, 1, plain.depth, true]);
+      const set = await loadImageFolder(data, { split: 'validation', size: 32 });
+      const n = set.rows.length, D = both.depth, P = both.positions;
+      const [tp, td] = [await plain.encode(set.images, n), await both.encode(set.images, n)];
+      const semCodes = (await sem.run({ pixels: { dtype: 'float32', shape: [n, 3, 32, 32], data: set.images } })).codes.data as BigInt64Array;
+      for (let i = 0; i < n; i++) {
+        expect(Array.from(td.subarray(i * P * D, i * P * D + D))).toEqual(Array.from(semCodes.subarray(i * D, (i + 1) * D), (k) => 16 + Number(k)));
+        expect(Array.from(td.subarray(i * P * D + D, (i + 1) * P * D))).toEqual(Array.from(tp.subarray(i * (P - 1) * D, (i + 1) * (P - 1) * D)));
+      }
+      expect(Array.from(await both.decode(td, n))).toEqual(Array.from(await plain.decode(tp, n)));
+      await expect(both.decode(tp, n)).rejects.toThrow(/ids for/);
+    } finally {
+      await Promise.all([plain.release(), both.release(), sem.release()]);
+    }
+
+    // a semantic part that does not fit: named by file and field
+    const cfgFile = join(dual, 'semantic', 'config.json');
+    await writeFile(cfgFile, JSON.stringify({ ...JSON.parse(await readFile(cfgFile, 'utf8')), codebook_size: 40 }));
+    await expect(loadImageTokenizer(dual, { threads: 1 })).rejects.toThrow(/semantic[/\\]config\.json: field 'codebook_size' is 40, but the pixel tokenizer beside it needs 48/);
+  }, 240_000);
+});
