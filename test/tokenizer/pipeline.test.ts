@@ -1,12 +1,15 @@
 // The default-model pipeline end to end at toy scale: text tokenizer, image tokenizer, one Stage I
 // round (LM, then the tokenizer pulled toward the LM table), Stage II and one more Stage II round,
 // two decoder-only rounds, the assembled model folder with its card; then a second invocation finds
-// every stage done and changes nothing.
+// every stage done and changes nothing; then a semantic encoder and a Stage II round that reads
+// images with its leading position (DualToken) are added, and the model that comes out captions
+// and draws with it.
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readImageTokenizerWeights } from '../../src-main/engine/models/image-tokenizer.ts';
+import { loadUnifiedModel } from '../../src-main/engine/infer/unified.ts';
 import { runPipeline } from '../../src-main/engine/train/pipeline.ts';
 import { tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
 
@@ -22,7 +25,7 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   const data = join(tmp, 'data');
   await writeShapesFolder(data, 40, 32);
   const lm = {
-    model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, max_position_embeddings: 128, depth_head_heads: 2, depth_head_intermediate_size: 32 },
+    model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, max_position_embeddings: 160, depth_head_heads: 2, depth_head_intermediate_size: 32 },
     data: { dir: 'unused' }, image_tokenizer: 'unused', text_tokenizer: 'unused', stage: 'stage1',
     train: { steps: 2, batch: 2, warmup_steps: 1, checkpoint_every: 2, threads: 1 },
   };
@@ -84,4 +87,38 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   const third = await readImageTokenizerWeights(join(tmp, 'work', 'tokenizer-decoder-3', 'model'));
   const reshipped = await readImageTokenizerWeights(join(tmp, 'models', 'toy', 'image-tokenizer'));
   expect(Array.from(reshipped.get('decoder.conv_out.weight')!)).toEqual(Array.from(third.get('decoder.conv_out.weight')!));
-});
+
+  // the semantic encoder and a round that reads images with its leading position
+  await writeFile(join(tmp, 'semantic.json'), JSON.stringify({
+    data: { dir: 'unused', eval_split: 'validation', eval_limit: 4 },
+    model: { image_size: 32, input_size: 16, width: 8, embed_dim: 16, depth: 4, codebook_size: 48, first_token_id: 16 },
+    train: { steps: 2, batch: 4, warmup_steps: 1, checkpoint_every: 2, kmeans_iterations: 1, threads: 1 },
+  }));
+  pipe.semantic = 'semantic.json';
+  pipe.stage2.more.push({ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 6, mix: { caption: 0.5, t2i: 0.5 }, semantic: true });
+  pipe.stage2.more.push({ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 7 });
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  await expect(runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {} })).rejects.toThrow(/stage2\.more\[2\]\.semantic: must be true/);
+  pipe.stage2.more.pop();
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  const dual = new Set<string>();
+  expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => dual.add(s) })).toBe('done');
+  expect([...dual]).toEqual(['semantic', 'stage2-more-2']);
+  const toy = join(tmp, 'models', 'toy');
+  expect(JSON.parse(await readFile(join(toy, 'config.json'), 'utf8')).image_positions).toBe(17);
+  expect((await stat(join(toy, 'image-tokenizer', 'semantic', 'encoder.onnx'))).isFile()).toBe(true);
+  const card2 = JSON.parse(await readFile(join(toy, 'tessera.json'), 'utf8'));
+  expect(card2.metrics.semantic_nn_top1).toBeGreaterThanOrEqual(0);
+  expect(card2.metrics.tokenizer_positions_per_image).toBe(17);
+  const m = await loadUnifiedModel(toy, { threads: 1 });
+  try {
+    const [img] = await m.generateImages('a disc', 1, { seed: 1, cfg: 2 });
+    expect(img.size).toBe(32);
+    expect(img.pixels.length).toBe(3 * 32 * 32);
+    let text = '';
+    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: img.pixels, size: 32 }, { type: 'text', text: 'What is this?' }] }], { temperature: 0, maxNewTokens: 4, textOnly: true }, (e) => e.type === 'text' && (text += e.delta));
+    expect(typeof text).toBe('string');
+  } finally {
+    await m.release();
+  }
+}, 300_000);

@@ -5,6 +5,9 @@
 //   stage1-*        UniCode Stage I: rounds of LM training (decompression + captions on the current
 //                   codes; its embedding table written out) alternating with tokenizer training that
 //                   pulls its codebook one way toward that table every N steps
+//   semantic        (optional) the semantic image encoder and its codebooks (DualToken; recipe
+//                   'semantic'): Stage II rounds marked `semantic` read and write every image with
+//                   one more leading position of its semantic codes (the tokenizer folder + semantic/)
 //   stage2          tokenizer frozen; instruction tuning (captions, questions, text-to-image,
 //                   decompression), loss on answers only
 //   tokenizer-decoder  (optional) the final tokenizer's decoder fine-tuned alone with an SSIM term:
@@ -25,6 +28,7 @@ import { writeTokenizerFiles } from '../text/files.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } from '../data/tasks.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeProgress, type RecipeSample } from './recipe.ts';
 import { AugmentSchema, lmRecipe, TASKS, type LmRecipeConfig } from './recipes/lm.ts';
+import { semanticRecipe } from './recipes/semantic.ts';
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
@@ -64,8 +68,12 @@ export const PipelineSchema = z.object({
       seed: z.int().min(0),
       mix: z.partialRecord(z.enum(TASKS), z.number().min(0)).nullable().default(null),
       augment: AugmentSchema.nullable().default(null),
+      /** Read and write images with the semantic position too (needs `semantic`); every later round must as well. */
+      semantic: z.boolean().default(false),
     })).default([]),
   }),
+  /** The semantic encoder's recipe (recipe 'semantic'), trained before Stage II; null: none. */
+  semantic: RecipeRef.nullable().default(null),
   /** After Stage II: fine-tune the final tokenizer's decoder alone (its encoder and codebook, so the
    *  codes the LM learned, stay fixed) with an SSIM term; null skips the stage. */
   decoder: z.object({
@@ -165,11 +173,18 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   const early = (r: typeof lm1) => lmRecipe.parseConfig({ ...r.json, data: { ...(r.json.data as object), dir: data }, image_tokenizer: '-', text_tokenizer: '-' }, r.source);
   early(lm1);
   const stage2Steps = p.stage2.steps ?? early(lm2).train.steps;
+  const semRef = p.semantic ? await readRef(p.semantic, base, 'semantic') : null;
+  const semCfg = semRef ? semanticRecipe.parseConfig({ ...semRef.json, data: { ...(semRef.json.data as object), dir: data } }, semRef.source) : null;
+  const firstSemantic = p.stage2.more.findIndex((m) => m.semantic);
+  if (firstSemantic >= 0 && !semCfg) throw new RecipeConfigError('pipeline', `stage2.more[${firstSemantic}].semantic`, 'a semantic round needs the pipeline\'s `semantic` recipe');
+  const backToPixels = p.stage2.more.findIndex((m, i) => firstSemantic >= 0 && i > firstSemantic && !m.semantic);
+  if (backToPixels >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${backToPixels}].semantic`, 'must be true: an earlier round already reads images with the semantic position');
   if (tokCfg.model.first_token_id + tokCfg.model.codebook_size > p.text_tokenizer.vocab_size)
     throw new RecipeConfigError(tokRef.source, 'text_tokenizer.vocab_size', `${p.text_tokenizer.vocab_size} is too small: the image codes use token ids [${tokCfg.model.first_token_id}, ${tokCfg.model.first_token_id + tokCfg.model.codebook_size}) of the shared vocabulary`);
   const plan: [string, number][] = [
     ['tokenizer', tokCfg.train.steps],
     ...Array.from({ length: p.stage1.rounds }, (_, i) => [[`stage1-lm-${i + 1}`, p.stage1.lm_steps_per_round], [`stage1-tok-${i + 1}`, p.stage1.tokenizer_steps_per_round]] as [string, number][]).flat(),
+    ...(semCfg ? [['semantic', semCfg.train.steps] as [string, number]] : []),
     ['stage2', stage2Steps],
     ...p.stage2.more.map((m, i): [string, number] => [`stage2-more-${i + 1}`, m.steps]),
     ...(p.decoder ? [p.decoder, ...p.decoder.more].map((m, i): [string, number] => [i === 0 ? 'tokenizer-decoder' : `tokenizer-decoder-${i + 1}`, m.steps]) : []),
@@ -245,6 +260,18 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       tokDir = join(tokOut, 'model');
     }
 
+    // the semantic encoder, and the tokenizer folder the semantic rounds read: the pixel one + semantic/
+    const semDir = join(work, 'semantic', 'model'), dualDir = join(work, 'tokenizer-dual');
+    if (semCfg) {
+      if (!(await stage('semantic', async () => {
+        const res = await semanticRecipe.run(semCfg, recipeOpts('semantic', join(work, 'semantic')));
+        return { paused: res.status === 'paused', result: res.metrics };
+      }))) return false;
+      await rm(dualDir, { recursive: true, force: true });
+      await cp(tokDir, dualDir, { recursive: true });
+      await cp(semDir, join(dualDir, 'semantic'), { recursive: true });
+    }
+
     const stage2Out = join(work, 'stage2');
     const cfg2: LmRecipeConfig = lmRecipe.parseConfig({
       ...lm2.json, stage: 'stage2', data: { ...(lm2.json.data as object), dir: data }, image_tokenizer: tokDir, text_tokenizer: textTok, init_from: lmDir,
@@ -259,7 +286,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     for (const [k, seg] of p.stage2.more.entries()) {
       const id = `stage2-more-${k + 1}`;
       const cfg: LmRecipeConfig = lmRecipe.parseConfig({
-        ...cfg2, init_from: lmFinal, data: { ...cfg2.data, augment: seg.augment },
+        ...cfg2, init_from: lmFinal, data: { ...cfg2.data, augment: seg.augment }, image_tokenizer: seg.semantic ? dualDir : tokDir,
         train: { ...cfg2.train, steps: seg.steps, lr: seg.lr, warmup_steps: seg.warmup_steps, seed: seg.seed, mix: seg.mix },
       }, lm2.source);
       more.push(cfg);
@@ -295,6 +322,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
         // same encoder and codebook as the tokenizer Stage II read its codes from; a better decoder
         await rm(join(tmp, 'image-tokenizer'), { recursive: true, force: true });
         await cp(decoderDir, join(tmp, 'image-tokenizer'), { recursive: true });
+        if (firstSemantic >= 0) await cp(semDir, join(tmp, 'image-tokenizer', 'semantic'), { recursive: true });
       }
       const cardFile = join(tmp, 'tessera.json');
       const card = JSON.parse(await readFile(cardFile, 'utf8'));
@@ -302,8 +330,9 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
         machine: 'this project\'s 2-core CPU machine (onnxruntime-node CPU)',
         ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`${k}_seconds`, Math.round(v.seconds)])),
       };
-      card.recipe = { pipeline: p, tokenizer: tokCfg, stage2: cfg2, ...(more.length ? { stage2_more: more } : {}) };
+      card.recipe = { pipeline: p, tokenizer: tokCfg, stage2: cfg2, ...(more.length ? { stage2_more: more } : {}), ...(semCfg && firstSemantic >= 0 ? { semantic: semCfg } : {}) };
       card.metrics = { ...card.metrics, ...(await tokenizerMetrics(join(tmp, 'image-tokenizer'), data, opts.threads)) };
+      if (firstSemantic >= 0) card.metrics = { ...card.metrics, ...Object.fromEntries(Object.entries(state.semantic?.result ?? {}).map(([k, v]) => [`semantic_${k}`, v])) };
       await writeFileAtomic(cardFile, JSON.stringify(card, null, 2) + '\n');
       await rm(modelDir, { recursive: true, force: true });
       await rename(tmp, modelDir);
