@@ -46,17 +46,20 @@ export async function saveImageTokenizer(dir: string, c: VqTokConfig, weights: M
   await writeFileAtomic(join(dir, 'decoder.onnx'), decoder);
 }
 
-export async function readImageTokenizerConfig(dir: string): Promise<VqTokConfig> {
+/** DIR/config.json parsed and checked by `validate`; unreadable or invalid JSON is an error naming the file. */
+async function readFolderConfig<C>(dir: string, what: string, validate: (c: C, file: string) => void): Promise<C> {
   const file = join(dir, 'config.json');
-  let c: VqTokConfig;
+  let c: C;
   try {
     c = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new ImageTokenizerError(`${file}: cannot read the image tokenizer config (${(err as Error).message})`);
+    throw new ImageTokenizerError(`${file}: cannot read the ${what} config (${(err as Error).message})`);
   }
-  validateVqTokConfig(c, file);
+  validate(c, file);
   return c;
 }
+
+export const readImageTokenizerConfig = (dir: string): Promise<VqTokConfig> => readFolderConfig(dir, 'image tokenizer', validateVqTokConfig);
 
 /** The weights of a tokenizer folder, by name. */
 export async function readImageTokenizerWeights(dir: string): Promise<Map<string, Float32Array>> {
@@ -67,13 +70,7 @@ export async function readImageTokenizerWeights(dir: string): Promise<Map<string
 /** The semantic part of a tokenizer folder (DIR/semantic), checked against the pixel part. */
 async function readSemanticConfig(dir: string, pixel: VqTokConfig): Promise<SemanticConfig> {
   const file = join(dir, 'config.json');
-  let c: SemanticConfig;
-  try {
-    c = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new ImageTokenizerError(`${file}: cannot read the semantic encoder config (${(err as Error).message})`);
-  }
-  validateSemanticConfig(c, file);
+  const c = await readFolderConfig<SemanticConfig>(dir, 'semantic encoder', validateSemanticConfig);
   const { depth } = vqtokGeometry(pixel);
   const want = { image_size: pixel.image_size, depth, codebook_size: pixel.codebook_size, first_token_id: pixel.first_token_id };
   for (const [k, v] of Object.entries(want))
