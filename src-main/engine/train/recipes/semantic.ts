@@ -53,32 +53,32 @@ export function exportSemanticEncoder(c: SemanticConfig, weights: Map<string, Fl
   return exportOnnx(g, { codes, features: f }, { model_type: c.model_type, config: JSON.stringify(c) }).bytes;
 }
 
-/** Features (N, E) of every image of a folder, in batches, from the current weights. */
-async function featuresOf(s: Session, params: Record<string, Tensor>, images: Float32Array, n: number, c: SemanticConfig): Promise<Float32Array> {
-  const per = 3 * c.image_size ** 2, out = new Float32Array(n * c.embed_dim);
+/** One output of `s`, `width` values per image, over n images fed in batches of 256 (with `extra` feeds). */
+async function batched<T extends Float32Array | BigInt64Array>(s: Session, extra: Record<string, Tensor>, images: Float32Array, n: number, size: number, output: string, width: number, make: (len: number) => T): Promise<T> {
+  const per = 3 * size * size, out = make(n * width);
   for (let i = 0; i < n; i += 256) {
     const k = Math.min(256, n - i);
-    const r = await s.run({ ...params, pixels: { dtype: 'float32', shape: [k, 3, c.image_size, c.image_size], data: images.subarray(i * per, (i + k) * per) } });
-    out.set(r.features.data as Float32Array, i * c.embed_dim);
+    const r = await s.run({ ...extra, pixels: { dtype: 'float32', shape: [k, 3, size, size], data: images.subarray(i * per, (i + k) * per) } });
+    out.set(r[output].data as never, i * width);
   }
   return out;
 }
 
-/** Label accuracy of each held-out image's nearest training images under `score(i, j)`: top-1 and top-5 distinct labels. */
-function nearestLabels(held: LoadedImageFolder, train: LoadedImageFolder, pick: number[], score: (i: number, j: number) => number) {
+/** Label accuracy of each query's nearest training images under `score(q, j)`: top-1 and top-5 distinct labels. */
+function nearestLabels(truths: string[], train: LoadedImageFolder, score: (q: number, j: number) => number) {
   let top1 = 0, top5 = 0;
-  for (const i of pick) {
-    const s = train.rows.map((_, j) => score(i, j));
+  for (const [q, truth] of truths.entries()) {
+    const s = train.rows.map((_, j) => score(q, j));
     const order = Array.from(s.keys()).sort((a, b) => s[b] - s[a]);
     const labels: string[] = [];
     for (const j of order) {
       if (!labels.includes(train.rows[j].text)) labels.push(train.rows[j].text);
       if (labels.length === 5) break;
     }
-    top1 += labels[0] === held.rows[i].text ? 1 : 0;
-    top5 += labels.includes(held.rows[i].text) ? 1 : 0;
+    top1 += labels[0] === truth ? 1 : 0;
+    top5 += labels.includes(truth) ? 1 : 0;
   }
-  return { top1: top1 / pick.length, top5: top5 / pick.length };
+  return { top1: top1 / truths.length, top5: top5 / truths.length };
 }
 
 export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
@@ -139,7 +139,7 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
       // the codebooks: residual k-means over the training images' (unjittered) features
       const params: Record<string, Tensor> = {};
       for (const [n, d] of trainer.params) if (n.startsWith('encoder.')) params[n] = { dtype: 'float32', shape: trainer.shapes.get(n)!, data: d };
-      const trainF = await featuresOf(featSession, params, train.images, train.rows.length, c);
+      const trainF = await batched(featSession, params, train.images, train.rows.length, c.image_size, 'features', c.embed_dim, (k) => new Float32Array(k));
       opts.onProgress?.({ step: trainer.step, totalSteps: t.steps, phase: 'codebooks', loss: 0, metrics: {}, etaSeconds: null });
       const km = residualKMeans(trainF, train.rows.length, c.embed_dim, c.depth, c.codebook_size, t.kmeans_iterations, new Rng(t.seed ^ 0xc0de));
       const weights = new Map([...trainer.params].filter(([n]) => n.startsWith('encoder.')));
@@ -158,28 +158,24 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
       if (held && held.rows.length > 0) {
         const n = Math.min(cfg.data.eval_limit, held.rows.length);
         const pick = Array.from({ length: n }, (_, i) => Math.floor((i * held.rows.length) / n));
-        const heldF = await featuresOf(featSession, params, held.images, held.rows.length, c);
+        const sub = new Float32Array(n * per);
+        pick.forEach((i, q) => sub.set(held.images.subarray(i * per, (i + 1) * per), q * per));
+        const truths = pick.map((i) => held.rows[i].text);
+        const heldF = await batched(featSession, params, sub, n, c.image_size, 'features', c.embed_dim, (k) => new Float32Array(k));
         const E = c.embed_dim;
-        const byFeature = nearestLabels(held, train, pick, (i, j) => {
+        const byFeature = nearestLabels(truths, train, (q, j) => {
           let s = 0;
-          for (let k = 0; k < E; k++) s += heldF[i * E + k] * trainF[j * E + k];
+          for (let k = 0; k < E; k++) s += heldF[q * E + k] * trainF[j * E + k];
           return s;
         });
         const enc = await Session.create(encoder, { threads });
-        const codesOf = async (images: Float32Array, rows: number) => {
-          const out = new BigInt64Array(rows * c.depth);
-          for (let i = 0; i < rows; i += 256) {
-            const k = Math.min(256, rows - i);
-            out.set((await enc.run({ pixels: { dtype: 'float32', shape: [k, 3, c.image_size, c.image_size], data: images.subarray(i * per, (i + k) * per) } })).codes.data as BigInt64Array, i * c.depth);
-          }
-          return out;
-        };
-        const [tc, hc] = [await codesOf(train.images, train.rows.length), await codesOf(held.images, held.rows.length)];
+        const codesOf = (images: Float32Array, rows: number) => batched(enc, {}, images, rows, c.image_size, 'codes', c.depth, (k) => new BigInt64Array(k));
+        const [tc, hc] = [await codesOf(train.images, train.rows.length), await codesOf(sub, n)];
         await enc.release();
         // how often the level-1 code alone says the right emoji: a training image of the same label shares it
         const codeLabels = new Map<bigint, Set<string>>();
         train.rows.forEach((r, j) => codeLabels.set(tc[j * c.depth], (codeLabels.get(tc[j * c.depth]) ?? new Set()).add(r.text)));
-        const codeMatch = pick.filter((i) => codeLabels.get(hc[i * c.depth])?.has(held.rows[i].text)).length / n;
+        const codeMatch = truths.filter((t, q) => codeLabels.get(hc[q * c.depth])?.has(t)).length / n;
         Object.assign(metrics, { eval_images: n, nn_top1: byFeature.top1, nn_top5: byFeature.top5, code_match: codeMatch, codes_used: codeLabels.size });
       }
       await writeFileAtomic(join(modelDir, 'tessera.json'), JSON.stringify({ name: 'semantic image encoder', recipe: 'semantic', kind: 'semantic-encoder', config: cfg, metrics }, null, 2) + '\n');
