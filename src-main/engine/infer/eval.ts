@@ -65,10 +65,10 @@ export function skinToneBreakdown(prefix: string, pairs: { pred: string; truth: 
   if (t.toneN === 0) return {};
   return {
     [`${prefix}_plain`]: t.plainN ? t.plain / t.plainN : NaN,
-    [`${prefix}_skin_tone`]: t.toneN ? t.tone / t.toneN : NaN,
-    [`${prefix}_skin_tone_base`]: t.toneN ? t.base / t.toneN : NaN,
-    [`${prefix}_skin_tone_tones`]: t.toneN ? t.tones / t.toneN : NaN,
-    skin_tone_share: pairs.length ? t.toneN / pairs.length : NaN,
+    [`${prefix}_skin_tone`]: t.tone / t.toneN,
+    [`${prefix}_skin_tone_base`]: t.base / t.toneN,
+    [`${prefix}_skin_tone_tones`]: t.tones / t.toneN,
+    skin_tone_share: t.toneN / pairs.length,
   };
 }
 

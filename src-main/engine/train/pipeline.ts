@@ -267,6 +267,8 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
         const res = await semanticRecipe.run(semCfg, recipeOpts('semantic', join(work, 'semantic')));
         return { paused: res.status === 'paused', result: res.metrics };
       }))) return false;
+    }
+    if (semCfg && firstSemantic >= 0) {
       await rm(dualDir, { recursive: true, force: true });
       await cp(tokDir, dualDir, { recursive: true });
       await cp(semDir, join(dualDir, 'semantic'), { recursive: true });

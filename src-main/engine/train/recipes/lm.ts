@@ -139,13 +139,12 @@ async function splitRows(dir: string, split: string): Promise<MetadataRow[]> {
 /** Hash of the tokenizer folder's files and the split's rows: the key of the codes cache. */
 async function cacheKey(tokDir: string, rows: MetadataRow[]): Promise<string> {
   const h = createHash('sha256');
-  for (const f of (await readdir(tokDir)).sort()) {
-    if ((await stat(join(tokDir, f))).isFile()) h.update(f).update(await readFile(join(tokDir, f)));
-  }
-  // a dual tokenizer's semantic part (its files only: a folder without one keeps its old key)
-  const sem = join(tokDir, 'semantic');
-  if (await stat(sem).then((s) => s.isDirectory(), () => false))
-    for (const f of (await readdir(sem)).sort()) if ((await stat(join(sem, f))).isFile()) h.update(`semantic/${f}`).update(await readFile(join(sem, f)));
+  const hashFiles = async (dir: string, prefix: string) => {
+    for (const f of (await readdir(dir)).sort()) if ((await stat(join(dir, f))).isFile()) h.update(prefix + f).update(await readFile(join(dir, f)));
+  };
+  await hashFiles(tokDir, '');
+  // a dual tokenizer's semantic part (a folder without one keeps its old key)
+  if (await stat(join(tokDir, 'semantic')).then((s) => s.isDirectory(), () => false)) await hashFiles(join(tokDir, 'semantic'), 'semantic/');
   h.update(JSON.stringify(rows.map((r) => r.file_name)));
   return h.digest('hex').slice(0, 16);
 }
