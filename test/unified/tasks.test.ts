@@ -84,6 +84,16 @@ describe('tasks', () => {
     expect(Math.abs(yes - no) / (yes + no)).toBeLessThan(0.15);
   });
 
+  it('jittered copies are only read: text-to-image draws the image itself, the other tasks show the copy', () => {
+    const jittered = codes.map((x) => x + 1); // stands for a jittered encoding of every image
+    const twoWay = (i: number, use: 'read' | 'draw') => (use === 'draw' ? codes : jittered).subarray(i * P * D, (i + 1) * P * D);
+    const imagesOf = (kind: 'caption' | 'question' | 't2i' | 'decompress') => makeExample(kind, 2, rows, twoWay, stage2, new Rng(4)).images.map((im) => [...im.codes]);
+    expect(imagesOf('t2i')).toEqual([[...codesOf(2)]]);
+    expect(imagesOf('caption')).toEqual([[...twoWay(2, 'read')]]);
+    expect(imagesOf('question')).toEqual([[...twoWay(2, 'read')]]);
+    expect(imagesOf('decompress')).toEqual([[...twoWay(2, 'read')], [...twoWay(2, 'read')]]); // it copies what it is shown
+  });
+
   it('caption dropout empties the text-to-image prompt with probability p', () => {
     let empty = 0;
     for (let k = 0; k < 500; k++) if (makeExample('t2i', 0, rows, codesOf, { ...stage2, cfgDropout: 0.2 }, new Rng(k)).messages[0].content === '') empty++;

@@ -1,5 +1,6 @@
-// `tessera bench engine [--json] [--threads N] [--quick]`: engine throughput on this machine.
-import { benchEngine } from '../../engine/bench/engine.ts';
+// `tessera bench engine [--json] [--threads N] [--quick]`: engine throughput on this machine;
+// `tessera bench products`: the decode step's weight products' streaming rates against the probe's.
+import { benchDecodeProducts, benchEngine } from '../../engine/bench/engine.ts';
 import { intFlag, parseFlags, type Command } from '../command.ts';
 
 export const benchEngineCommand: Command = {
@@ -12,5 +13,19 @@ export const benchEngineCommand: Command = {
     if (!values.json) console.log(`benchmarking the engine with ${threads} threads (LM d=384, 8 layers, vocab 4096, T=256, B=8)…`);
     const r = await benchEngine({ threads, quick: values.quick });
     console.log(values.json ? JSON.stringify(r) : Object.entries(r).map(([k, v]) => `  ${k.padEnd(24)} ${v}`).join('\n'));
+  },
+};
+
+export const benchProductsCommand: Command = {
+  name: 'bench products',
+  summary: "streaming GB/s of the decode step's one-row weight products per shape vs the bandwidth probe, and the decode_bw_frac they allow",
+  usage: 'bench products [--json] [--threads N]',
+  async run(argv) {
+    const { values } = parseFlags(argv, { json: { type: 'boolean' }, threads: { type: 'string' } });
+    const r = await benchDecodeProducts({ threads: intFlag('threads', values.threads, 1, 2) });
+    if (values.json) return void console.log(JSON.stringify(r));
+    for (const x of r.shapes) console.log(`  ${x.name.padEnd(8)} (${x.shape.join(', ')}) ×${x.per_token}/token  ${x.gbs_best} GB/s best, ${x.gbs_median} median`);
+    console.log(`  probe    (16384, 8192)  ${r.probe_gbs_best} GB/s best, ${r.probe_gbs_median} median`);
+    console.log(`  decode_bw_frac these products allow: ${r.decode_bw_frac_cap} (medians), ${r.decode_bw_frac_cap_best} (bests)`);
   },
 };

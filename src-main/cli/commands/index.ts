@@ -6,7 +6,7 @@ import { dataDedupe } from './data-dedupe.ts';
 import { dataExport } from './data-export.ts';
 import { gradcheck } from './gradcheck.ts';
 import { demo } from './demo.ts';
-import { benchEngineCommand } from './bench.ts';
+import { benchEngineCommand, benchProductsCommand } from './bench.ts';
 import { trainTextTokenizer } from './train-text-tokenizer.ts';
 import { trainTokenizer } from './train-tokenizer.ts';
 import { trainSemantic } from './train-semantic.ts';
@@ -30,6 +30,7 @@ export const commands: Command[] = [
   gradcheck,
   demo,
   benchEngineCommand,
+  benchProductsCommand,
   trainTextTokenizer,
   trainTokenizer,
   trainSemantic,

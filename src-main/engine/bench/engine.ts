@@ -63,8 +63,24 @@ async function matmulGflops(threads: number): Promise<number> {
 }
 
 /**
+ * `copies` one-row products x (1, K) · Wᵀ against baked (N, K) weights in one graph: the decode
+ * step's weight Gemms (transB; onnxruntime prepacks baked weights at load). `run()` streams
+ * copies·N·K·4 bytes of weights.
+ */
+async function oneRowProducts(N: number, K: number, copies: number, threads: number) {
+  const g = new Graph('gemv');
+  const x = g.input('x', 'float32', [1, K]);
+  const rng = new Rng(4);
+  const outs: Record<string, ReturnType<typeof op.gemm>> = {};
+  for (let i = 0; i < copies; i++) outs[`y${i}`] = op.reduceSum(op.gemm(x, g.constant(f32([N, K], rng.fillNormal(new Float32Array(N * K), 0.02)), `w${i}`), null, { transB: true }), []);
+  const s = await Session.create(exportOnnx(g, outs).bytes, { threads });
+  const feeds = { x: f32([1, K], new Float32Array(K).fill(0.1)) };
+  return { bytes: copies * N * K * 4, run: () => s.run(feeds), release: () => s.release() };
+}
+
+/**
  * Read bandwidth in GB/s, the best of two ways to stream 512 MiB once: a ReduceSum over it (the input
- * is fed without copying) and a one-row product against a baked (8192, 16384) weight, the access
+ * is fed without copying) and a one-row product against a baked (16384, 8192) weight, the access
  * pattern of batch-1 decoding. `probe()` measures both (3 runs each, best kept) and returns the
  * higher; decoding is measured between probes, since this machine's bandwidth drifts by ±30% within
  * minutes (other tenants of the host), so a figure taken once at the start would not be the limit
@@ -76,14 +92,9 @@ async function bandwidthProbe(threads: number): Promise<{ probe(): Promise<numbe
   const x = g.input('x', 'float32', [n / 1024, 1024]);
   const s = await Session.create(exportOnnx(g, { y: op.reduceSum(x, []) }).bytes, { threads });
   const xs = { x: f32([n / 1024, 1024], new Float32Array(n).fill(1)) };
-  const [K, N] = [8192, n / 8192];
-  const gv = new Graph('gemv');
-  const v = gv.input('x', 'float32', [1, K]);
-  const w = gv.constant(f32([N, K], new Rng(4).fillNormal(new Float32Array(n), 0.02)), 'w');
-  const sv = await Session.create(exportOnnx(gv, { y: op.reduceSum(op.gemm(v, w, null, { transB: true }), []) }).bytes, { threads });
-  const xv = { x: f32([1, K], new Float32Array(K).fill(0.1)) };
+  const gemv = await oneRowProducts(n / 8192, 8192, 1, threads);
   await s.run(xs); // warm up both
-  await sv.run(xv);
+  await gemv.run();
   const best = async (fn: () => Promise<unknown>) => {
     let t = Infinity;
     for (let i = 0; i < 3; i++) {
@@ -94,10 +105,10 @@ async function bandwidthProbe(threads: number): Promise<{ probe(): Promise<numbe
     return t;
   };
   return {
-    probe: async () => (n * 4) / Math.min(await best(() => s.run(xs)), await best(() => sv.run(xv))) / 1e9,
+    probe: async () => (n * 4) / Math.min(await best(() => s.run(xs)), await best(() => gemv.run())) / 1e9,
     release: async () => {
       await s.release();
-      await sv.release();
+      await gemv.release();
     },
   };
 }
@@ -229,3 +240,61 @@ const median = (xs: number[]) => {
   const a = [...xs].sort((p, q) => p - q);
   return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
 };
+
+export interface DecodeProductsBench {
+  /** Per weight shape of the decode step: GB/s streamed by one-row products of that shape (best and median of 7 runs over ≥ 128 MB of copies). */
+  shapes: { name: string; shape: [number, number]; per_token: number; gbs_best: number; gbs_median: number }[];
+  /** The same for the bandwidth probe's (16384, 8192) product. */
+  probe_gbs_best: number;
+  probe_gbs_median: number;
+  /**
+   * The highest decode_bw_frac these products allow with nothing else in a token: the time the
+   * weights take at the probe's rate ÷ the time they take at their own shapes' rates (median runs).
+   */
+  decode_bw_frac_cap: number;
+  decode_bw_frac_cap_best: number;
+  threads: number;
+}
+
+/**
+ * Where decoding's bandwidth goes: the streaming rate of the decode step's one-row weight products
+ * at their own shapes (BENCH_LM: q/k/v, o, gate/up, down per layer and the tied head) against the
+ * bandwidth probe's large product, measured side by side.
+ */
+export async function benchDecodeProducts(opts: { threads?: number } = {}): Promise<DecodeProductsBench> {
+  const threads = opts.threads ?? 2;
+  const c = BENCH_LM;
+  const [C, I, L, hd] = [c.hidden_size, c.intermediate_size, c.num_hidden_layers, headDim(c)];
+  const list: { name: string; shape: [number, number]; per_token: number }[] = [
+    { name: 'q/k/v', shape: [(c.num_attention_heads + 2 * c.num_key_value_heads) * hd, C], per_token: L },
+    { name: 'o', shape: [C, C], per_token: L },
+    { name: 'gate/up', shape: [2 * I, C], per_token: L },
+    { name: 'down', shape: [C, I], per_token: L },
+    { name: 'head', shape: [c.vocab_size, C], per_token: 1 },
+  ];
+  const rate = async (N: number, K: number) => {
+    const p = await oneRowProducts(N, K, Math.max(1, Math.ceil(128e6 / (N * K * 4))), threads);
+    await p.run();
+    const ts: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t0 = now();
+      await p.run();
+      ts.push(now() - t0);
+    }
+    await p.release();
+    return { best: p.bytes / Math.min(...ts) / 1e9, median: p.bytes / median(ts) / 1e9 };
+  };
+  const shapes: DecodeProductsBench['shapes'] = [];
+  for (const x of list) {
+    const r = await rate(...x.shape);
+    shapes.push({ ...x, gbs_best: round(r.best), gbs_median: round(r.median) });
+  }
+  const probe = await rate(16384, 8192);
+  const bytes = (x: (typeof list)[number]) => x.per_token * x.shape[0] * x.shape[1] * 4;
+  const total = list.reduce((a, x) => a + bytes(x), 0);
+  const cap = (probeGbs: number, key: 'gbs_best' | 'gbs_median') => total / probeGbs / shapes.reduce((a, x) => a + bytes(x) / x[key], 0);
+  return {
+    shapes, probe_gbs_best: round(probe.best), probe_gbs_median: round(probe.median),
+    decode_bw_frac_cap: round(cap(probe.median, 'gbs_median'), 3), decode_bw_frac_cap_best: round(cap(probe.best, 'gbs_best'), 3), threads,
+  };
+}

@@ -170,15 +170,22 @@ function distinct(rows: MetadataRow[]) {
   return d;
 }
 
+/**
+ * The codes of row i's image, as the model reads it ('read': an example may show a jittered copy,
+ * data augmentation) or as it must draw it ('draw': the image itself, never a jittered copy).
+ */
+export type CodesOf = (i: number, use: 'read' | 'draw') => Int32Array;
+
 /** One example about row i, its kind chosen by the caller. Images are the row's codes. */
-export function makeExample(kind: TaskKind, i: number, rows: MetadataRow[], codesOf: (i: number) => Int32Array, o: TaskOptions, rng: Rng): Example {
+export function makeExample(kind: TaskKind, i: number, rows: MetadataRow[], codesOf: CodesOf, o: TaskOptions, rng: Rng): Example {
   const row = rows[i];
-  const codes = codesOf(i);
   const pick = <T>(xs: T[]) => xs[rng.int(xs.length)];
   if (kind === 't2i') {
     const prompt = rng.uniform() < o.cfgDropout ? '' : pick(T2I_TEMPLATES)(row.text);
-    return { kind, messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: [image] }], images: [{ codes, form: o.outputForm }] };
+    return { kind, messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: [image] }], images: [{ codes: codesOf(i, 'draw'), form: o.outputForm }] };
   }
+  // decompression copies the image it is shown, so both sides are the same (possibly jittered) copy
+  const codes = codesOf(i, 'read');
   if (kind === 'decompress') {
     const other: ImageForm = o.outputForm === 'aggregate' ? 'unfolded' : 'aggregate';
     return {
@@ -240,7 +247,7 @@ export class TaskStream {
 
   constructor(
     private readonly rows: MetadataRow[],
-    private readonly codesOf: (i: number) => Int32Array,
+    private readonly codesOf: CodesOf,
     private readonly opts: TaskOptions & { seed: number; mix?: Partial<Record<TaskKind, number>> },
   ) {
     if (rows.length === 0) throw new Error('TaskStream: no rows');

@@ -239,7 +239,8 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
   };
 
   const taskOpts = { stage: cfg.stage, cfgDropout: t.cfg_dropout, outputForm: c.image_head === 'depth' ? 'aggregate' as const : 'unfolded' as const, mix: (t.mix ?? undefined) as Partial<Record<TaskKind, number>> | undefined };
-  const stream = new TaskStream(train.rows, (i) => variants[variantOf(i)].subarray(i * per, (i + 1) * per), { ...taskOpts, seed: t.seed });
+  // jitter is for reading: what the model learns to draw is always the image itself
+  const stream = new TaskStream(train.rows, (i, use) => (use === 'draw' ? trainCodes : variants[variantOf(i)]).subarray(i * per, (i + 1) * per), { ...taskOpts, seed: t.seed });
   const answerOnly = cfg.stage === 'stage2';
   const toFeeds = (s: TaskStream, n: number) => {
     const seqs = s.nextBatch(n).map((e) => layoutChat(tok, c, e, answerOnly, { imageWeight: t.image_weight }));
