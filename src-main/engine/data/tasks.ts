@@ -184,7 +184,7 @@ export function makeExample(kind: TaskKind, i: number, rows: MetadataRow[], code
     const prompt = rng.uniform() < o.cfgDropout ? '' : pick(T2I_TEMPLATES)(row.text);
     return { kind, messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: [image] }], images: [{ codes: codesOf(i, 'draw'), form: o.outputForm }] };
   }
-  // decompression copies the image it is shown, so both sides are the same (possibly jittered) copy
+  // every other task reads the (possibly jittered) copy; decompression copies it, so both its sides are that copy
   const codes = codesOf(i, 'read');
   if (kind === 'decompress') {
     const other: ImageForm = o.outputForm === 'aggregate' ? 'unfolded' : 'aggregate';
