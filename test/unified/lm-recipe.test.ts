@@ -88,6 +88,17 @@ describe('lm recipe', () => {
     expect(b.config.hidden_size).toBe(32);
   });
 
+  it('grow: a fine-tuning run can start from a deeper, wider copy of its base model', async () => {
+    const first = await runLmRecipe(parseLmConfig({ ...base, train: { ...(base.train as object), steps: 1 } }, 'lm.json'), { outDir: tmp('lmG0'), resume: false }, deps);
+    const grown = parseLmConfig({ ...base, init_from: first.modelDir, grow: { num_hidden_layers: 3, intermediate_size: 64 }, train: { ...(base.train as object), steps: 1 } }, 'lm.json');
+    const r = await runLmRecipe(grown, { outDir: tmp('lmG1'), resume: false }, deps);
+    const [a, b] = [await loadModelFolder(first.modelDir!), await loadModelFolder(r.modelDir!)];
+    expect(b.config).toEqual({ ...a.config, num_hidden_layers: 3, intermediate_size: 64 });
+    expect(b.weights.get('model.layers.2.mlp.down_proj.weight')).toHaveLength(32 * 64);
+    await expect(runLmRecipe(parseLmConfig({ ...base, grow: { num_hidden_layers: 3 } }, 'lm.json'), { outDir: tmp('lmG2'), resume: false }, deps)).rejects.toThrow(/grow: needs init_from/);
+    await expect(runLmRecipe(parseLmConfig({ ...base, init_from: r.modelDir, grow: { num_hidden_layers: 2 } }, 'lm.json'), { outDir: tmp('lmG3'), resume: false }, deps)).rejects.toThrow(/grow\.num_hidden_layers: 2 is below the base model's 3/);
+  });
+
   it('with jittered variants: each variant is encoded once and cached, the codes differ, and a resume is still exact', async () => {
     const cfg = parseLmConfig({ ...base, data: { ...(base.data as object), augment: { variants: 2, shift: 3, scale: 0.1 } } }, 'lm.json');
     const before = encodes;

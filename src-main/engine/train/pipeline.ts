@@ -70,6 +70,8 @@ export const PipelineSchema = z.object({
       augment: AugmentSchema.nullable().default(null),
       /** Read and write images with the semantic position too (needs `semantic`); every later round must as well. */
       semantic: z.boolean().default(false),
+      /** Start this round from a grown copy of the previous model (the LM recipe's `grow`). */
+      grow: z.object({ num_hidden_layers: z.int().min(1), intermediate_size: z.int().min(1).optional() }).nullable().default(null),
     })).default([]),
   }),
   /** The semantic encoder's recipe (recipe 'semantic'), trained before Stage II; null: none. */
@@ -288,7 +290,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     for (const [k, seg] of p.stage2.more.entries()) {
       const id = `stage2-more-${k + 1}`;
       const cfg: LmRecipeConfig = lmRecipe.parseConfig({
-        ...cfg2, init_from: lmFinal, data: { ...cfg2.data, augment: seg.augment }, image_tokenizer: seg.semantic ? dualDir : tokDir,
+        ...cfg2, init_from: lmFinal, grow: seg.grow, data: { ...cfg2.data, augment: seg.augment }, image_tokenizer: seg.semantic ? dualDir : tokDir,
         train: { ...cfg2.train, steps: seg.steps, lr: seg.lr, warmup_steps: seg.warmup_steps, seed: seg.seed, mix: seg.mix },
       }, lm2.source);
       more.push(cfg);

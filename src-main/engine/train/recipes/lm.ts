@@ -26,6 +26,7 @@ import { collate, layoutChat, TaskStream, type TaskKind } from '../../data/tasks
 import type { Tensor } from '../../graph/graph.ts';
 import { saveModelFolder } from '../../infer/model-folder.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
+import { GrowError, grownConfig, grownParam, type GrowSpec } from '../../models/grow.ts';
 import type { ImageCodec } from '../../models/image-codec.ts';
 import { loadImageTokenizer } from '../../models/image-tokenizer.ts';
 import { codecToLm, declareBatchInputs, imageIdRange, initUnifiedParam, parseUnifiedConfig, unifiedLoss, validateUnifiedConfig, type UnifiedConfig } from '../../models/unicode.ts';
@@ -87,6 +88,9 @@ export const LmRecipeSchema = z.object({
   stage: z.enum(['stage1', 'stage2']),
   /** A model folder (e.g. stage1's outDir/model) whose weights, and architecture (its config.json), start this run. */
   init_from: z.string().nullable().default(null),
+  /** With init_from: start from a larger model holding the base's function (models/grow.ts): more
+   *  layers, interleaved with the base's, and/or a wider SwiGLU; new blocks add nothing until trained. */
+  grow: z.object({ num_hidden_layers: posInt, intermediate_size: posInt.optional() }).nullable().default(null),
   name: z.string().default('tessera-unicode'),
   train: z.object({
     steps: posInt,
@@ -204,6 +208,15 @@ async function baseConfig(dir: string, textVocab: number, codec: ImageCodec): Pr
   return c;
 }
 
+function grownFrom(base: UnifiedConfig, spec: GrowSpec): UnifiedConfig {
+  try {
+    return grownConfig(base, spec);
+  } catch (err) {
+    if (err instanceof GrowError) throw new RecipeConfigError('config', `grow.${err.field}`, err.message);
+    throw err;
+  }
+}
+
 export interface LmRecipeDeps {
   /** Opens the image tokenizer folder (default: the VQ tokenizer of models/image-tokenizer.ts). */
   loadCodec(dir: string, threads: number): Promise<ImageCodec>;
@@ -215,7 +228,9 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
   const threads = opts.threads ?? t.threads ?? 2;
   const tok = await TextTokenizer.load(cfg.text_tokenizer);
   const codec = await deps.loadCodec(cfg.image_tokenizer, threads);
-  const c = cfg.init_from ? await baseConfig(cfg.init_from, tok.vocabSize, codec) : unifiedConfigFor(cfg.model, tok.vocabSize, codec);
+  const base = cfg.init_from ? await baseConfig(cfg.init_from, tok.vocabSize, codec) : null;
+  if (cfg.grow && !base) throw new RecipeConfigError('config', 'grow', 'needs init_from: the model to grow');
+  const c = base ? (cfg.grow ? grownFrom(base, cfg.grow) : base) : unifiedConfigFor(cfg.model, tok.vocabSize, codec);
   const cacheDir = join(opts.outDir, 'cache');
   const train = await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.train_split, cacheDir);
   const aug = cfg.data.augment;
@@ -267,12 +282,28 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
       seed: t.seed, session: { threads },
     },
   );
-  if (cfg.init_from) {
-    const f = await readSafetensors(join(cfg.init_from, 'model.safetensors'));
-    for (const [n, shape] of trainer.shapes) {
+  if (cfg.init_from && base) {
+    const file = join(cfg.init_from, 'model.safetensors');
+    const f = await readSafetensors(file);
+    const baseTensor = (n: string) => {
       const x = f.tensors.get(n);
-      if (!x || x.dtype !== 'F32' || x.shape.join() !== shape.join()) throw new RecipeConfigError('config', 'init_from', `${join(cfg.init_from, 'model.safetensors')}: '${n}' is missing or not F32[${shape}]`);
-      trainer.params.set(n, Float32Array.from(x.data as Float32Array));
+      if (x && x.dtype !== 'F32') throw new RecipeConfigError('config', 'init_from', `${file}: '${n}' is ${x.dtype}, not F32`);
+      return x ? { shape: x.shape, data: x.data as Float32Array } : undefined;
+    };
+    const rng = new Rng(t.seed ^ 0x6a09e667);
+    for (const [n, shape] of trainer.shapes) {
+      if (cfg.grow) {
+        try {
+          trainer.params.set(n, grownParam(base, c, n, shape, baseTensor, () => initUnifiedParam(c, n, shape, rng)));
+        } catch (err) {
+          if (err instanceof GrowError) throw new RecipeConfigError('config', 'grow', `${file}: ${err.message}`);
+          throw err;
+        }
+        continue;
+      }
+      const x = baseTensor(n);
+      if (!x || x.shape.join() !== shape.join()) throw new RecipeConfigError('config', 'init_from', `${file}: '${n}' is missing or not F32[${shape}]`);
+      trainer.params.set(n, Float32Array.from(x.data));
     }
   }
   const ckDir = join(opts.outDir, 'checkpoints');
