@@ -88,14 +88,14 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   const reshipped = await readImageTokenizerWeights(join(tmp, 'models', 'toy', 'image-tokenizer'));
   expect(Array.from(reshipped.get('decoder.conv_out.weight')!)).toEqual(Array.from(third.get('decoder.conv_out.weight')!));
 
-  // the semantic encoder and a round that reads images with its leading position
+  // the semantic encoder and a round that reads images with its leading position (and grows the LM)
   await writeFile(join(tmp, 'semantic.json'), JSON.stringify({
     data: { dir: 'unused', eval_split: 'validation', eval_limit: 4 },
     model: { image_size: 32, input_size: 16, width: 8, embed_dim: 16, depth: 4, codebook_size: 48, first_token_id: 16 },
     train: { steps: 2, batch: 4, warmup_steps: 1, checkpoint_every: 2, kmeans_iterations: 1, threads: 1 },
   }));
   pipe.semantic = 'semantic.json';
-  pipe.stage2.more.push({ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 6, mix: { caption: 0.5, t2i: 0.5 }, semantic: true });
+  pipe.stage2.more.push({ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 6, mix: { caption: 0.5, t2i: 0.5 }, semantic: true, grow: { num_hidden_layers: 2 } });
   pipe.stage2.more.push({ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 7 });
   await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
   await expect(runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {} })).rejects.toThrow(/stage2\.more\[2\]\.semantic: must be true/);
@@ -105,7 +105,7 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => dual.add(s) })).toBe('done');
   expect([...dual]).toEqual(['semantic', 'stage2-more-2']);
   const toy = join(tmp, 'models', 'toy');
-  expect(JSON.parse(await readFile(join(toy, 'config.json'), 'utf8')).image_positions).toBe(17);
+  expect(JSON.parse(await readFile(join(toy, 'config.json'), 'utf8'))).toMatchObject({ image_positions: 17, num_hidden_layers: 2 }); // read with the semantic position, grown to two layers
   expect((await stat(join(toy, 'image-tokenizer', 'semantic', 'encoder.onnx'))).isFile()).toBe(true);
   const card2 = JSON.parse(await readFile(join(toy, 'tessera.json'), 'utf8'));
   expect(card2.metrics.semantic_nn_top1).toBeGreaterThanOrEqual(0);
