@@ -26,7 +26,7 @@ import { collate, layoutChat, TaskStream, type TaskKind } from '../../data/tasks
 import type { Tensor } from '../../graph/graph.ts';
 import { saveModelFolder } from '../../infer/model-folder.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
-import { GrowError, grownConfig, grownParam, type GrowSpec } from '../../models/grow.ts';
+import { GrowError, grownConfig, grownParam } from '../../models/grow.ts';
 import type { ImageCodec } from '../../models/image-codec.ts';
 import { loadImageTokenizer } from '../../models/image-tokenizer.ts';
 import { codecToLm, declareBatchInputs, imageIdRange, initUnifiedParam, parseUnifiedConfig, unifiedLoss, validateUnifiedConfig, type UnifiedConfig } from '../../models/unicode.ts';
@@ -208,11 +208,12 @@ async function baseConfig(dir: string, textVocab: number, codec: ImageCodec): Pr
   return c;
 }
 
-function grownFrom(base: UnifiedConfig, spec: GrowSpec): UnifiedConfig {
+/** A grow error as the recipe's config error: `grow.<field>`, or `grow` with `where` for a base tensor. */
+function growing<T>(f: () => T, where?: string): T {
   try {
-    return grownConfig(base, spec);
+    return f();
   } catch (err) {
-    if (err instanceof GrowError) throw new RecipeConfigError('config', `grow.${err.field}`, err.message);
+    if (err instanceof GrowError) throw new RecipeConfigError('config', where ? 'grow' : `grow.${err.field}`, where ? `${where}: ${err.message}` : err.message);
     throw err;
   }
 }
@@ -230,7 +231,8 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
   const codec = await deps.loadCodec(cfg.image_tokenizer, threads);
   const base = cfg.init_from ? await baseConfig(cfg.init_from, tok.vocabSize, codec) : null;
   if (cfg.grow && !base) throw new RecipeConfigError('config', 'grow', 'needs init_from: the model to grow');
-  const c = base ? (cfg.grow ? grownFrom(base, cfg.grow) : base) : unifiedConfigFor(cfg.model, tok.vocabSize, codec);
+  const grow = cfg.grow;
+  const c = base ? (grow ? growing(() => grownConfig(base, grow)) : base) : unifiedConfigFor(cfg.model, tok.vocabSize, codec);
   const cacheDir = join(opts.outDir, 'cache');
   const train = await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.train_split, cacheDir);
   const aug = cfg.data.augment;
@@ -293,12 +295,7 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
     const rng = new Rng(t.seed ^ 0x6a09e667);
     for (const [n, shape] of trainer.shapes) {
       if (cfg.grow) {
-        try {
-          trainer.params.set(n, grownParam(base, c, n, shape, baseTensor, () => initUnifiedParam(c, n, shape, rng)));
-        } catch (err) {
-          if (err instanceof GrowError) throw new RecipeConfigError('config', 'grow', `${file}: ${err.message}`);
-          throw err;
-        }
+        trainer.params.set(n, growing(() => grownParam(base, c, n, shape, baseTensor, () => initUnifiedParam(c, n, shape, rng)), file));
         continue;
       }
       const x = baseTensor(n);
