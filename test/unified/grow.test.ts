@@ -52,7 +52,8 @@ const maxAbs = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.
 function grow(c: UnifiedConfig, p: Map<string, Float32Array>, layers: number, inter?: number) {
   const g = grownConfig(c, { num_hidden_layers: layers, intermediate_size: inter });
   const rng = new Rng(99);
-  const get = (n: string) => (p.has(n) ? { shape: unifiedParamShapes(c).get(n)!, data: p.get(n)! } : undefined);
+  const shapes = unifiedParamShapes(c);
+  const get = (n: string) => (p.has(n) ? { shape: shapes.get(n)!, data: p.get(n)! } : undefined);
   const params = new Map([...unifiedParamShapes(g)].map(([n, s]) => [n, grownParam(c, g, n, s, get, () => initUnifiedParam(g, n, s, { fillNormal: (o, std) => rng.fillNormal(o, (std ?? 1) * 8) }))]));
   return { g, params };
 }
