@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImageFolder } from '../../src-main/engine/data/imagefolder.ts';
 import { readSafetensors } from '../../src-main/engine/io/safetensors.ts';
 import { loadImageTokenizer } from '../../src-main/engine/models/image-tokenizer.ts';
-import { residualKMeans, semanticInit, type SemanticConfig } from '../../src-main/engine/models/semantic.ts';
+import { residualKMeans, semanticInit, semanticTrainGraph, wordTargets, type SemanticConfig } from '../../src-main/engine/models/semantic.ts';
+import { Graph, type Tensor } from '../../src-main/engine/graph/graph.ts';
+import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
 import { Session } from '../../src-main/engine/runtime/session.ts';
 import { exportSemanticEncoder, semanticRecipe } from '../../src-main/engine/train/recipes/semantic.ts';
 import { parseTokenizerConfig, runTokenizerRecipe } from '../../src-main/engine/train/tokenizer.ts';
@@ -103,12 +105,84 @@ describe('semantic codes', () => {
   });
 });
 
+describe('the words classifier', () => {
+  it('keeps the words two or more labels share and spreads each row over its own', () => {
+    const rows = [
+      { text: 'grinning face', tags: ['happy', 'smile'] },
+      { text: 'grinning cat', tags: ['cat', 'smile'] },
+      { text: 'cat face', tags: ['cat'] },
+      { text: 'rocket', tags: ['space'] },
+    ];
+    const a = wordTargets(rows, { minLabels: 2, tags: true });
+    expect(a.vocab).toEqual(['cat', 'face', 'grinning', 'smile']);
+    const row = (i: number) => Array.from(a.targets.subarray(i * 4, (i + 1) * 4));
+    expect(row(0)).toEqual([0, 1 / 3, 1 / 3, 1 / 3].map(Math.fround));
+    expect(row(1)).toEqual([1 / 3, 0, 1 / 3, 1 / 3].map(Math.fround));
+    expect(row(2)).toEqual([0.5, 0.5, 0, 0]);
+    expect(row(3)).toEqual([0, 0, 0, 0]); // no shared word: left out of the words loss
+    expect(wordTargets(rows, { minLabels: 2, tags: false }).vocab).toEqual(['cat', 'face', 'grinning']);
+  });
+
+  it('adds weight × the soft cross-entropy over words to the labels\' loss, as computed on the host', async () => {
+    const c: SemanticConfig = { model_type: 'tessera-semantic', image_size: 32, input_size: 16, width: 8, embed_dim: 16, depth: 2, codebook_size: 8, first_token_id: 16 };
+    const [B, classes, W, weight, scale] = [4, 5, 6, 0.7, 10];
+    const g = new Graph('semantic_train');
+    const { loss, features } = semanticTrainGraph(g, c, classes, scale, { count: W, weight });
+    const s = await Session.create(exportOnnx(g, { loss, features }).bytes, { threads: 1 });
+    const rng = new Rng(9);
+    const feeds: Record<string, Tensor> = {};
+    const value = new Map<string, Float32Array>();
+    for (const [n, p] of g.params) {
+      const shape = [...p.value.shape] as number[];
+      value.set(n, semanticInit(n, shape, rng));
+      feeds[n] = { dtype: 'float32', shape, data: value.get(n)! };
+    }
+    const labels = [0, 3, 4, 3];
+    const targets = new Float32Array(B * W);
+    [[0, 2], [5], [], [1, 3, 4]].forEach((ws, i) => ws.forEach((j) => (targets[i * W + j] = 1 / ws.length)));
+    feeds.pixels = { dtype: 'float32', shape: [B, 3, 32, 32], data: rng.fillUniform(new Float32Array(B * 3 * 32 * 32)) };
+    feeds.labels = { dtype: 'int64', shape: [B], data: BigInt64Array.from(labels, BigInt) };
+    feeds.word_targets = { dtype: 'float32', shape: [B, W], data: targets };
+    try {
+      const r = await s.run(feeds);
+      const f = r.features.data as Float32Array;
+      // host: cosine logits against unit-length rows, log-softmax in float64
+      const logp = (name: string, n: number, i: number) => {
+        const m = value.get(name)!;
+        const z = Array.from({ length: n }, (_, k) => {
+          let dot = 0, norm = 0;
+          for (let e = 0; e < 16; e++) [dot, norm] = [dot + f[i * 16 + e] * m[k * 16 + e], norm + m[k * 16 + e] ** 2];
+          return (scale * dot) / Math.sqrt(norm);
+        });
+        const top = Math.max(...z), lz = top + Math.log(z.reduce((a, x) => a + Math.exp(x - top), 0));
+        return z.map((x) => x - lz);
+      };
+      const ce = labels.reduce((a, y, i) => a - logp('classifier.weight', classes, i)[y], 0) / B;
+      let words = 0;
+      for (let i = 0; i < B; i++) logp('classifier.words', W, i).forEach((l, j) => (words -= targets[i * W + j] * l));
+      const host = ce + weight * (words / 3); // three rows have words
+      const got = (r.loss.data as Float32Array)[0];
+      console.log(`semantic loss with words: graph ${got.toFixed(6)}, host ${host.toFixed(6)} (labels ${ce.toFixed(4)}, words ${(words / 3).toFixed(4)})`);
+      expect(Math.abs(got - host)).toBeLessThan(1e-4 * Math.abs(host));
+    } finally {
+      await s.release();
+    }
+  });
+});
+
 describe('semantic recipe and the dual tokenizer', () => {
   it('trains, resumes exactly after a pause, and joins a pixel tokenizer as one leading position', async () => {
     const cfg = semanticRecipe.parseConfig(tinySemantic(), 'tiny-semantic.json');
     const straight = await semanticRecipe.run(cfg, { outDir: join(tmp, 'sem-a'), resume: false });
     expect(straight.status).toBe('done');
     expect(straight.metrics!.nn_top1).toBeGreaterThanOrEqual(0);
+    expect(straight.metrics!.words).toBeUndefined();
+
+    // the words classifier: the shapes' labels share no word, so it is refused naming the field, unless one label suffices
+    const words = (w: object) => semanticRecipe.parseConfig(tinySemantic({ train: { ...tinySemantic().train, steps: 2, words: { weight: 1, ...w } } }), 'words.json');
+    await expect(semanticRecipe.run(words({}), { outDir: join(tmp, 'sem-w0'), resume: false })).rejects.toThrow(/'train\.words'.*2 or more labels/);
+    const withWords = await semanticRecipe.run(words({ min_labels: 1 }), { outDir: join(tmp, 'sem-w1'), resume: false });
+    expect(withWords).toMatchObject({ status: 'done', metrics: { words: 2 } });
 
     const ctl = new AbortController();
     const paused = await semanticRecipe.run(cfg, { outDir: join(tmp, 'sem-b'), resume: false, signal: ctl.signal, onProgress: (p) => p.step === 3 && ctl.abort() });

@@ -14,7 +14,7 @@
 // ids the pixel codes use (UniCode: the vocabulary is shared, never extended).
 import { GraphError, type Graph, type Value } from '../graph/graph.ts';
 import * as op from '../graph/ops/index.ts';
-import { crossEntropy, groupNorm, silu } from '../nn/functional.ts';
+import { crossEntropy, groupNorm, silu, softCrossEntropy } from '../nn/functional.ts';
 import { l2Normalize } from '../quant/vq.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Weights } from './vqtok.ts';
@@ -73,15 +73,43 @@ export function semanticFeatures(c: SemanticConfig, x: Value, w: Weights): Value
   return l2Normalize(y);
 }
 
-/** Training: a cosine classifier with scale s over `classes` labels.   inputs pixels (B,3,S,S), labels (B) */
-export function semanticTrainGraph(g: Graph, c: SemanticConfig, classes: number, scale = 16) {
+/**
+ * Training: a cosine classifier with scale s over `classes` labels.   inputs pixels (B,3,S,S), labels (B)
+ * With `words`, a second cosine classifier over the words of the labels and tags, each image's
+ * target spread evenly over its words (input word_targets (B, count), rows summing to 1 or 0): the
+ * words an emoji shares with others ("face", "hand", "cat") pull images of different emoji apart
+ * less than their labels do, which is the language supervision's role in DualToken.
+ * loss = ce(labels) + weight · soft ce(words).
+ */
+export function semanticTrainGraph(g: Graph, c: SemanticConfig, classes: number, scale = 16, words?: { count: number; weight: number }) {
   const x = g.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]);
   const y = g.input('labels', 'int64', ['B']);
   const w: Weights = (name, shape) => g.param(name, shape);
   const f = semanticFeatures(c, x, w);
-  const proxies = l2Normalize(g.param('classifier.weight', [classes, c.embed_dim]));
-  const logits = op.mul(op.gemm(f, proxies, null, { transB: true }), scale);
-  return { loss: crossEntropy(logits, y), features: f };
+  const cosine = (name: string, n: number) => op.mul(op.gemm(f, l2Normalize(g.param(name, [n, c.embed_dim])), null, { transB: true }), scale);
+  let loss = crossEntropy(cosine('classifier.weight', classes), y);
+  if (words && words.count > 0 && words.weight > 0)
+    loss = op.add(loss, op.mul(softCrossEntropy(cosine('classifier.words', words.count), g.input('word_targets', 'float32', ['B', words.count])), words.weight));
+  return { loss, features: f };
+}
+
+/**
+ * The word vocabulary of a set of rows: lower-case words of each label (and its tags), kept when
+ * at least `minLabels` distinct labels use them, so every word is shared. Each row's target is
+ * spread evenly over its kept words (all zeros when it has none).
+ */
+export function wordTargets(rows: { text: string; tags?: string[] }[], o: { minLabels: number; tags: boolean }): { vocab: string[]; targets: Float32Array } {
+  const wordsOf = (r: { text: string; tags?: string[] }) => new Set([r.text, ...(o.tags ? (r.tags ?? []) : [])].flatMap((s) => s.toLowerCase().split(/[^\p{L}\p{N}]+/u)).filter((x) => x.length > 1));
+  const users = new Map<string, Set<string>>();
+  for (const r of rows) for (const x of wordsOf(r)) users.set(x, (users.get(x) ?? new Set()).add(r.text));
+  const vocab = [...users].filter(([, l]) => l.size >= o.minLabels).map(([x]) => x).sort();
+  const index = new Map(vocab.map((x, i) => [x, i]));
+  const targets = new Float32Array(rows.length * vocab.length);
+  rows.forEach((r, i) => {
+    const ids = [...wordsOf(r)].map((x) => index.get(x)).filter((j) => j !== undefined);
+    for (const j of ids) targets[i * vocab.length + j] = 1 / ids.length;
+  });
+  return { vocab, targets };
 }
 
 /** Residual codes against baked codebooks (D, K, E): level d takes the nearest row to what is left.   → (B, D) int64 */

@@ -59,3 +59,13 @@ export function crossEntropy(logits: Value, targets: Value, opts: CrossEntropyOp
   const total = reduceSum(w, []);
   return div(neg(reduceSum(mul(picked, w), [])), max2(total, 1e-12));
 }
+
+/**
+ * Cross-entropy against soft targets: −Σ tᵢ·log softmax(logitsᵢ) / Σ tᵢ, over rows whose targets
+ * each sum to 1 (a row of zeros is left out). logits (…, V), targets (…, V) float.
+ */
+export function softCrossEntropy(logits: Value, targets: Value): Value {
+  if (targets.dtype !== 'float32') throw new GraphError(`softCrossEntropy: targets must be float32, got ${targets}`);
+  if (targets.rank !== logits.rank) throw new GraphError(`softCrossEntropy: targets ${targets} must have the shape of logits ${logits}`);
+  return div(neg(reduceSum(mul(logSoftmax(logits, -1), targets), [])), max2(reduceSum(targets, []), 1e-12));
+}

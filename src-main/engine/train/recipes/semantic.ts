@@ -18,7 +18,7 @@ import { Graph, type Tensor } from '../../graph/graph.ts';
 import { exportOnnx } from '../../graph/onnx.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { writeSafetensors } from '../../io/safetensors.ts';
-import { residualKMeans, semanticCodes, semanticFeatures, semanticInit, semanticTrainGraph, validateSemanticConfig, type SemanticConfig } from '../../models/semantic.ts';
+import { residualKMeans, semanticCodes, semanticFeatures, semanticInit, semanticTrainGraph, validateSemanticConfig, wordTargets, type SemanticConfig } from '../../models/semantic.ts';
 import { bakedWeights, paramWeights } from '../../models/vqtok.ts';
 import { Session } from '../../runtime/session.ts';
 import { Rng, type RngState } from '../../util/rng.ts';
@@ -39,6 +39,8 @@ export const SemanticRecipeSchema = z.object({
     weight_decay: z.number().min(0).default(0.05), scale: z.number().positive().default(16), seed: z.int().default(1), checkpoint_every: posInt.default(500),
     jitter: z.object({ shift: z.number().min(0).default(4), scale: z.number().min(0).max(0.5).default(0.12), rotate: z.number().min(0).max(45).default(10), color: z.number().min(0).max(0.9).default(0.3), blur: z.number().min(0).max(4).default(1) }).prefault({}),
     kmeans_iterations: posInt.default(8),
+    /** The words classifier beside the labels' (models/semantic.ts semanticTrainGraph); weight 0 leaves it out. */
+    words: z.object({ weight: z.number().min(0).default(0), min_labels: posInt.default(2), tags: z.boolean().default(true) }).strict().prefault({}),
     threads: posInt.optional(),
   }).prefault({}),
 }).strict();
@@ -94,8 +96,11 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
     const labels = [...new Set(train.rows.map((r) => r.text))];
     const classOf = new Map(labels.map((l, i) => [l, i]));
     const y = Int32Array.from(train.rows, (r) => classOf.get(r.text)!);
+    const words = t.words.weight > 0 ? wordTargets(train.rows, { minLabels: t.words.min_labels, tags: t.words.tags }) : null;
+    if (words && words.vocab.length === 0) throw new Error(`config field 'train.words': no word of the labels${t.words.tags ? ' or tags' : ''} is used by ${t.words.min_labels} or more labels of ${cfg.data.dir}`);
+    const W = words?.vocab.length ?? 0;
     const trainer = await Trainer.create(
-      { build: (g) => ({ loss: semanticTrainGraph(g, c, labels.length, t.scale).loss }), init: semanticInit },
+      { build: (g) => ({ loss: semanticTrainGraph(g, c, labels.length, t.scale, words ? { count: W, weight: t.words.weight } : undefined).loss }), init: semanticInit },
       { optim: { weightDecay: t.weight_decay, clipNorm: 1 }, schedule: { lr: t.lr, warmupSteps: t.warmup_steps, totalSteps: t.steps }, seed: t.seed, session: { threads } },
     );
     const fg = new Graph('features');
@@ -126,10 +131,16 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
         const raw = new Float32Array(t.batch * per);
         idx.forEach((j, i) => raw.set(train.images.subarray(j * per, (j + 1) * per), i * per));
         const pixels = jitterImages(raw, t.batch, c.image_size, t.jitter, dataRng);
-        const r = await trainer.trainStep([{
+        const feeds: Record<string, Tensor> = {
           pixels: { dtype: 'float32', shape: [t.batch, 3, c.image_size, c.image_size], data: pixels },
           labels: { dtype: 'int64', shape: [t.batch], data: BigInt64Array.from(idx, (j) => BigInt(y[j])) },
-        }]);
+        };
+        if (words) {
+          const wt = new Float32Array(t.batch * W);
+          idx.forEach((j, i) => wt.set(words.targets.subarray(j * W, (j + 1) * W), i * W));
+          feeds.word_targets = { dtype: 'float32', shape: [t.batch, W], data: wt };
+        }
+        const r = await trainer.trainStep([feeds]);
         const secs = (performance.now() - t0) / 1000;
         opts.onProgress?.({ step: r.step, totalSteps: t.steps, phase: 'train', loss: r.loss, metrics: { lr: r.lr, grad_norm: r.gradNorm }, etaSeconds: (secs / (r.step - first)) * (t.steps - r.step) });
         if (r.step % t.checkpoint_every === 0 && r.step < t.steps) await save();
@@ -153,7 +164,7 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
       await writeFileAtomic(join(modelDir, 'encoder.onnx'), encoder);
 
       // held-out figures: nearest training images by feature, and by level-1 code
-      const metrics: Record<string, number> = { classes: labels.length, ...Object.fromEntries(km.residual.map((r, d) => [`residual_mse_${d + 1}`, r])) };
+      const metrics: Record<string, number> = { classes: labels.length, ...(words ? { words: W } : {}), ...Object.fromEntries(km.residual.map((r, d) => [`residual_mse_${d + 1}`, r])) };
       const held = await loadImageFolder(cfg.data.dir, { split: cfg.data.eval_split, size: c.image_size }).catch(() => null);
       if (held && held.rows.length > 0) {
         const n = Math.min(cfg.data.eval_limit, held.rows.length);
