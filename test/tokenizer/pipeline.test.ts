@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readSafetensors } from '../../src-main/engine/io/safetensors.ts';
 import { readImageTokenizerWeights } from '../../src-main/engine/models/image-tokenizer.ts';
 import { loadUnifiedModel } from '../../src-main/engine/infer/unified.ts';
 import { runPipeline } from '../../src-main/engine/train/pipeline.ts';
@@ -95,7 +96,10 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
     train: { steps: 2, batch: 4, warmup_steps: 1, checkpoint_every: 2, kmeans_iterations: 1, threads: 1 },
   }));
   pipe.semantic = 'semantic.json';
-  pipe.stage2.more.push({ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 6, mix: { caption: 0.5, t2i: 0.5 }, semantic: true, grow: { num_hidden_layers: 2 } });
+  pipe.stage2.more.push({ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 6, mix: { caption: 0.5, t2i: 0.5 }, semantic_read: true, grow: { num_hidden_layers: 2 } });
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  await expect(runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {} })).rejects.toThrow(/stage2\.more\[1\]\.semantic_read: needs `semantic: true`/);
+  pipe.stage2.more[1].semantic = true;
   pipe.stage2.more.push({ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 7 });
   await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
   await expect(runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {} })).rejects.toThrow(/stage2\.more\[2\]\.semantic: must be true/);
@@ -105,7 +109,12 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => dual.add(s) })).toBe('done');
   expect([...dual]).toEqual(['semantic', 'stage2-more-2']);
   const toy = join(tmp, 'models', 'toy');
-  expect(JSON.parse(await readFile(join(toy, 'config.json'), 'utf8'))).toMatchObject({ image_positions: 17, num_hidden_layers: 2 }); // read with the semantic position, grown to two layers
+  expect(JSON.parse(await readFile(join(toy, 'config.json'), 'utf8'))).toMatchObject({ image_positions: 17, num_hidden_layers: 2, semantic_read_dim: 16 }); // read with the semantic position, grown to two layers
+  // the semantic read: the LM's codebooks are the encoder's, untouched by training; its map started at zero and trained
+  const [lmW, semW] = [await readSafetensors(join(toy, 'model.safetensors')), await readSafetensors(join(toy, 'image-tokenizer', 'semantic', 'model.safetensors'))];
+  expect(Array.from(lmW.tensors.get('model.semantic_codebooks')!.data as Float32Array)).toEqual(Array.from(semW.tensors.get('semantic.codebooks')!.data as Float32Array));
+  const proj = lmW.tensors.get('model.semantic_proj.weight')!.data as Float32Array;
+  expect(proj.some((v) => v !== 0)).toBe(true);
   expect((await stat(join(toy, 'image-tokenizer', 'semantic', 'encoder.onnx'))).isFile()).toBe(true);
   const card2 = JSON.parse(await readFile(join(toy, 'tessera.json'), 'utf8'));
   expect(card2.metrics.semantic_nn_top1).toBeGreaterThanOrEqual(0);

@@ -11,14 +11,20 @@ import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
 import { collate } from '../../src-main/engine/data/tasks.ts';
 import type { GenerationEvent } from '../../src-main/engine/infer/types.ts';
 import { Rows, UnifiedModel } from '../../src-main/engine/infer/unified.ts';
+import { completionMetrics } from '../../src-main/engine/infer/eval.ts';
 import { llamaForward } from '../../src-main/engine/models/llama.ts';
-import { aggregateEmbed, declareBatchInputs } from '../../src-main/engine/models/unicode.ts';
+import { aggregateEmbed, declareBatchInputs, paramsOf, semanticRead } from '../../src-main/engine/models/unicode.ts';
+import { add } from '../../src-main/engine/graph/ops/index.ts';
+import { readSafetensors, writeSafetensors } from '../../src-main/engine/io/safetensors.ts';
+import { Rng } from '../../src-main/engine/util/rng.ts';
+import { cpSync } from 'node:fs';
 import { Session } from '../../src-main/engine/runtime/session.ts';
 import { parseLmConfig, runLmRecipe } from '../../src-main/engine/train/recipes/lm.ts';
 import { encodedSplit, tinyCodec, tinyEmoji, tinyTokenizer, tmp } from './helpers.ts';
 
 let modelDir: string;
 let testImages: Float32Array;
+let dataDir: string;
 
 beforeAll(async () => {
   const tokDir = (await tinyTokenizer()).dir;
@@ -33,9 +39,41 @@ beforeAll(async () => {
   const r = await runLmRecipe(cfg, { outDir: tmp('lm'), resume: false }, { loadCodec: async () => tinyCodec() });
   modelDir = r.modelDir!;
   testImages = (await encodedSplit(data, 'test')).images;
+  dataDir = data;
 }, 60_000);
 
-const load = (opts = {}) => UnifiedModel.load(modelDir, { codec: tinyCodec(), threads: 1, ...opts });
+const load = (opts = {}, dir = modelDir) => UnifiedModel.load(dir, { codec: tinyCodec(), threads: 1, ...opts });
+
+/** The training graph's forward (aggregated embeddings, the semantic read if on, llamaForward, full head) over one prompt.   → (1, T, V) */
+async function trainingGraphLogits(m: UnifiedModel, prompt: ArrayLike<number>[]): Promise<Float32Array> {
+  const c = m.config;
+  const g = new Graph('fwd');
+  const x = declareBatchInputs(g, c);
+  const E = g.param('model.embed_tokens.weight', [c.vocab_size, c.hidden_size]);
+  let emb = aggregateEmbed(E, x.ids, x.idWeights);
+  if (x.semanticMask) emb = add(emb, semanticRead(g, c, paramsOf(g), x.ids, x.semanticMask));
+  const { logits } = llamaForward(g, c, x.labels, x.positions, emb);
+  const s = await Session.create(exportOnnx(g, { logits }).bytes, { threads: 1 });
+  // the prompt's positions as layoutChat marks them: the first aggregated position after <img> is the semantic one
+  const positions = prompt.map((ids, t) => ({ ids, loss: 0, depth: false, code: false, semantic: ids.length > 1 && t > 0 && prompt[t - 1].length === 1 && prompt[t - 1][0] === m.tok.specials.imgStart }));
+  const all = collate(c, [{ positions }], m.tok.specials.pad, 1);
+  const feeds: Record<string, Tensor> = { input_ids: all.input_ids, input_weights: all.input_weights, position_ids: all.position_ids, ...(x.semanticMask ? { semantic_mask: all.semantic_mask } : {}) };
+  for (const [n, p] of g.params) feeds[n] = { dtype: 'float32', shape: [...p.value.shape] as number[], data: m.folder.weights.get(n)! };
+  const ref = (await s.run(feeds)).logits.data as Float32Array;
+  await s.release();
+  return ref;
+}
+
+/** The logits of every position of a prompt through cached decoding, one row.   → (T, V) */
+async function decodedLogits(m: UnifiedModel, prompt: ArrayLike<number>[]): Promise<Float32Array> {
+  const V = m.config.vocab_size, rows = new Rows(m, 1), out = new Float32Array(prompt.length * V);
+  for (const [t, ids] of prompt.entries()) {
+    await rows.step([ids]);
+    out.set(rows.logits.subarray(0, V), t * V);
+  }
+  return out;
+}
+const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 describe('cached decoding', () => {
   it('equals the training graph at every prompt position, alone and left-padded in a batch of two', async () => {
@@ -44,17 +82,7 @@ describe('cached decoding', () => {
     const long = await m.promptOf([{ role: 'user', parts: [{ type: 'image', pixels: testImages.subarray(0, 3 * 256), size: 16 }, { type: 'text', text: 'What is this?' }] }]);
     const short = await m.promptOf([{ role: 'user', parts: [{ type: 'text', text: 'Draw a red apple.' }] }]);
     expect(long.length).toBeGreaterThan(short.length + 10);
-    // the training graph's forward (aggregated embeddings + llamaForward, full head) for the long prompt
-    const g = new Graph('fwd');
-    const x = declareBatchInputs(g, c);
-    const E = g.param('model.embed_tokens.weight', [c.vocab_size, c.hidden_size]);
-    const { logits } = llamaForward(g, c, x.labels, x.positions, aggregateEmbed(E, x.ids, x.idWeights));
-    const s = await Session.create(exportOnnx(g, { logits }).bytes, { threads: 1 });
-    const all = collate(c, [{ positions: long.map((ids) => ({ ids, loss: 0, depth: false, code: false })) }], m.tok.specials.pad, 1);
-    const feeds: Record<string, Tensor> = { input_ids: all.input_ids, input_weights: all.input_weights, position_ids: all.position_ids };
-    for (const [n, p] of g.params) feeds[n] = { dtype: 'float32', shape: [...p.value.shape] as number[], data: m.folder.weights.get(n)! };
-    const ref = (await s.run(feeds)).logits.data as Float32Array; // (1, T, V)
-    await s.release();
+    const ref = await trainingGraphLogits(m, long); // (1, T, V)
     const V = c.vocab_size;
     const one = new Rows(m, 1);
     let maxd = 0;
@@ -73,6 +101,55 @@ describe('cached decoding', () => {
     expect(maxd).toBeLessThan(1e-4);
     expect(maxPad).toBeLessThan(1e-4);
     await m.release();
+  });
+});
+
+describe('the semantic read', () => {
+  it('decodes as the training graph computes; a zero map leaves the model as it was; the read moves only what follows the image', async () => {
+    const base = await load();
+    const c = base.config, Es = 8;
+    const long = await base.promptOf([{ role: 'user', parts: [{ type: 'image', pixels: testImages.subarray(0, 3 * 256), size: 16 }, { type: 'text', text: 'What is this?' }] }]);
+    const at = long.findIndex((ids) => ids.length > 1); // the position the read adds to
+    // copies of the model folder that read: random codebooks, a zero map and a random one
+    const rng = new Rng(4);
+    const f = await readSafetensors(join(modelDir, 'model.safetensors'));
+    const reading = async (proj: Float32Array) => {
+      const dir = tmp('semread');
+      cpSync(modelDir, dir, { recursive: true });
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...c, semantic_read_dim: Es }));
+      const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+      for (const [n, t] of f.tensors) tensors[n] = { dtype: 'F32', shape: [...t.shape], data: t.data as Float32Array };
+      tensors['model.semantic_codebooks'] = { dtype: 'F32', shape: [c.image_depth, c.image_codebook_size, Es], data: new Rng(7).fillNormal(new Float32Array(c.image_depth * c.image_codebook_size * Es)) };
+      tensors['model.semantic_proj.weight'] = { dtype: 'F32', shape: [c.hidden_size, Es], data: proj };
+      await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+      return dir;
+    };
+    const liveDir = await reading(rng.fillNormal(new Float32Array(c.hidden_size * Es), 0.5));
+    const [silent, live] = [await load({}, await reading(new Float32Array(c.hidden_size * Es))), await load({}, liveDir)];
+    const [b, z, l] = [await decodedLogits(base, long), await decodedLogits(silent, long), await decodedLogits(live, long)];
+    const ref = await trainingGraphLogits(live, long);
+    const V = c.vocab_size;
+    const before = (x: Float32Array) => x.subarray(0, at * V);
+    const after = (x: Float32Array) => x.subarray(at * V);
+    console.log(`semantic read at position ${at} of ${long.length}: decode vs training graph ${maxAbsDiff(l, ref).toExponential(2)}; zero map vs base ${maxAbsDiff(z, b)}; live vs base before ${maxAbsDiff(before(l), before(b))}, from it on ${maxAbsDiff(after(l), after(b)).toFixed(3)}`);
+    expect(maxAbsDiff(l, ref)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(z, b)).toBe(0);
+    expect(maxAbsDiff(before(l), before(b))).toBe(0);
+    expect(maxAbsDiff(after(l), after(b))).toBeGreaterThan(1e-2);
+    // drawing goes through the read too: the depth head's logits for the first position are the base
+    // model's, from the second on (after the first position was read) they move
+    const seen = async (dir: string) => {
+      const out: Float32Array[] = [];
+      const observed = await load({ onImageCode: (e: { cond: Float32Array }) => out.push(e.cond) }, dir);
+      await observed.generateImages('Draw a red apple.', 1, { seed: 3, cfg: 1 });
+      await observed.release();
+      return out;
+    };
+    const [sb, sl] = [await seen(modelDir), await seen(liveDir)];
+    const D = c.image_depth;
+    expect(maxAbsDiff(sl[0], sb[0])).toBe(0);
+    expect(maxAbsDiff(sl[D], sb[D])).toBeGreaterThan(1e-3);
+    await Promise.all([base.release(), silent.release(), live.release()]);
   });
 });
 
@@ -95,6 +172,28 @@ describe('image generation', () => {
     expect(b.map((x) => [...x.tokens])).toEqual(a.map((x) => [...x.tokens]));
     const d = await m.generateImages('Draw a red apple.', 2, { cfg: 3, seed: 6, temperature: 1 });
     expect(d.map((x) => [...x.tokens])).not.toEqual(a.map((x) => [...x.tokens]));
+    await m.release();
+  });
+
+  it('completes an image: the given positions are kept, the rest drawn; a bad prefix is refused', async () => {
+    const m = await load();
+    const codes = await m.imageCodes(testImages.subarray(0, 3 * 256), 16); // (16 positions × 2 codes)
+    expect(codes).toHaveLength(32);
+    const [half] = await m.generateImages('Draw a red apple.', 1, { seed: 2, prefix: codes.subarray(0, 16) });
+    expect([...half.tokens.subarray(0, 16)]).toEqual([...codes.subarray(0, 16)]);
+    const [plain] = await m.generateImages('Draw a red apple.', 1, { seed: 2 });
+    expect([...plain.tokens.subarray(0, 16)]).not.toEqual([...codes.subarray(0, 16)]);
+    const [whole] = await m.generateImages('Draw a red apple.', 1, { seed: 2, prefix: codes });
+    expect([...whole.tokens]).toEqual([...codes]);
+    await expect(m.generateImages('x', 1, { prefix: codes.subarray(0, 3) })).rejects.toThrow(/image prefix: 3 codes is not a whole number of positions \(2 codes each\)/);
+    await expect(m.generateImages('x', 1, { prefix: [16, 5] })).rejects.toThrow(/image prefix: code 1 is 5, not an image id in \[16, 32\)/);
+    // the completion metric: with every row given, each drawing is the tokenizer's own reconstruction
+    const r = await completionMetrics(m, { dataDir, split: 'test', images: 4, rows: [0, 4] });
+    console.log(`completion on the tiny model: ${JSON.stringify(r)}`);
+    expect(r.complete_images).toBe(4);
+    expect(r.complete_top5_rows4).toBe(1);
+    expect(r.complete_top5_rows0).toBeGreaterThanOrEqual(0);
+    await expect(completionMetrics(m, { dataDir, split: 'test', images: 1, rows: [5] })).rejects.toThrow(/rows must be whole numbers in \[0, 4\]/);
     await m.release();
   });
 

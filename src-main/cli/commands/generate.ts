@@ -1,19 +1,23 @@
 // `tessera generate --model DIR --prompt TEXT --out FILE.png`: text-to-image with classifier-free
 // guidance; K images go to FILE-1.png … FILE-K.png, each PNG carrying prompt, seed, settings and model.
+// --complete IMAGE keeps that image's first positions (its semantic position, if the tokenizer has
+// one, and the top --keep-rows rows of positions) and draws the rest: image completion.
 import { resolve } from 'node:path';
-import { numberedPath, writeImageFile } from '../../engine/infer/files.ts';
+import { numberedPath, readImageFile, writeImageFile } from '../../engine/infer/files.ts';
 import { loadUnifiedModel } from '../../engine/infer/unified.ts';
 import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../command.ts';
 
 export const generate: Command = {
   name: 'generate',
   summary: 'Draw images from a text prompt with a unified model (PNG with the prompt and settings in tEXt)',
-  usage: 'generate --model DIR --prompt TEXT --out FILE.png [--n K] [--seed S] [--cfg G] [--temperature T] [--top-k K (100; 0 = all)] [--top-p P] [--threads N]',
+  usage: 'generate --model DIR --prompt TEXT --out FILE.png [--n K] [--seed S] [--cfg G] [--temperature T] [--top-k K (100; 0 = all)] [--top-p P] [--complete IMAGE [--keep-rows R]] [--threads N]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' }, prompt: { type: 'string' }, out: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' },
       cfg: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, threads: { type: 'string' },
+      complete: { type: 'string' }, 'keep-rows': { type: 'string' },
     });
+    if (values['keep-rows'] !== undefined && !values.complete) throw new UsageError('--keep-rows needs --complete IMAGE');
     if (!values.model) throw new UsageError('--model is required');
     if (values.prompt === undefined) throw new UsageError('--prompt is required');
     if (!values.out) throw new UsageError('--out is required');
@@ -27,8 +31,17 @@ export const generate: Command = {
     };
     const m = await loadUnifiedModel(values.model, { threads: intFlag('threads', values.threads, 1) });
     try {
+      let prefix: Int32Array | undefined;
+      if (values.complete) {
+        const g = m.codec.gridSide, rows = intFlag('keep-rows', values['keep-rows'], 0, Math.floor(g / 2));
+        if (rows > g) throw new UsageError(`--keep-rows: the model's images have ${g} rows of positions, got ${rows}`);
+        const { pixels, note } = await readImageFile(values.complete, m.codec.imageSize);
+        if (note) console.error(`${values.complete}: ${note}`);
+        prefix = (await m.imageCodes(pixels, m.codec.imageSize)).subarray(0, ((m.codec.leadingPositions ?? 0) + rows * g) * m.config.image_depth);
+        console.error(`completing ${values.complete}: keeping ${rows} of ${g} rows${m.codec.leadingPositions ? ' and its semantic position' : ''}`);
+      }
       const t0 = performance.now();
-      const imgs = await m.generateImages(values.prompt, n, settings, (e) => {
+      const imgs = await m.generateImages(values.prompt, n, { ...settings, prefix }, (e) => {
         if (e.type === 'image-progress' && e.index === 0) process.stderr.write(`\rdrawing: ${e.done}/${e.positions} positions`);
       });
       process.stderr.write('\r');

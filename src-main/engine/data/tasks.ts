@@ -27,6 +27,8 @@ interface Position {
   depth: boolean;
   /** An image code (aggregated or unfolded), not text. */
   code: boolean;
+  /** The first aggregated position of an image, right after <img>: what the semantic read reads (models/unicode.ts). */
+  semantic?: boolean;
 }
 
 export interface LaidOut {
@@ -62,7 +64,7 @@ export function layoutChat(tok: TextTokenizer, c: UnifiedConfig, ex: { messages:
       if (!spec) throw new Error(`layoutChat: the chat has more image parts than the ${ex.images.length} images given`);
       if (spec.codes.length !== P * D) throw new Error(`layoutChat: image ${img - 1} has ${spec.codes.length} codes, the model needs ${P}×${D}`);
       const wImg = (answerOnly ? assistantMask[i + 1] : 1) * iw; // the image belongs to the turn of its </img>
-      if (spec.form === 'aggregate') for (let p = 0; p < P; p++) out.push({ ids: spec.codes.subarray(p * D, (p + 1) * D), loss: wImg, depth: true, code: true });
+      if (spec.form === 'aggregate') for (let p = 0; p < P; p++) out.push({ ids: spec.codes.subarray(p * D, (p + 1) * D), loss: wImg, depth: true, code: true, ...(p === 0 ? { semantic: true } : {}) });
       else for (let k = 0; k < P * D; k++) out.push({ ids: [spec.codes[k]], loss: wImg, depth: false, code: true });
     }
   }
@@ -82,11 +84,13 @@ export function collate(c: UnifiedConfig, seqs: LaidOut[], padId: number, multip
   const labels = new BigInt64Array(B * T).fill(-100n); // (B, T)
   const labelW = new Float32Array(B * T);
   const isCode = new Float32Array(B * T);
+  const semantic = new Float32Array(B * T);
   const src: number[] = [], dcodes: number[] = [], dw: number[] = [];
   seqs.forEach((q, b) => {
     const ps = q.positions;
     for (let t = 0; t < ps.length; t++) {
       const p = ps[t];
+      if (p.semantic) semantic[b * T + t] = 1;
       if (p.ids.length === 1) {
         ids[(b * T + t) * D] = BigInt(p.ids[0]);
         idW[(b * T + t) * D] = 1;
@@ -120,6 +124,7 @@ export function collate(c: UnifiedConfig, seqs: LaidOut[], padId: number, multip
     depth_src: { dtype: 'int64', shape: [N], data: BigInt64Array.from(src, BigInt) },
     depth_codes: { dtype: 'int64', shape: [N, D], data: BigInt64Array.from(dcodes, BigInt) },
     depth_weights: { dtype: 'float32', shape: [N, D], data: Float32Array.from(dw) },
+    ...((c.semantic_read_dim ?? 0) > 0 ? { semantic_mask: { dtype: 'float32', shape: [B, T], data: semantic } as Tensor } : {}),
   };
 }
 

@@ -231,25 +231,38 @@ async function encodeAll(m: UnifiedModel, images: Float32Array, n: number): Prom
   return codes;
 }
 
-async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: MetadataRow[], _testImages: Float32Array) {
-  // the gallery: every emoji in every style (all splits), as fixed features
+/** The retrieval gallery of text-to-image: every image of every split (every emoji in every style), as fixed features. */
+async function retrievalGallery(dataDir: string): Promise<{ label: string; f: Float32Array }[]> {
   const gallery: { label: string; f: Float32Array }[] = [];
   for (const split of ['train', 'validation', 'test']) {
-    const f = await featuresOf(o.dataDir, split);
+    const f = await featuresOf(dataDir, split);
     f?.rows.forEach((r, i) => gallery.push({ label: r.text, f: f.feats[i] }));
   }
+  return gallery;
+}
+
+/** Whether a drawing retrieves its label first and among the first five of the gallery. */
+function retrieves(gallery: { label: string; f: Float32Array }[], px: Float32Array, size: number, label: string): { top1: boolean; top5: boolean } {
+  const q = retrievalFeature(px, size);
+  const ranked = gallery.map((g) => ({ label: g.label, s: g.f.reduce((a, x, j) => a + x * q[j], 0) })).sort((a, b) => b.s - a.s);
+  return { top1: ranked[0].label === label, top5: ranked.slice(0, 5).some((r) => r.label === label) };
+}
+
+const drawPrompt = (label: string) => `Draw ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label}.`;
+
+async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: MetadataRow[], _testImages: Float32Array) {
+  const gallery = await retrievalGallery(o.dataDir);
   const labels = [...new Set(testRows.map((r) => r.text))];
   const chosen = Array.from({ length: Math.min(o.generate, labels.length) }, (_, i) => labels[Math.floor((i * labels.length) / Math.min(o.generate, labels.length))]);
   const sampling = { cfg: 3, temperature: 1, topK: 100, ...o.sampling };
   let top1 = 0, top5 = 0, ms = 0;
   for (const [k, label] of chosen.entries()) {
     const t0 = performance.now();
-    const [img] = await m.generateImages(`Draw ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label}.`, 1, { ...sampling, seed: k });
+    const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k });
     ms += performance.now() - t0;
-    const q = retrievalFeature(img.pixels, img.size);
-    const ranked = gallery.map((g) => ({ label: g.label, s: g.f.reduce((a, x, j) => a + x * q[j], 0) })).sort((a, b) => b.s - a.s);
-    top1 += ranked[0].label === label ? 1 : 0;
-    top5 += ranked.slice(0, 5).some((r) => r.label === label) ? 1 : 0;
+    const r = retrieves(gallery, img.pixels, img.size, label);
+    top1 += r.top1 ? 1 : 0;
+    top5 += r.top5 ? 1 : 0;
     o.onProgress?.('generation', k + 1, chosen.length);
   }
   const n = chosen.length;
@@ -258,4 +271,48 @@ async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: Meta
     t2i_top1: top1 / n, t2i_top5: top5 / n, ms_per_image: ms / n, image_tokens_per_s: (tokens * n) / (ms / 1000), generated: n, gallery: gallery.length,
     t2i_cfg: sampling.cfg, t2i_temperature: sampling.temperature, t2i_top_k: sampling.topK, ...(sampling.topP !== undefined ? { t2i_top_p: sampling.topP } : {}),
   };
+}
+
+export interface CompletionOptions {
+  dataDir: string;
+  split: string;
+  /** Images of the split (evenly spaced). */
+  images: number;
+  /** Pixel rows of each image given, one completion per entry (default 0, 1, 2 and half the grid). */
+  rows?: number[];
+  sampling?: Pick<ImageSampling, 'cfg' | 'temperature' | 'topK' | 'topP'>;
+  onProgress?(what: string, done: number, total: number): void;
+}
+
+/**
+ * Image completion, as iGPT evaluates it: each image's prompt ("Draw a <label>.") and its own first
+ * positions (a dual tokenizer's semantic position, then `r` rows of pixel positions) are given, the
+ * model draws the rest, and the drawing is retrieved as in text-to-image:
+ * complete_top5_rows<r> (and top-1). How much of an image the model needs before its drawings are
+ * recognisable: 0 rows is text-to-image on these images (with the semantic position if there is one).
+ */
+export async function completionMetrics(m: UnifiedModel, o: CompletionOptions): Promise<Record<string, number>> {
+  const S = m.codec.imageSize, g = m.codec.gridSide, lead = m.codec.leadingPositions ?? 0, D = m.config.image_depth;
+  const rowsGiven = o.rows ?? [...new Set([0, 1, 2, Math.floor(g / 2)])].filter((r) => r <= g);
+  for (const r of rowsGiven) if (!(Number.isInteger(r) && r >= 0 && r <= g)) throw new Error(`completion: rows must be whole numbers in [0, ${g}], got ${r}`);
+  const folder = await loadImageFolder(o.dataDir, { split: o.split, size: S });
+  const N = folder.rows.length, n = Math.min(o.images, N);
+  if (n === 0) throw new Error(`${o.dataDir}: split '${o.split}' has no rows`);
+  const gallery = await retrievalGallery(o.dataDir);
+  const sampling = { cfg: 3, temperature: 1, topK: 100, ...o.sampling };
+  const hits = rowsGiven.map(() => ({ top1: 0, top5: 0 }));
+  for (let k = 0; k < n; k++) {
+    const i = Math.floor((k * N) / n), label = folder.rows[i].text;
+    const codes = await m.imageCodes(folder.images.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), S);
+    for (const [j, r] of rowsGiven.entries()) {
+      const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k, prefix: codes.subarray(0, (lead + r * g) * D) });
+      const got = retrieves(gallery, img.pixels, img.size, label);
+      hits[j].top1 += got.top1 ? 1 : 0;
+      hits[j].top5 += got.top5 ? 1 : 0;
+    }
+    o.onProgress?.('completion', k + 1, n);
+  }
+  const out: Record<string, number> = { complete_images: n };
+  rowsGiven.forEach((r, j) => Object.assign(out, { [`complete_top1_rows${r}`]: hits[j].top1 / n, [`complete_top5_rows${r}`]: hits[j].top5 / n }));
+  return out;
 }

@@ -31,6 +31,12 @@ export interface ImageSampling {
   topK?: number;
   topP?: number;
   seed?: number;
+  /**
+   * Image completion: LM ids (UnifiedModel.imageCodes) of the first positions of every drawn image,
+   * kept as given (a whole number of positions, D codes each, at most the image's P·D); the model
+   * draws the rest. A dual tokenizer's semantic position comes first, then the pixel rows.
+   */
+  prefix?: ArrayLike<number>;
 }
 
 export type GenerationEvent =

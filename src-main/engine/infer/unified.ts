@@ -100,15 +100,19 @@ export class Rows {
   pos = 0;
   logits: Float32Array = new Float32Array(0); // (R, V) of the last step
   hidden: Float32Array = new Float32Array(0); // (R, C)
+  /** Per row: the last position fed was <img> (the next aggregated one is the semantic read's). */
+  private afterImg: boolean[];
   constructor(private readonly m: UnifiedModel, readonly R: number, cache?: KvCache) {
     const c = m.config;
     this.cache = cache ?? new KvCache({ layers: c.num_hidden_layers, kvHeads: c.num_key_value_heads, headDim: headDim(c), maxSlots: c.max_position_embeddings }, R);
+    this.afterImg = new Array<boolean>(R).fill(false);
   }
 
   /** New rows continuing from these: row r copies row src[r] (its past, last logits and hidden state). */
   fork(src: readonly number[]): Rows {
     const out = new Rows(this.m, src.length, KvCache.gathered(this.cache, src));
     out.pos = this.pos;
+    out.afterImg = src.map((r) => this.afterImg[r]);
     const V = this.logits.length / this.R, C = this.hidden.length / this.R;
     out.logits = new Float32Array(src.length * V);
     out.hidden = new Float32Array(src.length * C);
@@ -135,6 +139,8 @@ export class Rows {
       input_ids: { dtype: 'int64', shape: [R, 1, D], data: ids }, input_weights: f32([R, 1, D], w),
       position: { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(this.pos)) },
     };
+    if ((c.semantic_read_dim ?? 0) > 0) feeds.semantic_mask = f32([R, 1], Float32Array.from(items, (it, r) => (it && it.length === D && this.afterImg[r] ? 1 : 0)));
+    items.forEach((it, r) => it && (this.afterImg[r] = it.length === 1 && it[0] === this.m.tok.specials.imgStart));
     const out = await this.m.decodeSession.run(feeds);
     this.cache.write(out.new_kv.data as Float32Array, this.pos, (r) => items[r] !== null);
     this.logits = out.logits.data as Float32Array;
@@ -185,6 +191,7 @@ export class UnifiedModel implements UnifiedModelApi {
       position: g.input('position', 'int64', [1]), pastMask: g.input('past_mask', 'float32', ['B', 1, 1, 'S']),
       pastK: Array.from({ length: c.num_hidden_layers }, (_, i) => g.input(`past_k.${i}`, 'float32', ['B', KVH, 'S', hd])),
       pastV: Array.from({ length: c.num_hidden_layers }, (_, i) => g.input(`past_v.${i}`, 'float32', ['B', KVH, 'S', hd])),
+      ...((c.semantic_read_dim ?? 0) > 0 ? { semanticMask: g.input('semantic_mask', 'float32', ['B', 1]) } : {}),
     };
     const r = unifiedDecodeStep(g, c, io, weight);
     const outs: Record<string, typeof r.logits> = { logits: r.logits, hidden: r.hidden, new_kv: r.newKV };
@@ -245,6 +252,7 @@ export class UnifiedModel implements UnifiedModelApi {
     const scale = s.cfg ?? 3;
     const opts = { temperature: s.temperature ?? 1, topK: s.topK, topP: s.topP };
     const out = new Int32Array(n * P * D);
+    const prefix = s.prefix ?? [];
     for (let i = 0; i < n; i++) onEvent?.({ type: 'image-start', index: index0 + i, positions: P });
     const pick = (i: number, cond: Float32Array, uncond: Float32Array | null, rng: Rng, r: IdRange) => {
       const l = uncond ? cfgCombine(cond, uncond, scale, r) : Float64Array.from(cond);
@@ -276,10 +284,10 @@ export class UnifiedModel implements UnifiedModelApi {
           })).logits.data as Float32Array; // (R, K): step d only
           for (let i = 0; i < n; i++) {
             const row = (r: number) => lg.subarray(r * K, (r + 1) * K);
-            const k = pick(i, row(i), guided ? row(n + i) : null, rngs[i], { lo: 0, hi: K });
-            out[(i * P + p) * D + d] = range.lo + k;
-            codes[i * D + d] = BigInt(range.lo + k);
-            if (guided) codes[(n + i) * D + d] = BigInt(range.lo + k);
+            const id = p * D + d < prefix.length ? prefix[p * D + d] : range.lo + pick(i, row(i), guided ? row(n + i) : null, rngs[i], { lo: 0, hi: K });
+            out[(i * P + p) * D + d] = id;
+            codes[i * D + d] = BigInt(id);
+            if (guided) codes[(n + i) * D + d] = BigInt(id);
           }
         }
         await rows.step(Array.from({ length: R }, (_, r) => Array.from(codes.subarray(r * D, (r + 1) * D), Number)));
@@ -292,7 +300,7 @@ export class UnifiedModel implements UnifiedModelApi {
         const feed: number[][] = Array.from({ length: R }, () => [0]);
         for (let i = 0; i < n; i++) {
           const row = (r: number) => rows.logits.subarray(r * V, (r + 1) * V);
-          const id = pick(i, row(i), guided ? row(n + i) : null, rngs[i], range);
+          const id = q < prefix.length ? prefix[q] : pick(i, row(i), guided ? row(n + i) : null, rngs[i], range);
           out[i * P * D + q] = id;
           feed[i] = [id];
           if (guided) feed[n + i] = [id];
@@ -317,6 +325,19 @@ export class UnifiedModel implements UnifiedModelApi {
     });
   }
 
+  /** LM ids (P·D) of an image, fitted to the model's size: what it reads for that image, and a prefix for completion (ImageSampling.prefix). */
+  async imageCodes(pixels: Float32Array, size: number): Promise<Int32Array> {
+    return this.encodeImage(pixels, size);
+  }
+
+  private checkPrefix(prefix: ArrayLike<number> | undefined): void {
+    if (!prefix) return;
+    const c = this.config, [P, D] = [c.image_positions, c.image_depth], { lo, hi } = this.imageRange;
+    if (prefix.length % D !== 0 || prefix.length > P * D) throw new Error(`image prefix: ${prefix.length} codes is not a whole number of positions (${D} codes each) of at most ${P}`);
+    for (let i = 0; i < prefix.length; i++)
+      if (!(Number.isInteger(prefix[i]) && prefix[i] >= lo && prefix[i] < hi)) throw new Error(`image prefix: code ${i} is ${prefix[i]}, not an image id in [${lo}, ${hi})`);
+  }
+
   /** The prompt of the unconditional stream: an empty user turn. */
   private async unconditional(): Promise<ArrayLike<number>[]> {
     return this.promptOf([{ role: 'user', parts: [] }]);
@@ -324,6 +345,7 @@ export class UnifiedModel implements UnifiedModelApi {
 
   async generateImages(prompt: string, n: number, s: ImageSampling = {}, onEvent?: (e: GenerationEvent) => void, signal?: AbortSignal) {
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`generateImages: n must be an integer ≥ 1, got ${n}`);
+    this.checkPrefix(s.prefix);
     const guided = (s.cfg ?? 3) !== 1;
     const cond = await this.promptOf([{ role: 'user', parts: [{ type: 'text', text: prompt }] }]);
     const uncond = guided ? await this.unconditional() : null;
@@ -359,7 +381,7 @@ export class UnifiedModel implements UnifiedModelApi {
   }
 
   async chat(turns: ChatTurn[], s: TextSampling & { image?: ImageSampling; textOnly?: boolean }, onEvent: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<void> {
-    const img = s.image ?? {};
+    const img: ImageSampling = { ...s.image, prefix: undefined }; // completion is generateImages's
     const views = s.views ?? 1;
     if (views > 1 && !s.textOnly) throw new Error('views (answers read from several jittered views of the images) apply to text-only answers');
     const guided = !s.textOnly && (img.cfg ?? 3) !== 1;

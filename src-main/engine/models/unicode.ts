@@ -30,6 +30,17 @@ export interface UnifiedConfig extends LlamaConfig {
   depth_head_layers: number;
   depth_head_heads: number;
   depth_head_intermediate_size: number;
+  /**
+   * The semantic read (0 or absent: off): the first aggregated position after each <img> (a dual
+   * tokenizer's semantic position) also reads its codes' vectors in the semantic encoder's own
+   * space, Σ_d C_d[k_d] (the residual-quantised feature, semantic_read_dim wide), through a linear
+   * map into the LM. Its ids' embeddings are shared with the pixel codes and text (UniCode), so
+   * they carry no notion of which emoji look alike; the quantised feature does. The codebooks
+   * (model.semantic_codebooks, D × K × semantic_read_dim) are frozen copies of the semantic
+   * encoder's; the map (model.semantic_proj.weight) starts at zero, so turning the read on leaves
+   * a trained model's function unchanged until it trains.
+   */
+  semantic_read_dim?: number;
 }
 
 const HEADS: ImageHead[] = ['depth', 'unfolded'];
@@ -49,6 +60,10 @@ export function validateUnifiedConfig(c: UnifiedConfig, source = 'config.json'):
   if (c.codebook_mode !== 'separate' && lo !== c.image_first_token_id)
     throw new GraphError(`${source}: codebook_mode '${c.codebook_mode}' shares the vocabulary, so image_token_offset (${lo}) must equal image_first_token_id (${c.image_first_token_id})`);
   if (c.hidden_size % c.depth_head_heads !== 0) throw new GraphError(`${source}: hidden_size ${c.hidden_size} must be divisible by depth_head_heads ${c.depth_head_heads}`);
+  if (c.semantic_read_dim !== undefined && !(Number.isInteger(c.semantic_read_dim) && c.semantic_read_dim >= 0))
+    throw new GraphError(`${source}: field 'semantic_read_dim' must be an integer ≥ 0, got ${JSON.stringify(c.semantic_read_dim)}`);
+  if ((c.semantic_read_dim ?? 0) > 0 && (c.image_head !== 'depth' || c.codebook_mode === 'separate'))
+    throw new GraphError(`${source}: field 'semantic_read_dim' needs image_head 'depth' and a shared vocabulary (codebook_mode not 'separate')`);
 }
 
 /** Parse config.json text/object into a validated UnifiedConfig; errors name the file and field. */
@@ -87,6 +102,21 @@ export const paramsOf = (g: Graph): Weight => (name, shape) => g.param(name, sha
 export function aggregateEmbed(E: Value, ids: Value, w: Value): Value {
   const e = op.gather(E, ids, 0); // (B, T, D, C)
   return op.reduceSum(op.mul(e, op.unsqueeze(w, [-1])), [2], false); // (B, T, C)
+}
+
+/**
+ * The semantic read's addition to the input embeddings: mask · (Σ_d C_d[ids_d − offset]) · Pᵀ,
+ * with C (D, K, Es) and P (C, Es); the mask marks the semantic positions.   → (B, T, C)
+ */
+export function semanticRead(g: Graph, c: UnifiedConfig, w: Weight, ids: Value, mask: Value): Value {
+  const [D, K, Es] = [c.image_depth, c.image_codebook_size, c.semantic_read_dim!];
+  const books = op.reshape(w('model.semantic_codebooks', [D, K, Es]), [D * K, Es]);
+  const level = g.constant({ dtype: 'int64', shape: [D], data: BigInt64Array.from({ length: D }, (_, d) => BigInt(d * K)) }, 'semantic_level_offset');
+  // ids outside the image range (text and padding, masked out anyway) are clamped into it
+  const k = op.min2(op.max2(op.sub(ids, c.image_token_offset), 0), K - 1); // (B, T, D)
+  const q = op.reduceSum(op.gather(books, op.add(k, level), 0), [2], false); // (B, T, Es)
+  const proj = op.matmul(q, op.transpose(w('model.semantic_proj.weight', [c.hidden_size, Es]), [1, 0])); // (B, T, C)
+  return op.mul(proj, op.unsqueeze(mask, [-1]));
 }
 
 /** Strictly lower-triangular (D, D): row d sums the codes before d. */
@@ -170,6 +200,7 @@ export interface UnifiedBatchInputs {
   depthSrc: Value; // depth_src (N) int64: flat index b·T + t of the hidden state before each depth-head position
   depthCodes: Value; // depth_codes (N, D) int64 LM ids of that position's codes (inputs and targets)
   depthWeights: Value; // depth_weights (N, D) float
+  semanticMask: Value | null; // semantic_mask (B, T) float: 1 at the semantic positions (with semantic_read_dim only)
 }
 
 export function declareBatchInputs(g: Graph, c: UnifiedConfig): UnifiedBatchInputs {
@@ -185,6 +216,7 @@ export function declareBatchInputs(g: Graph, c: UnifiedConfig): UnifiedBatchInpu
     depthSrc: g.input('depth_src', 'int64', ['N']),
     depthCodes: g.input('depth_codes', 'int64', ['N', D]),
     depthWeights: g.input('depth_weights', 'float32', ['N', D]),
+    semanticMask: (c.semantic_read_dim ?? 0) > 0 ? g.input('semantic_mask', 'float32', ['B', 'T']) : null,
   };
 }
 
@@ -198,7 +230,8 @@ export function unifiedLoss(g: Graph, c: UnifiedConfig, x: UnifiedBatchInputs) {
   validateUnifiedConfig(c);
   const C = c.hidden_size;
   const E = g.param('model.embed_tokens.weight', [c.vocab_size, C]);
-  const emb = aggregateEmbed(E, x.ids, x.idWeights); // (B, T, C)
+  let emb = aggregateEmbed(E, x.ids, x.idWeights); // (B, T, C)
+  if (x.semanticMask) emb = op.add(emb, semanticRead(g, c, paramsOf(g), x.ids, x.semanticMask));
   const { hidden } = llamaForward(g, c, x.labels, x.positions, emb); // the full-vocabulary head is not built here
   const flat = op.reshape(hidden[hidden.length - 1], [-1, C]); // (B·T, C)
   // the head only where there is a target: in Stage II and at depth-head image positions most positions have none
@@ -230,6 +263,7 @@ export function unifiedLoss(g: Graph, c: UnifiedConfig, x: UnifiedBatchInputs) {
 export interface UnifiedDecodeIO extends Omit<DecodeIO, 'ids'> {
   ids: Value; // (B, 1, D) int64
   idWeights: Value; // (B, 1, D) float
+  semanticMask?: Value; // (B, 1) float, with semantic_read_dim
 }
 
 /**
@@ -238,7 +272,12 @@ export interface UnifiedDecodeIO extends Omit<DecodeIO, 'ids'> {
  */
 export function unifiedDecodeStep(g: Graph, c: UnifiedConfig, io: UnifiedDecodeIO, weights?: (name: string, shape: number[]) => Tensor) {
   const E = weights ? g.constant(weights('model.embed_tokens.weight', [c.vocab_size, c.hidden_size]), 'embed') : g.param('model.embed_tokens.weight', [c.vocab_size, c.hidden_size]);
-  const emb = aggregateEmbed(E, io.ids, io.idWeights); // (B, 1, C)
+  let emb = aggregateEmbed(E, io.ids, io.idWeights); // (B, 1, C)
+  if ((c.semantic_read_dim ?? 0) > 0) {
+    if (!io.semanticMask) throw new GraphError('unifiedDecodeStep: semantic_read_dim needs the semanticMask input');
+    const w: Weight = weights ? (name, shape) => g.constant(weights(name, shape), name) : paramsOf(g);
+    emb = op.add(emb, semanticRead(g, c, w, io.ids, io.semanticMask));
+  }
   return llamaDecodeStep(g, c, { ...io, ids: io.ids }, { inputsEmbeds: emb, weights });
 }
 

@@ -72,6 +72,8 @@ export const PipelineSchema = z.object({
       semantic: z.boolean().default(false),
       /** Start this round from a grown copy of the previous model (the LM recipe's `grow`). */
       grow: z.object({ num_hidden_layers: z.int().min(1), intermediate_size: z.int().min(1).optional() }).nullable().default(null),
+      /** Turn on the semantic read from this round (the LM recipe's `semantic_read`; needs `semantic: true`). */
+      semantic_read: z.boolean().default(false),
     })).default([]),
   }),
   /** The semantic encoder's recipe (recipe 'semantic'), trained before Stage II; null: none. */
@@ -180,6 +182,8 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   const firstSemantic = p.stage2.more.findIndex((m) => m.semantic);
   if (firstSemantic >= 0 && !semCfg) throw new RecipeConfigError('pipeline', `stage2.more[${firstSemantic}].semantic`, 'a semantic round needs the pipeline\'s `semantic` recipe');
   const backToPixels = p.stage2.more.findIndex((m, i) => firstSemantic >= 0 && i > firstSemantic && !m.semantic);
+  const readsAlone = p.stage2.more.findIndex((m) => m.semantic_read && !m.semantic);
+  if (readsAlone >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${readsAlone}].semantic_read`, 'needs `semantic: true` in the same round: the read is of the semantic position');
   if (backToPixels >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${backToPixels}].semantic`, 'must be true: an earlier round already reads images with the semantic position');
   if (tokCfg.model.first_token_id + tokCfg.model.codebook_size > p.text_tokenizer.vocab_size)
     throw new RecipeConfigError(tokRef.source, 'text_tokenizer.vocab_size', `${p.text_tokenizer.vocab_size} is too small: the image codes use token ids [${tokCfg.model.first_token_id}, ${tokCfg.model.first_token_id + tokCfg.model.codebook_size}) of the shared vocabulary`);
@@ -290,7 +294,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     for (const [k, seg] of p.stage2.more.entries()) {
       const id = `stage2-more-${k + 1}`;
       const cfg: LmRecipeConfig = lmRecipe.parseConfig({
-        ...cfg2, init_from: lmFinal, grow: seg.grow, data: { ...cfg2.data, augment: seg.augment }, image_tokenizer: seg.semantic ? dualDir : tokDir,
+        ...cfg2, init_from: lmFinal, grow: seg.grow, semantic_read: seg.semantic_read, data: { ...cfg2.data, augment: seg.augment }, image_tokenizer: seg.semantic ? dualDir : tokDir,
         train: { ...cfg2.train, steps: seg.steps, lr: seg.lr, warmup_steps: seg.warmup_steps, seed: seg.seed, mix: seg.mix },
       }, lm2.source);
       more.push(cfg);

@@ -91,6 +91,9 @@ export const LmRecipeSchema = z.object({
   /** With init_from: start from a larger model holding the base's function (models/grow.ts): more
    *  layers, interleaved with the base's, and/or a wider SwiGLU; new blocks add nothing until trained. */
   grow: z.object({ num_hidden_layers: posInt, intermediate_size: posInt.optional() }).nullable().default(null),
+  /** Turn on the semantic read (models/unicode.ts `semantic_read_dim`): needs an image tokenizer with a
+   *  `semantic/` part, whose codebooks the LM reads. A base model that reads already keeps reading. */
+  semantic_read: z.boolean().default(false),
   name: z.string().default('tessera-unicode'),
   train: z.object({
     steps: posInt,
@@ -218,6 +221,19 @@ function growing<T>(f: () => T, where?: string): T {
   }
 }
 
+const SEMANTIC_PARAMS = ['model.semantic_codebooks', 'model.semantic_proj.weight'];
+
+/** The semantic encoder's codebooks (D, K, E) from the image tokenizer's `semantic/` part, checked against the LM's image geometry. */
+async function semanticCodebooks(tokDir: string, c: UnifiedConfig, codec: ImageCodec): Promise<{ data: Float32Array; dim: number }> {
+  const file = join(tokDir, 'semantic', 'model.safetensors');
+  if (codec.leadingPositions !== 1) throw new RecipeConfigError('config', 'semantic_read', `the image tokenizer ${tokDir} has no semantic/ part (no semantic position to read)`);
+  const t = (await readSafetensors(file)).tensors.get('semantic.codebooks');
+  const [D, K] = [c.image_depth, c.image_codebook_size];
+  if (!t || t.dtype !== 'F32' || t.shape.length !== 3 || t.shape[0] !== D || t.shape[1] !== K)
+    throw new RecipeConfigError('config', 'semantic_read', `${file}: needs 'semantic.codebooks' F32[${D}, ${K}, dim], found ${t ? `${t.dtype}[${t.shape}]` : 'none'}`);
+  return { data: Float32Array.from(t.data as Float32Array), dim: t.shape[2] };
+}
+
 export interface LmRecipeDeps {
   /** Opens the image tokenizer folder (default: the VQ tokenizer of models/image-tokenizer.ts). */
   loadCodec(dir: string, threads: number): Promise<ImageCodec>;
@@ -232,7 +248,9 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
   const base = cfg.init_from ? await baseConfig(cfg.init_from, tok.vocabSize, codec) : null;
   if (cfg.grow && !base) throw new RecipeConfigError('config', 'grow', 'needs init_from: the model to grow');
   const grow = cfg.grow;
-  const c = base ? (grow ? growing(() => grownConfig(base, grow)) : base) : unifiedConfigFor(cfg.model, tok.vocabSize, codec);
+  let c = base ? (grow ? growing(() => grownConfig(base, grow)) : base) : unifiedConfigFor(cfg.model, tok.vocabSize, codec);
+  const semBooks = cfg.semantic_read || (c.semantic_read_dim ?? 0) > 0 ? await semanticCodebooks(cfg.image_tokenizer, c, codec) : null;
+  if (semBooks) c = { ...c, semantic_read_dim: semBooks.dim };
   const cacheDir = join(opts.outDir, 'cache');
   const train = await cachedCodes(codec, cfg.image_tokenizer, cfg.data.dir, cfg.data.train_split, cacheDir);
   const aug = cfg.data.augment;
@@ -279,6 +297,7 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
       schedule: { lr: t.lr, warmupSteps: t.warmup_steps, totalSteps: t.steps, minRatio: t.min_lr_ratio },
       groups: [
         ...(c.codebook_mode === 'frozen' ? [{ match: /^model\.embed_tokens\.weight$/, frozen: true }] : []),
+        { match: /^model\.semantic_codebooks$/, frozen: true },
         { match: /norm(_in)?\.weight$|layernorm\.weight$|pos_embed$/, weightDecay: 0 },
       ],
       seed: t.seed, session: { threads },
@@ -294,6 +313,7 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
     };
     const rng = new Rng(t.seed ^ 0x6a09e667);
     for (const [n, shape] of trainer.shapes) {
+      if (SEMANTIC_PARAMS.includes(n) && !f.tensors.has(n)) continue; // the read is new: set below
       if (cfg.grow) {
         trainer.params.set(n, growing(() => grownParam(base, c, n, shape, baseTensor, () => initUnifiedParam(c, n, shape, rng)), file));
         continue;
@@ -302,6 +322,12 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
       if (!x || x.shape.join() !== shape.join()) throw new RecipeConfigError('config', 'init_from', `${file}: '${n}' is missing or not F32[${shape}]`);
       trainer.params.set(n, Float32Array.from(x.data));
     }
+  }
+  if (semBooks) {
+    // the codebooks are always the tokenizer's (they give the codes their meaning); a new read starts silent
+    trainer.params.set('model.semantic_codebooks', semBooks.data);
+    if (cfg.init_from && !(await readSafetensors(join(cfg.init_from, 'model.safetensors'))).tensors.has('model.semantic_proj.weight'))
+      trainer.params.set('model.semantic_proj.weight', new Float32Array(c.hidden_size * semBooks.dim));
   }
   const ckDir = join(opts.outDir, 'checkpoints');
   if (opts.resume) {
