@@ -140,7 +140,7 @@ export class Rows {
       position: { dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(this.pos)) },
     };
     if ((c.semantic_read_dim ?? 0) > 0) feeds.semantic_mask = f32([R, 1], Float32Array.from(items, (it, r) => (it && it.length === D && this.afterImg[r] ? 1 : 0)));
-    items.forEach((it, r) => it && (this.afterImg[r] = it.length === 1 && it[0] === this.m.tok.specials.imgStart));
+    for (const [r, it] of items.entries()) if (it) this.afterImg[r] = it.length === 1 && it[0] === this.m.tok.specials.imgStart;
     const out = await this.m.decodeSession.run(feeds);
     this.cache.write(out.new_kv.data as Float32Array, this.pos, (r) => items[r] !== null);
     this.logits = out.logits.data as Float32Array;

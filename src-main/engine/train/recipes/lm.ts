@@ -313,7 +313,11 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
     };
     const rng = new Rng(t.seed ^ 0x6a09e667);
     for (const [n, shape] of trainer.shapes) {
-      if (SEMANTIC_PARAMS.includes(n) && !f.tensors.has(n)) continue; // the read is new: set below
+      if (SEMANTIC_PARAMS.includes(n) && !f.tensors.has(n)) {
+        // the read is new: the codebooks are set below, the map starts silent
+        if (n === 'model.semantic_proj.weight') trainer.params.set(n, new Float32Array(c.hidden_size * semBooks!.dim));
+        continue;
+      }
       if (cfg.grow) {
         trainer.params.set(n, growing(() => grownParam(base, c, n, shape, baseTensor, () => initUnifiedParam(c, n, shape, rng)), file));
         continue;
@@ -323,12 +327,8 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
       trainer.params.set(n, Float32Array.from(x.data));
     }
   }
-  if (semBooks) {
-    // the codebooks are always the tokenizer's (they give the codes their meaning); a new read starts silent
-    trainer.params.set('model.semantic_codebooks', semBooks.data);
-    if (cfg.init_from && !(await readSafetensors(join(cfg.init_from, 'model.safetensors'))).tensors.has('model.semantic_proj.weight'))
-      trainer.params.set('model.semantic_proj.weight', new Float32Array(c.hidden_size * semBooks.dim));
-  }
+  // the codebooks are always the tokenizer's: they give the codes their meaning
+  if (semBooks) trainer.params.set('model.semantic_codebooks', semBooks.data);
   const ckDir = join(opts.outDir, 'checkpoints');
   if (opts.resume) {
     const ck = await loadLatestCheckpoint(ckDir);
