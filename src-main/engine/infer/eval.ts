@@ -248,13 +248,16 @@ function retrieves(gallery: { label: string; f: Float32Array }[], px: Float32Arr
   return { top1: ranked[0].label === label, top5: ranked.slice(0, 5).some((r) => r.label === label) };
 }
 
+/** How `eval lm` draws unless told otherwise: as `tessera generate` does. */
+const DRAW_SAMPLING = { cfg: 3, temperature: 1, topK: 100 };
+
 const drawPrompt = (label: string) => `Draw ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label}.`;
 
 async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: MetadataRow[], _testImages: Float32Array) {
   const gallery = await retrievalGallery(o.dataDir);
   const labels = [...new Set(testRows.map((r) => r.text))];
   const chosen = Array.from({ length: Math.min(o.generate, labels.length) }, (_, i) => labels[Math.floor((i * labels.length) / Math.min(o.generate, labels.length))]);
-  const sampling = { cfg: 3, temperature: 1, topK: 100, ...o.sampling };
+  const sampling = { ...DRAW_SAMPLING, ...o.sampling };
   let top1 = 0, top5 = 0, ms = 0;
   for (const [k, label] of chosen.entries()) {
     const t0 = performance.now();
@@ -299,7 +302,7 @@ export async function completionMetrics(m: UnifiedModel, o: CompletionOptions): 
   const N = folder.rows.length, n = Math.min(o.images, N);
   if (n === 0) throw new Error(`${o.dataDir}: split '${o.split}' has no rows`);
   const gallery = await retrievalGallery(o.dataDir);
-  const sampling = { cfg: 3, temperature: 1, topK: 100, ...o.sampling };
+  const sampling = { ...DRAW_SAMPLING, ...o.sampling };
   const hits = rowsGiven.map(() => ({ top1: 0, top5: 0 }));
   for (let k = 0; k < n; k++) {
     const i = Math.floor((k * N) / n), label = folder.rows[i].text;
