@@ -90,11 +90,12 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   expect(Array.from(reshipped.get('decoder.conv_out.weight')!)).toEqual(Array.from(third.get('decoder.conv_out.weight')!));
 
   // the semantic encoder and a round that reads images with its leading position (and grows the LM)
-  await writeFile(join(tmp, 'semantic.json'), JSON.stringify({
+  const semantic = {
     data: { dir: 'unused', eval_split: 'validation', eval_limit: 4 },
     model: { image_size: 32, input_size: 16, width: 8, embed_dim: 16, depth: 4, codebook_size: 48, first_token_id: 16 },
     train: { steps: 2, batch: 4, warmup_steps: 1, checkpoint_every: 2, kmeans_iterations: 1, threads: 1 },
-  }));
+  };
+  await writeFile(join(tmp, 'semantic.json'), JSON.stringify(semantic));
   pipe.semantic = 'semantic.json';
   pipe.stage2.more.push({ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 6, mix: { caption: 0.5, t2i: 0.5 }, semantic_read: true, grow: { num_hidden_layers: 2 } });
   await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
@@ -130,4 +131,24 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   } finally {
     await m.release();
   }
+
+  // a new semantic encoder from a later round on: trained before that round, read by it, shipped
+  pipe.stage2.more.push({ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 8, semantic_encoder: { ...semantic, data: { ...semantic.data, eval_limit: 3 }, train: { ...semantic.train, seed: 2 } } });
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  await expect(runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {} })).rejects.toThrow(/stage2\.more\[2\]\.semantic_encoder: needs `semantic: true`/);
+  pipe.stage2.more[2].semantic = true;
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  const swapped = new Set<string>();
+  expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => swapped.add(s) })).toBe('done');
+  expect([...swapped]).toEqual(['semantic-more-3', 'stage2-more-3']);
+  const books = async (dir: string) => Array.from((await readSafetensors(join(dir, 'model.safetensors'))).tensors.get('semantic.codebooks')!.data as Float32Array);
+  const [shippedBooks, secondBooks, firstBooks] = await Promise.all([books(join(toy, 'image-tokenizer', 'semantic')), books(join(tmp, 'work', 'semantic-more-3', 'model')), books(join(tmp, 'work', 'semantic', 'model'))]);
+  expect(shippedBooks).toEqual(secondBooks);
+  expect(shippedBooks).not.toEqual(firstBooks);
+  // the read's frozen codebooks follow the new encoder
+  expect(Array.from((await readSafetensors(join(toy, 'model.safetensors'))).tensors.get('model.semantic_codebooks')!.data as Float32Array)).toEqual(secondBooks);
+  const card3 = JSON.parse(await readFile(join(toy, 'tessera.json'), 'utf8'));
+  expect(card3.recipe.semantic_more['stage2.more[2]'].train.seed).toBe(2);
+  // and its numbers are the new encoder's (measured on 3 images, the first on 4)
+  expect(card3.metrics.semantic_eval_images).toBe(3);
 }, 300_000);

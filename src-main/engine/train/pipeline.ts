@@ -8,6 +8,7 @@
 //   semantic        (optional) the semantic image encoder and its codebooks (DualToken; recipe
 //                   'semantic'): Stage II rounds marked `semantic` read and write every image with
 //                   one more leading position of its semantic codes (the tokenizer folder + semantic/)
+//   semantic-more-K (optional) a new semantic encoder for Stage II round K and the rounds after it
 //   stage2          tokenizer frozen; instruction tuning (captions, questions, text-to-image,
 //                   decompression), loss on answers only
 //   tokenizer-decoder  (optional) the final tokenizer's decoder fine-tuned alone with an SSIM term:
@@ -28,7 +29,7 @@ import { writeTokenizerFiles } from '../text/files.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } from '../data/tasks.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeProgress, type RecipeSample } from './recipe.ts';
 import { AugmentSchema, lmRecipe, TASKS, type LmRecipeConfig } from './recipes/lm.ts';
-import { semanticRecipe } from './recipes/semantic.ts';
+import { semanticRecipe, type SemanticRecipeConfig } from './recipes/semantic.ts';
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
@@ -74,6 +75,9 @@ export const PipelineSchema = z.object({
       grow: z.object({ num_hidden_layers: z.int().min(1), intermediate_size: z.int().min(1).optional() }).nullable().default(null),
       /** Turn on the semantic read from this round (the LM recipe's `semantic_read`; needs `semantic: true`). */
       semantic_read: z.boolean().default(false),
+      /** A new semantic encoder (recipe 'semantic'), trained before this round: this round and the later
+       *  ones read and write its codes instead of the previous encoder's (needs `semantic: true`). */
+      semantic_encoder: RecipeRef.nullable().default(null),
     })).default([]),
   }),
   /** The semantic encoder's recipe (recipe 'semantic'), trained before Stage II; null: none. */
@@ -177,8 +181,16 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   const early = (r: typeof lm1) => lmRecipe.parseConfig({ ...r.json, data: { ...(r.json.data as object), dir: data }, image_tokenizer: '-', text_tokenizer: '-' }, r.source);
   early(lm1);
   const stage2Steps = p.stage2.steps ?? early(lm2).train.steps;
-  const semRef = p.semantic ? await readRef(p.semantic, base, 'semantic') : null;
-  const semCfg = semRef ? semanticRecipe.parseConfig({ ...semRef.json, data: { ...(semRef.json.data as object), dir: data } }, semRef.source) : null;
+  const semanticConfig = async (ref: z.infer<typeof RecipeRef>, field: string) => {
+    const r = await readRef(ref, base, field);
+    return semanticRecipe.parseConfig({ ...r.json, data: { ...(r.json.data as object), dir: data } }, r.source);
+  };
+  const semCfg = p.semantic ? await semanticConfig(p.semantic, 'semantic') : null;
+  // later encoders, by the index of the round that first reads them
+  const laterSem = new Map<number, SemanticRecipeConfig>();
+  for (const [i, m] of p.stage2.more.entries()) if (m.semantic_encoder) laterSem.set(i, await semanticConfig(m.semantic_encoder, `stage2.more[${i}].semantic_encoder`));
+  const newEncoderAlone = p.stage2.more.findIndex((m) => m.semantic_encoder && !m.semantic);
+  if (newEncoderAlone >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${newEncoderAlone}].semantic_encoder`, 'needs `semantic: true` in the same round: the encoder\'s codes are the semantic position');
   const firstSemantic = p.stage2.more.findIndex((m) => m.semantic);
   if (firstSemantic >= 0 && !semCfg) throw new RecipeConfigError('pipeline', `stage2.more[${firstSemantic}].semantic`, 'a semantic round needs the pipeline\'s `semantic` recipe');
   const backToPixels = p.stage2.more.findIndex((m, i) => firstSemantic >= 0 && i > firstSemantic && !m.semantic);
@@ -192,7 +204,10 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     ...Array.from({ length: p.stage1.rounds }, (_, i) => [[`stage1-lm-${i + 1}`, p.stage1.lm_steps_per_round], [`stage1-tok-${i + 1}`, p.stage1.tokenizer_steps_per_round]] as [string, number][]).flat(),
     ...(semCfg ? [['semantic', semCfg.train.steps] as [string, number]] : []),
     ['stage2', stage2Steps],
-    ...p.stage2.more.map((m, i): [string, number] => [`stage2-more-${i + 1}`, m.steps]),
+    ...p.stage2.more.flatMap((m, i): [string, number][] => [
+      ...(laterSem.has(i) ? [[`semantic-more-${i + 1}`, laterSem.get(i)!.train.steps] as [string, number]] : []),
+      [`stage2-more-${i + 1}`, m.steps],
+    ]),
     ...(p.decoder ? [p.decoder, ...p.decoder.more].map((m, i): [string, number] => [i === 0 ? 'tokenizer-decoder' : `tokenizer-decoder-${i + 1}`, m.steps]) : []),
   ];
   const total = plan.reduce((a, [, n]) => a + n, 0);
@@ -266,19 +281,19 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       tokDir = join(tokOut, 'model');
     }
 
-    // the semantic encoder, and the tokenizer folder the semantic rounds read: the pixel one + semantic/
-    const semDir = join(work, 'semantic', 'model'), dualDir = join(work, 'tokenizer-dual');
-    if (semCfg) {
-      if (!(await stage('semantic', async () => {
-        const res = await semanticRecipe.run(semCfg, recipeOpts('semantic', join(work, 'semantic')));
+    // a semantic encoder, and the tokenizer folder the semantic rounds read: the pixel one + semantic/
+    const semanticStage = async (id: string, cfg: SemanticRecipeConfig, dual: string) => {
+      if (!(await stage(id, async () => {
+        const res = await semanticRecipe.run(cfg, recipeOpts(id, join(work, id)));
         return { paused: res.status === 'paused', result: res.metrics };
       }))) return false;
-    }
-    if (semCfg && firstSemantic >= 0) {
-      await rm(dualDir, { recursive: true, force: true });
-      await cp(tokDir, dualDir, { recursive: true });
-      await cp(semDir, join(dualDir, 'semantic'), { recursive: true });
-    }
+      await rm(dual, { recursive: true, force: true });
+      await cp(tokDir, dual, { recursive: true });
+      await cp(join(work, id, 'model'), join(dual, 'semantic'), { recursive: true });
+      return true;
+    };
+    let semId = 'semantic', dualDir = join(work, 'tokenizer-dual');
+    if (semCfg && !(await semanticStage(semId, semCfg, dualDir))) return false;
 
     const stage2Out = join(work, 'stage2');
     const cfg2: LmRecipeConfig = lmRecipe.parseConfig({
@@ -293,6 +308,12 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     const more: LmRecipeConfig[] = [];
     for (const [k, seg] of p.stage2.more.entries()) {
       const id = `stage2-more-${k + 1}`;
+      const later = laterSem.get(k);
+      if (later) {
+        semId = `semantic-more-${k + 1}`;
+        dualDir = join(work, `tokenizer-dual-${k + 1}`);
+        if (!(await semanticStage(semId, later, dualDir))) return false;
+      }
       const cfg: LmRecipeConfig = lmRecipe.parseConfig({
         ...cfg2, init_from: lmFinal, grow: seg.grow, semantic_read: seg.semantic_read, data: { ...cfg2.data, augment: seg.augment }, image_tokenizer: seg.semantic ? dualDir : tokDir,
         train: { ...cfg2.train, steps: seg.steps, lr: seg.lr, warmup_steps: seg.warmup_steps, seed: seg.seed, mix: seg.mix },
@@ -330,7 +351,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
         // same encoder and codebook as the tokenizer Stage II read its codes from; a better decoder
         await rm(join(tmp, 'image-tokenizer'), { recursive: true, force: true });
         await cp(decoderDir, join(tmp, 'image-tokenizer'), { recursive: true });
-        if (firstSemantic >= 0) await cp(semDir, join(tmp, 'image-tokenizer', 'semantic'), { recursive: true });
+        if (firstSemantic >= 0) await cp(join(work, semId, 'model'), join(tmp, 'image-tokenizer', 'semantic'), { recursive: true });
       }
       const cardFile = join(tmp, 'tessera.json');
       const card = JSON.parse(await readFile(cardFile, 'utf8'));
@@ -338,9 +359,13 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
         machine: 'this project\'s 2-core CPU machine (onnxruntime-node CPU)',
         ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`${k}_seconds`, Math.round(v.seconds)])),
       };
-      card.recipe = { pipeline: p, tokenizer: tokCfg, stage2: cfg2, ...(more.length ? { stage2_more: more } : {}), ...(semCfg && firstSemantic >= 0 ? { semantic: semCfg } : {}) };
+      card.recipe = {
+        pipeline: p, tokenizer: tokCfg, stage2: cfg2, ...(more.length ? { stage2_more: more } : {}), ...(semCfg && firstSemantic >= 0 ? { semantic: semCfg } : {}),
+        ...(laterSem.size ? { semantic_more: Object.fromEntries([...laterSem].map(([i, c]) => [`stage2.more[${i}]`, c])) } : {}),
+      };
       card.metrics = { ...card.metrics, ...(await tokenizerMetrics(join(tmp, 'image-tokenizer'), data, opts.threads)) };
-      if (firstSemantic >= 0) card.metrics = { ...card.metrics, ...Object.fromEntries(Object.entries(state.semantic?.result ?? {}).map(([k, v]) => [`semantic_${k}`, v])) };
+      // the metrics of the encoder the final model reads
+      if (firstSemantic >= 0) card.metrics = { ...card.metrics, ...Object.fromEntries(Object.entries(state[semId]?.result ?? {}).map(([k, v]) => [`semantic_${k}`, v])) };
       await writeFileAtomic(cardFile, JSON.stringify(card, null, 2) + '\n');
       await rm(modelDir, { recursive: true, force: true });
       await rename(tmp, modelDir);
