@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readSafetensors } from '../../src-main/engine/io/safetensors.ts';
+import { loadImageFolder } from '../../src-main/engine/data/imagefolder.ts';
+import { Session } from '../../src-main/engine/runtime/session.ts';
 import { readImageTokenizerWeights } from '../../src-main/engine/models/image-tokenizer.ts';
 import { loadUnifiedModel } from '../../src-main/engine/infer/unified.ts';
 import { runPipeline } from '../../src-main/engine/train/pipeline.ts';
@@ -137,6 +139,7 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
   await expect(runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {} })).rejects.toThrow(/stage2\.more\[2\]\.semantic_encoder: needs `semantic: true`/);
   pipe.stage2.more[2].semantic = true;
+  pipe.stage2.more[2].semantic_only = 0.5; // half the captions show the semantic position alone
   await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
   const swapped = new Set<string>();
   expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => swapped.add(s) })).toBe('done');
@@ -151,4 +154,21 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   expect(card3.recipe.semantic_more['stage2.more[2]'].train.seed).toBe(2);
   // and its numbers are the new encoder's (measured on 3 images, the first on 4)
   expect(card3.metrics.semantic_eval_images).toBe(3);
+  expect(card3.recipe.stage2_more[2].semantic_only).toBe(0.5);
+  // its code numbers were matched to the first encoder's: the share of training images keeping their
+  // code, as the stage reported it, is what the two shipped encoders give
+  const states = JSON.parse(await readFile(join(tmp, 'work', 'pipeline-state.json'), 'utf8'));
+  const train = await loadImageFolder(data, { split: 'train', size: 32 });
+  const codes = async (dir: string) => {
+    const s = await Session.create(new Uint8Array(await readFile(join(dir, 'encoder.onnx'))), { threads: 1 });
+    const r = (await s.run({ pixels: { dtype: 'float32', shape: [train.rows.length, 3, 32, 32], data: train.images } })).codes.data as BigInt64Array;
+    await s.release();
+    return r;
+  };
+  const [nowCodes, firstCodes] = [await codes(join(toy, 'image-tokenizer', 'semantic')), await codes(join(tmp, 'work', 'semantic', 'model'))];
+  for (let d = 0; d < 4; d++) {
+    const kept = train.rows.filter((_, i) => nowCodes[i * 4 + d] === firstCodes[i * 4 + d]).length / train.rows.length;
+    expect(states['semantic-more-3'].result[`aligned_${d + 1}`]).toBeCloseTo(kept, 10);
+  }
+  expect(states['semantic-more-3'].result.aligned_1).toBeGreaterThan(0);
 }, 300_000);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImageFolder } from '../../src-main/engine/data/imagefolder.ts';
 import { readSafetensors } from '../../src-main/engine/io/safetensors.ts';
 import { loadImageTokenizer } from '../../src-main/engine/models/image-tokenizer.ts';
-import { residualKMeans, semanticInit, semanticTrainGraph, wordTargets, type SemanticConfig } from '../../src-main/engine/models/semantic.ts';
+import { alignCodes, permuteCodebooks, residualKMeans, semanticInit, semanticTrainGraph, wordTargets, type SemanticConfig } from '../../src-main/engine/models/semantic.ts';
 import { Graph, type Tensor } from '../../src-main/engine/graph/graph.ts';
 import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
 import { Session } from '../../src-main/engine/runtime/session.ts';
@@ -102,6 +102,29 @@ describe('semantic codes', () => {
     } finally {
       await s.release();
     }
+  });
+});
+
+describe('matching a new encoder\'s code numbers to an old one\'s', () => {
+  it('recovers a planted renumbering, keeps the most images where codes disagree, and moves codebook rows to match', () => {
+    const [n, depth, k] = [600, 2, 12];
+    const rng = new Rng(3);
+    const old = Int32Array.from({ length: n * depth }, () => rng.int(k));
+    const planted = Array.from({ length: depth }, () => rng.shuffle(Int32Array.from({ length: k }, (_, j) => j)) as Int32Array);
+    // the new encoder: the old codes renumbered (new j = planted[old j]), with 10% of images moved elsewhere
+    const next = old.map((b, i) => (rng.uniform() < 0.1 ? rng.int(k) : planted[i % depth][b]));
+    const perm = alignCodes(next, old, n, depth, k);
+    for (let d = 0; d < depth; d++) for (let b = 0; b < k; b++) expect(perm[d * k + planted[d][b]]).toBe(b);
+    let kept = 0;
+    for (let i = 0; i < n * depth; i++) kept += perm[(i % depth) * k + next[i]] === old[i] ? 1 : 0;
+    expect(kept / (n * depth)).toBeGreaterThan(0.88);
+    // a permutation per level: every index used once
+    for (let d = 0; d < depth; d++) expect([...perm.subarray(d * k, (d + 1) * k)].sort((a, b) => a - b)).toEqual(Array.from({ length: k }, (_, j) => j));
+    // row j of level d moves to perm[d·k + j]
+    const e = 3, books = Float32Array.from({ length: depth * k * e }, (_, i) => i);
+    const moved = permuteCodebooks(books, perm, depth, k, e);
+    for (let d = 0; d < depth; d++) for (let j = 0; j < k; j++) expect([...moved.subarray((d * k + perm[d * k + j]) * e, (d * k + perm[d * k + j] + 1) * e)]).toEqual([...books.subarray((d * k + j) * e, (d * k + j + 1) * e)]);
+    expect(() => alignCodes(next.subarray(1), old, n, depth, k)).toThrow(/alignCodes: codes of/);
   });
 });
 

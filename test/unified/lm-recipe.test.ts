@@ -88,6 +88,12 @@ describe('lm recipe', () => {
     expect(b.config.hidden_size).toBe(32);
   });
 
+  it('semantic_only is refused without a semantic position to show, and outside Stage II', async () => {
+    await expect(runLmRecipe(parseLmConfig({ ...base, semantic_only: 0.5 }, 'lm.json'), { outDir: tmp('lmS1'), resume: false }, deps)).rejects.toThrow(/semantic_only: the image tokenizer .* has no semantic\/ part/);
+    await expect(runLmRecipe(parseLmConfig({ ...base, stage: 'stage1', semantic_only: 0.5 }, 'lm.json'), { outDir: tmp('lmS2'), resume: false }, deps)).rejects.toThrow(/semantic_only: applies to stage2/);
+    expect(() => parseLmConfig({ ...base, semantic_only: 1.5 }, 'lm.json')).toThrow(/semantic_only/);
+  });
+
   it('grow: a fine-tuning run can start from a deeper, wider copy of its base model', async () => {
     const first = await runLmRecipe(parseLmConfig({ ...base, train: { ...(base.train as object), steps: 1 } }, 'lm.json'), { outDir: tmp('lmG0'), resume: false }, deps);
     const grown = parseLmConfig({ ...base, init_from: first.modelDir, grow: { num_hidden_layers: 3, intermediate_size: 64 }, train: { ...(base.train as object), steps: 1 } }, 'lm.json');

@@ -101,6 +101,39 @@ describe('tasks', () => {
     expect(empty / 500).toBeLessThan(0.25);
   });
 
+  it('semantic-only examples: the image shows its first position, the rest are blanks read as zero vectors', () => {
+    const c = tinyModel(tok.vocabSize);
+    let shown = 0, n = 0;
+    for (let k = 0; k < 400; k++) {
+      const kind = (['caption', 'question', 't2i'] as const)[k % 3];
+      const ex = makeExample(kind, k % rows.length, rows, codesOf, { ...stage2, semanticOnly: 0.3 }, new Rng(k));
+      if (kind === 't2i') {
+        expect(ex.images[0].visible).toBeUndefined(); // what the model draws is always whole
+        continue;
+      }
+      n++;
+      if (ex.images[0].visible === 1) shown++;
+    }
+    expect(shown / n).toBeGreaterThan(0.22);
+    expect(shown / n).toBeLessThan(0.38);
+    // without it, the examples (and the random draws behind them) are as before
+    for (let k = 0; k < 20; k++) expect(makeExample('caption', 0, rows, codesOf, { ...stage2, semanticOnly: 0 }, new Rng(k))).toEqual(makeExample('caption', 0, rows, codesOf, stage2, new Rng(k)));
+    const ex = makeExample('caption', 0, rows, codesOf, stage2, new Rng(1));
+    ex.images[0].visible = 1;
+    const lay = layoutChat(tok, c, ex, true);
+    const s = lay.positions.findIndex((p) => p.ids[0] === tok.specials.imgStart);
+    expect(Array.from(lay.positions[s + 1].ids)).toEqual([...codesOf(0).subarray(0, D)]);
+    for (let p = 1; p < P; p++) expect(lay.positions[s + 1 + p]).toMatchObject({ ids: [], loss: 0, depth: false });
+    const f = collate(c, [lay], tok.specials.pad, 1);
+    const w = f.input_weights.data as Float32Array;
+    for (let t = 0; t < lay.positions.length; t++) {
+      const blank = t > s + 1 && t <= s + P;
+      for (let d = 0; d < D; d++) expect(w[t * D + d]).toBe(blank || (lay.positions[t].ids.length === 1 && d > 0) ? 0 : 1);
+    }
+    // only an image the model reads can hide positions
+    expect(() => layoutChat(tok, c, ex, false)).toThrow(/only an image the model reads, aggregated, can hide positions/);
+  });
+
   it('the stream is a pure function of (seed, cursor): a restored cursor replays the same batches', () => {
     const mk = () => new TaskStream(rows, codesOf, { ...stage2, seed: 5 });
     const key = (b: Example[]) => JSON.stringify(b.map((e) => [e.kind, e.messages, e.images.map((i) => [i.form, [...i.codes]])]));

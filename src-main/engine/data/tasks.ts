@@ -17,9 +17,12 @@ export interface ImageSpec {
   /** (P, D) LM token ids of one image. */
   codes: Int32Array;
   form: ImageForm;
+  /** Aggregated positions shown, from the first (default all): the rest are read as blanks (zero
+   *  vectors), so 1 shows a dual tokenizer's semantic position alone. */
+  visible?: number;
 }
 
-/** One LM position: 1 id (text, unfolded code) or D ids (aggregated image position). */
+/** One LM position: 1 id (text, unfolded code), D ids (aggregated image position) or none (a blank: a zero vector). */
 interface Position {
   ids: ArrayLike<number>;
   loss: number;
@@ -64,7 +67,11 @@ export function layoutChat(tok: TextTokenizer, c: UnifiedConfig, ex: { messages:
       if (!spec) throw new Error(`layoutChat: the chat has more image parts than the ${ex.images.length} images given`);
       if (spec.codes.length !== P * D) throw new Error(`layoutChat: image ${img - 1} has ${spec.codes.length} codes, the model needs ${P}×${D}`);
       const wImg = (answerOnly ? assistantMask[i + 1] : 1) * iw; // the image belongs to the turn of its </img>
-      if (spec.form === 'aggregate') for (let p = 0; p < P; p++) out.push({ ids: spec.codes.subarray(p * D, (p + 1) * D), loss: wImg, depth: true, code: true, ...(p === 0 ? { semantic: true } : {}) });
+      const shown = spec.visible ?? P;
+      if (shown < P && (spec.form !== 'aggregate' || wImg > 0 || shown < 1)) throw new Error(`layoutChat: image ${img - 1}: only an image the model reads, aggregated, can hide positions (visible ${shown})`);
+      if (spec.form === 'aggregate') for (let p = 0; p < P; p++) {
+        out.push(p < shown ? { ids: spec.codes.subarray(p * D, (p + 1) * D), loss: wImg, depth: true, code: true, ...(p === 0 ? { semantic: true } : {}) } : { ids: [], loss: 0, depth: false, code: true });
+      }
       else for (let k = 0; k < P * D; k++) out.push({ ids: [spec.codes[k]], loss: wImg, depth: false, code: true });
     }
   }
@@ -91,7 +98,9 @@ export function collate(c: UnifiedConfig, seqs: LaidOut[], padId: number, multip
     for (let t = 0; t < ps.length; t++) {
       const p = ps[t];
       if (p.semantic) semantic[b * T + t] = 1;
-      if (p.ids.length === 1) {
+      if (p.ids.length === 0) {
+        // a blank: every slot weighted 0, so the position's input is a zero vector
+      } else if (p.ids.length === 1) {
         ids[(b * T + t) * D] = BigInt(p.ids[0]);
         idW[(b * T + t) * D] = 1;
       } else for (let d = 0; d < D; d++) [ids[(b * T + t) * D + d], idW[(b * T + t) * D + d]] = [BigInt(p.ids[d]), 1];
@@ -166,6 +175,9 @@ export interface TaskOptions {
   cfgDropout: number;
   /** Form of images the model writes: 'aggregate' with the depth head, 'unfolded' otherwise. */
   outputForm: ImageForm;
+  /** Probability that a caption or question example shows its image by the semantic position alone
+   *  (the pixel positions blank), so the LM learns to name what the semantic codes say (needs a dual tokenizer). */
+  semanticOnly?: number;
 }
 
 const distinctCache = new WeakMap<MetadataRow[], { cats: string[]; labels: string[] }>();
@@ -226,7 +238,9 @@ export function makeExample(kind: TaskKind, i: number, rows: MetadataRow[], code
     messages.push({ role: 'user', content: k === 0 ? [image, text(q)] : q });
     messages.push({ role: 'assistant', content: a });
   });
-  return { kind, messages, images: [{ codes, form: 'aggregate' }], answer: turns[0][1] };
+  // drawn only when asked for, so streams without it stay as they were
+  const semanticOnly = (o.semanticOnly ?? 0) > 0 && rng.uniform() < o.semanticOnly!;
+  return { kind, messages, images: [{ codes, form: 'aggregate', ...(semanticOnly ? { visible: 1 } : {}) }], answer: turns[0][1] };
 }
 
 /** Task mix per stage (probabilities). Stage I: decompression and captions (both directions). */

@@ -94,6 +94,8 @@ export interface EvalOptions {
   sampling?: Pick<ImageSampling, 'cfg' | 'temperature' | 'topK' | 'topP'>;
   /** Answers read from this many views of each image (TextSampling.views; default 1). */
   views?: number;
+  /** Read each image by its semantic position alone (TextSampling.semanticOnly) for the answers. */
+  semanticOnly?: boolean;
   /** Also rank every label of the data for each image (closed-set captions, top-1 and top-5); default true. */
   closedSet?: boolean;
   /** The split whose images the pixel nearest-neighbour reference matches against (default 'train'). */
@@ -108,7 +110,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
   const rows = folder.rows, N = rows.length, per = 3 * S * S;
   if (N === 0) throw new Error(`${o.dataDir}: split '${o.split}' has no rows`);
   const pick = Array.from({ length: Math.min(o.limit, N) }, (_, i) => Math.floor((i * N) / Math.min(o.limit, N)));
-  const out: Record<string, number> = { images: pick.length, answer_views: o.views ?? 1 };
+  const out: Record<string, number> = { images: pick.length, answer_views: o.views ?? 1, ...(o.semanticOnly ? { answers_semantic_only: 1 } : {}) };
   const imageAt = (i: number) => folder.images.subarray(i * per, (i + 1) * per);
 
   // answers by greedy generation
@@ -117,7 +119,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
   const labels = [...new Set(rows.map((r) => r.text))];
   const ask = async (i: number, q: string) => {
     let text = '';
-    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: imageAt(i), size: S }, { type: 'text', text: q }] }], { temperature: 0, maxNewTokens: 40, image: { cfg: 1 }, textOnly: true, views: o.views }, (e) => e.type === 'text' && (text += e.delta));
+    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: imageAt(i), size: S }, { type: 'text', text: q }] }], { temperature: 0, maxNewTokens: 40, image: { cfg: 1 }, textOnly: true, views: o.views, semanticOnly: o.semanticOnly }, (e) => e.type === 'text' && (text += e.delta));
     return text.trim();
   };
   for (const [k, i] of pick.entries()) {

@@ -22,6 +22,9 @@ export interface TextSampling {
    * copies, VIEW_JITTER) and choose each token from the views' averaged log-probabilities. 1 = off.
    */
   views?: number;
+  /** Read every input image by its semantic position alone, the pixel positions blank (a model with a
+   *  dual tokenizer, trained with `semantic_only`). */
+  semanticOnly?: boolean;
 }
 
 export interface ImageSampling {

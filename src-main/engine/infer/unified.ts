@@ -224,7 +224,8 @@ export class UnifiedModel implements UnifiedModelApi {
   }
 
   /** Prompt positions for a conversation (ending with the assistant header). */
-  async promptOf(turns: ChatTurn[]): Promise<ArrayLike<number>[]> {
+  async promptOf(turns: ChatTurn[], o: { semanticOnly?: boolean } = {}): Promise<ArrayLike<number>[]> {
+    if (o.semanticOnly && (this.codec.leadingPositions ?? 0) !== 1) throw new Error(`semanticOnly: the model's image tokenizer has no semantic part (${this.folder.dir})`);
     const images: ImageSpec[] = [];
     const messages: ChatMessage[] = [];
     for (const t of turns) {
@@ -233,7 +234,7 @@ export class UnifiedModel implements UnifiedModelApi {
         if (p.type === 'text') parts.push(p);
         else {
           parts.push({ type: 'image' }); // images in and out (earlier drawings too) are read as aggregated positions
-          images.push({ codes: await this.encodeImage(p.pixels, p.size), form: 'aggregate' });
+          images.push({ codes: await this.encodeImage(p.pixels, p.size), form: 'aggregate', ...(o.semanticOnly ? { visible: 1 } : {}) });
         }
       }
       messages.push({ role: t.role, content: parts });
@@ -375,9 +376,9 @@ export class UnifiedModel implements UnifiedModelApi {
   }
 
   /** The prompts of `views` views of the turns: the turns themselves, then jittered copies. */
-  private async viewPrompts(turns: ChatTurn[], views: number): Promise<ArrayLike<number>[][]> {
+  private async viewPrompts(turns: ChatTurn[], views: number, semanticOnly = false): Promise<ArrayLike<number>[][]> {
     if (!Number.isInteger(views) || views < 1) throw new Error(`views must be a whole number ≥ 1, got ${views}`);
-    return Promise.all(Array.from({ length: views }, (_, v) => this.promptOf(v === 0 ? turns : this.viewOf(turns, v))));
+    return Promise.all(Array.from({ length: views }, (_, v) => this.promptOf(v === 0 ? turns : this.viewOf(turns, v), { semanticOnly })));
   }
 
   async chat(turns: ChatTurn[], s: TextSampling & { image?: ImageSampling; textOnly?: boolean }, onEvent: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<void> {
@@ -385,7 +386,7 @@ export class UnifiedModel implements UnifiedModelApi {
     const views = s.views ?? 1;
     if (views > 1 && !s.textOnly) throw new Error('views (answers read from several jittered views of the images) apply to text-only answers');
     const guided = !s.textOnly && (img.cfg ?? 3) !== 1;
-    const prompts = await this.viewPrompts(turns, views);
+    const prompts = await this.viewPrompts(turns, views, s.semanticOnly);
     const rows = new Rows(this, guided ? 2 : views);
     await rows.prefill(guided ? [prompts[0], await this.unconditional()] : prompts);
     const rng = new Rng(s.seed ?? 0);

@@ -213,3 +213,48 @@ export function residualKMeans(x: Float32Array, n: number, e: number, depth: num
   }
   return { codebooks: books, residual };
 }
+
+/**
+ * Renumbers a new encoder's codes to agree with an old encoder's. Code indices are arbitrary (any
+ * permutation of a codebook's rows is the same quantiser), but an LM that read the old codes has
+ * learned what each index means; renumbering the new codebooks so that each new code takes the index
+ * of the old code it shares the most images with lets that LM read the new codes from the start.
+ * Per level d: count co-assignments over the same n images, then match greedily, largest count
+ * first, each old index used once; codes left over take the unused indices in order.
+ * `next`, `prev`: (n, depth) codes in [0, k). Returns perm (depth, k): new code j → index perm[d·k + j].
+ */
+export function alignCodes(next: ArrayLike<number | bigint>, prev: ArrayLike<number | bigint>, n: number, depth: number, k: number): Int32Array {
+  if (next.length !== n * depth || prev.length !== n * depth) throw new GraphError(`alignCodes: codes of ${next.length} and ${prev.length} values for ${n} images × ${depth} levels`);
+  const perm = new Int32Array(depth * k);
+  for (let d = 0; d < depth; d++) {
+    const counts = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const [a, b] = [Number(next[i * depth + d]), Number(prev[i * depth + d])];
+      if (!(a >= 0 && a < k && b >= 0 && b < k)) throw new GraphError(`alignCodes: image ${i} level ${d}: code outside [0, ${k})`);
+      counts.set(a * k + b, (counts.get(a * k + b) ?? 0) + 1);
+    }
+    // largest count first; ties by the pair's index, so the result does not depend on Map order
+    const pairs = [...counts].sort((x, y) => y[1] - x[1] || x[0] - y[0]);
+    const taken = new Uint8Array(k), given = new Uint8Array(k), p = perm.subarray(d * k, (d + 1) * k);
+    for (const [ab] of pairs) {
+      const [a, b] = [Math.floor(ab / k), ab % k];
+      if (given[a] || taken[b]) continue;
+      [p[a], given[a], taken[b]] = [b, 1, 1];
+    }
+    let free = 0;
+    for (let a = 0; a < k; a++) {
+      if (given[a]) continue;
+      while (taken[free]) free++;
+      [p[a], taken[free]] = [free, 1];
+    }
+  }
+  return perm;
+}
+
+/** Codebooks (depth, k, e) with row j of level d moved to perm[d·k + j] (alignCodes). */
+export function permuteCodebooks(books: Float32Array, perm: Int32Array, depth: number, k: number, e: number): Float32Array {
+  const out = new Float32Array(books.length);
+  for (let d = 0; d < depth; d++)
+    for (let j = 0; j < k; j++) out.set(books.subarray((d * k + j) * e, (d * k + j + 1) * e), (d * k + perm[d * k + j]) * e);
+  return out;
+}

@@ -29,7 +29,7 @@ import { writeTokenizerFiles } from '../text/files.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } from '../data/tasks.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeProgress, type RecipeSample } from './recipe.ts';
 import { AugmentSchema, lmRecipe, TASKS, type LmRecipeConfig } from './recipes/lm.ts';
-import { semanticRecipe, type SemanticRecipeConfig } from './recipes/semantic.ts';
+import { alignSemanticEncoder, semanticRecipe, type SemanticRecipeConfig } from './recipes/semantic.ts';
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
@@ -76,8 +76,12 @@ export const PipelineSchema = z.object({
       /** Turn on the semantic read from this round (the LM recipe's `semantic_read`; needs `semantic: true`). */
       semantic_read: z.boolean().default(false),
       /** A new semantic encoder (recipe 'semantic'), trained before this round: this round and the later
-       *  ones read and write its codes instead of the previous encoder's (needs `semantic: true`). */
+       *  ones read and write its codes instead of the previous encoder's (needs `semantic: true`). Its
+       *  code numbers are matched to the previous encoder's (alignSemanticEncoder), so what the LM
+       *  learned of the old codes carries over where the two encoders group images alike. */
       semantic_encoder: RecipeRef.nullable().default(null),
+      /** The LM recipe's `semantic_only`: the share of captions and questions that show the image by its semantic position alone. */
+      semantic_only: z.number().min(0).max(1).default(0),
     })).default([]),
   }),
   /** The semantic encoder's recipe (recipe 'semantic'), trained before Stage II; null: none. */
@@ -189,8 +193,8 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   // later encoders, by the index of the round that first reads them
   const laterSem = new Map<number, SemanticRecipeConfig>();
   for (const [i, m] of p.stage2.more.entries()) if (m.semantic_encoder) laterSem.set(i, await semanticConfig(m.semantic_encoder, `stage2.more[${i}].semantic_encoder`));
-  const newEncoderAlone = p.stage2.more.findIndex((m) => m.semantic_encoder && !m.semantic);
-  if (newEncoderAlone >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${newEncoderAlone}].semantic_encoder`, 'needs `semantic: true` in the same round: the encoder\'s codes are the semantic position');
+  const newEncoderAlone = p.stage2.more.findIndex((m) => (m.semantic_encoder || m.semantic_only > 0) && !m.semantic);
+  if (newEncoderAlone >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${newEncoderAlone}].${p.stage2.more[newEncoderAlone].semantic_encoder ? 'semantic_encoder' : 'semantic_only'}`, 'needs `semantic: true` in the same round: it is about the semantic position');
   const firstSemantic = p.stage2.more.findIndex((m) => m.semantic);
   if (firstSemantic >= 0 && !semCfg) throw new RecipeConfigError('pipeline', `stage2.more[${firstSemantic}].semantic`, 'a semantic round needs the pipeline\'s `semantic` recipe');
   const backToPixels = p.stage2.more.findIndex((m, i) => firstSemantic >= 0 && i > firstSemantic && !m.semantic);
@@ -282,10 +286,13 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     }
 
     // a semantic encoder, and the tokenizer folder the semantic rounds read: the pixel one + semantic/
-    const semanticStage = async (id: string, cfg: SemanticRecipeConfig, dual: string) => {
+    const semanticStage = async (id: string, cfg: SemanticRecipeConfig, dual: string, alignTo?: string) => {
       if (!(await stage(id, async () => {
         const res = await semanticRecipe.run(cfg, recipeOpts(id, join(work, id)));
-        return { paused: res.status === 'paused', result: res.metrics };
+        if (res.status === 'paused' || !alignTo) return { paused: res.status === 'paused', result: res.metrics };
+        const kept = await alignSemanticEncoder(join(work, id, 'model'), alignTo, data, cfg.data.train_split, opts.threads);
+        log(`${id}: code numbers matched to ${alignTo}; images keeping their code, per level: ${kept.map((x) => x.toFixed(3)).join(' ')}`);
+        return { paused: false, result: { ...res.metrics, ...Object.fromEntries(kept.map((x, d) => [`aligned_${d + 1}`, x])) } };
       }))) return false;
       await rm(dual, { recursive: true, force: true });
       await cp(tokDir, dual, { recursive: true });
@@ -310,12 +317,13 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       const id = `stage2-more-${k + 1}`;
       const later = laterSem.get(k);
       if (later) {
+        const prev = semId;
         semId = `semantic-more-${k + 1}`;
         dualDir = join(work, `tokenizer-dual-${k + 1}`);
-        if (!(await semanticStage(semId, later, dualDir))) return false;
+        if (!(await semanticStage(semId, later, dualDir, join(work, prev, 'model')))) return false;
       }
       const cfg: LmRecipeConfig = lmRecipe.parseConfig({
-        ...cfg2, init_from: lmFinal, grow: seg.grow, semantic_read: seg.semantic_read, data: { ...cfg2.data, augment: seg.augment }, image_tokenizer: seg.semantic ? dualDir : tokDir,
+        ...cfg2, init_from: lmFinal, grow: seg.grow, semantic_read: seg.semantic_read, semantic_only: seg.semantic_only, data: { ...cfg2.data, augment: seg.augment }, image_tokenizer: seg.semantic ? dualDir : tokDir,
         train: { ...cfg2.train, steps: seg.steps, lr: seg.lr, warmup_steps: seg.warmup_steps, seed: seg.seed, mix: seg.mix },
       }, lm2.source);
       more.push(cfg);

@@ -94,6 +94,9 @@ export const LmRecipeSchema = z.object({
   /** Turn on the semantic read (models/unicode.ts `semantic_read_dim`): needs an image tokenizer with a
    *  `semantic/` part, whose codebooks the LM reads. A base model that reads already keeps reading. */
   semantic_read: z.boolean().default(false),
+  /** Probability that a caption or question shows its image by the semantic position alone (data/tasks.ts
+   *  `semanticOnly`): the LM must name images from the semantic codes. Needs a tokenizer with `semantic/`. */
+  semantic_only: z.number().min(0).max(1).default(0),
   name: z.string().default('tessera-unicode'),
   train: z.object({
     steps: posInt,
@@ -273,7 +276,13 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
     return ((h ^ (h >>> 13)) >>> 0) % variants.length;
   };
 
-  const taskOpts = { stage: cfg.stage, cfgDropout: t.cfg_dropout, outputForm: c.image_head === 'depth' ? 'aggregate' as const : 'unfolded' as const, mix: (t.mix ?? undefined) as Partial<Record<TaskKind, number>> | undefined };
+  if (cfg.semantic_only > 0 && cfg.stage !== 'stage2') throw new RecipeConfigError('config', 'semantic_only', 'applies to stage2 (Stage I trains on every image position, so none can be hidden)');
+  if (cfg.semantic_only > 0 && codec.leadingPositions !== 1) throw new RecipeConfigError('config', 'semantic_only', `the image tokenizer ${cfg.image_tokenizer} has no semantic/ part (no semantic position to show alone)`);
+  if (cfg.semantic_only > 0 && c.image_head !== 'depth') throw new RecipeConfigError('config', 'semantic_only', 'needs image_head \'depth\' (images read as aggregated positions)');
+  const taskOpts = {
+    stage: cfg.stage, cfgDropout: t.cfg_dropout, outputForm: c.image_head === 'depth' ? 'aggregate' as const : 'unfolded' as const, semanticOnly: cfg.semantic_only,
+    mix: (t.mix ?? undefined) as Partial<Record<TaskKind, number>> | undefined,
+  };
   // jitter is for reading: what the model learns to draw is always the image itself
   const stream = new TaskStream(train.rows, (i, use) => (use === 'draw' ? trainCodes : variants[variantOf(i)]).subarray(i * per, (i + 1) * per), { ...taskOpts, seed: t.seed });
   const answerOnly = cfg.stage === 'stage2';

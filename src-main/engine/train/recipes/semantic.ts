@@ -9,7 +9,7 @@
 // a data RNG saved in the checkpoints, so --resume continues exactly. The final metrics are the
 // held-out split's nearest-training-image label accuracy under the features (top-1, top-5), and how
 // often a held-out image's level-1 code is shared by a training image of the same label.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { jitterImages } from '../../data/augment.ts';
@@ -17,13 +17,13 @@ import { loadImageFolder, type LoadedImageFolder } from '../../data/imagefolder.
 import { Graph, type Tensor } from '../../graph/graph.ts';
 import { exportOnnx } from '../../graph/onnx.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
-import { writeSafetensors } from '../../io/safetensors.ts';
-import { residualKMeans, semanticCodes, semanticFeatures, semanticInit, semanticTrainGraph, validateSemanticConfig, wordTargets, type SemanticConfig } from '../../models/semantic.ts';
+import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
+import { alignCodes, permuteCodebooks, residualKMeans, semanticCodes, semanticFeatures, semanticInit, semanticTrainGraph, validateSemanticConfig, wordTargets, type SemanticConfig } from '../../models/semantic.ts';
 import { bakedWeights, paramWeights } from '../../models/vqtok.ts';
 import { Session } from '../../runtime/session.ts';
 import { Rng, type RngState } from '../../util/rng.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from '../checkpoint.ts';
-import { parseConfigWith, type Recipe, type RecipeResult, type RecipeRunOptions } from '../recipe.ts';
+import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeResult, type RecipeRunOptions } from '../recipe.ts';
 import { Trainer } from '../trainer.ts';
 
 const posInt = z.int().min(1);
@@ -197,3 +197,45 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
     }
   },
 };
+
+/**
+ * Renumber the codes of the semantic encoder in `dir` (in place: its codebooks and encoder.onnx) to
+ * agree with the encoder in `prevDir` over the images of `dataDir`'s `split` (models/semantic.ts
+ * alignCodes), so a model that learned the old codes reads the new ones from the start. Returns, per
+ * level, the share of those images whose new code equals their old one.
+ */
+export async function alignSemanticEncoder(dir: string, prevDir: string, dataDir: string, split: string, threads = 2): Promise<number[]> {
+  const c = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as SemanticConfig;
+  const prev = JSON.parse(await readFile(join(prevDir, 'config.json'), 'utf8')) as SemanticConfig;
+  validateSemanticConfig(c, join(dir, 'config.json'));
+  if (prev.depth !== c.depth || prev.codebook_size !== c.codebook_size || prev.image_size !== c.image_size)
+    throw new RecipeConfigError(join(prevDir, 'config.json'), 'depth/codebook_size/image_size', `${prev.depth}/${prev.codebook_size}/${prev.image_size} differ from the new encoder's ${c.depth}/${c.codebook_size}/${c.image_size}: their codes cannot be matched`);
+  const set = await loadImageFolder(dataDir, { split, size: c.image_size });
+  const n = set.rows.length;
+  const codesOf = async (file: string) => {
+    const s = await Session.create(new Uint8Array(await readFile(file)), { threads });
+    try {
+      return await batched(s, {}, set.images, n, c.image_size, 'codes', c.depth, (k) => new BigInt64Array(k));
+    } finally {
+      await s.release();
+    }
+  };
+  const [next, old] = [await codesOf(join(dir, 'encoder.onnx')), await codesOf(join(prevDir, 'encoder.onnx'))];
+  const K = c.codebook_size;
+  const perm = alignCodes(next, old, n, c.depth, K);
+  const file = join(dir, 'model.safetensors');
+  const st = await readSafetensors(file);
+  const weights = new Map([...st.tensors].map(([k, t]) => [k, t.data as Float32Array]));
+  const books = weights.get('semantic.codebooks');
+  if (!books || books.length !== c.depth * K * c.embed_dim) throw new RecipeConfigError(file, 'semantic.codebooks', `needs F32[${c.depth}, ${K}, ${c.embed_dim}]`);
+  weights.set('semantic.codebooks', permuteCodebooks(books, perm, c.depth, K, c.embed_dim));
+  const encoder = exportSemanticEncoder(c, weights);
+  await writeSafetensors(`${file}.tmp-${process.pid}`, new Map([...st.tensors].map(([k, t]) => [k, { dtype: 'F32' as const, shape: [...t.shape], data: weights.get(k)! }])), { format: 'pt' });
+  await writeFileAtomic(join(dir, 'encoder.onnx'), encoder);
+  await rename(`${file}.tmp-${process.pid}`, file);
+  return Array.from({ length: c.depth }, (_, d) => {
+    let same = 0;
+    for (let i = 0; i < n; i++) same += perm[d * K + Number(next[i * c.depth + d])] === Number(old[i * c.depth + d]) ? 1 : 0;
+    return same / n;
+  });
+}
