@@ -130,8 +130,12 @@ describe('tasks', () => {
       const blank = t > s + 1 && t <= s + P;
       for (let d = 0; d < D; d++) expect(w[t * D + d]).toBe(blank || (lay.positions[t].ids.length === 1 && d > 0) ? 0 : 1);
     }
-    // only an image the model reads can hide positions
-    expect(() => layoutChat(tok, c, ex, false)).toThrow(/only an image the model reads, aggregated, can hide positions/);
+    // blanks are never targets, even where every position counts (Stage I, prompts)
+    const all = layoutChat(tok, c, ex, false);
+    expect(all.positions.slice(s + 2, s + 1 + P).every((p) => p.loss === 0 && !p.depth)).toBe(true);
+    expect(all.positions[s + 1].loss).toBe(1);
+    expect(() => layoutChat(tok, c, { ...ex, images: [{ ...ex.images[0], visible: 0 }] }, true)).toThrow(/only aggregated images can hide positions, and not the first \(visible 0\)/);
+    expect(() => layoutChat(tok, c, { ...ex, images: [{ ...ex.images[0], form: 'unfolded' }] }, true)).toThrow(/only aggregated images can hide positions/);
   });
 
   it('the stream is a pure function of (seed, cursor): a restored cursor replays the same batches', () => {

@@ -18,7 +18,7 @@ export interface ImageSpec {
   codes: Int32Array;
   form: ImageForm;
   /** Aggregated positions shown, from the first (default all): the rest are read as blanks (zero
-   *  vectors), so 1 shows a dual tokenizer's semantic position alone. */
+   *  vectors, never loss targets), so 1 shows a dual tokenizer's semantic position alone. */
   visible?: number;
 }
 
@@ -68,7 +68,7 @@ export function layoutChat(tok: TextTokenizer, c: UnifiedConfig, ex: { messages:
       if (spec.codes.length !== P * D) throw new Error(`layoutChat: image ${img - 1} has ${spec.codes.length} codes, the model needs ${P}×${D}`);
       const wImg = (answerOnly ? assistantMask[i + 1] : 1) * iw; // the image belongs to the turn of its </img>
       const shown = spec.visible ?? P;
-      if (shown < P && (spec.form !== 'aggregate' || wImg > 0 || shown < 1)) throw new Error(`layoutChat: image ${img - 1}: only an image the model reads, aggregated, can hide positions (visible ${shown})`);
+      if (shown < P && (spec.form !== 'aggregate' || shown < 1)) throw new Error(`layoutChat: image ${img - 1}: only aggregated images can hide positions, and not the first (visible ${shown})`);
       if (spec.form === 'aggregate') for (let p = 0; p < P; p++) {
         out.push(p < shown ? { ids: spec.codes.subarray(p * D, (p + 1) * D), loss: wImg, depth: true, code: true, ...(p === 0 ? { semantic: true } : {}) } : { ids: [], loss: 0, depth: false, code: true });
       }

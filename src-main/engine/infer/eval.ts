@@ -145,7 +145,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
     const set = LabelSet.build(m.tok, (await readMetadata(o.dataDir)).map(({ row }) => row.text));
     let top1 = 0, top5 = 0;
     for (const [k, i] of pick.entries()) {
-      const ranked = await m.rankLabels(imageAt(i), S, set, { top: 5, views: o.views });
+      const ranked = await m.rankLabels(imageAt(i), S, set, { top: 5, views: o.views, semanticOnly: o.semanticOnly });
       const truth = normalise(rows[i].text);
       top1 += ranked.length > 0 && normalise(ranked[0].label) === truth ? 1 : 0;
       top5 += ranked.some((r) => normalise(r.label) === truth) ? 1 : 0;

@@ -441,10 +441,10 @@ export class UnifiedModel implements UnifiedModelApi {
    * a beam as wide as the list scores every label. With `views` > 1, the score of each answer token
    * is its log-probability averaged over the views (TextSampling.views).
    */
-  async rankLabels(pixels: Float32Array, size: number, set: LabelSet, o: { top?: number; beam?: number; views?: number } = {}): Promise<RankedLabel[]> {
+  async rankLabels(pixels: Float32Array, size: number, set: LabelSet, o: { top?: number; beam?: number; views?: number; semanticOnly?: boolean } = {}): Promise<RankedLabel[]> {
     const top = o.top ?? 5, beam = Math.max(o.beam ?? 8, top), views = o.views ?? 1;
     // each hypothesis h holds rows h·views … h·views + views − 1, one per view
-    const prompts = await this.viewPrompts([{ role: 'user', parts: [{ type: 'image', pixels, size }, { type: 'text', text: set.question }] }], views);
+    const prompts = await this.viewPrompts([{ role: 'user', parts: [{ type: 'image', pixels, size }, { type: 'text', text: set.question }] }], views, o.semanticOnly);
     let rows = new Rows(this, views);
     await rows.prefill(prompts);
     const V = this.config.vocab_size;
