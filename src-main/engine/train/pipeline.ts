@@ -193,8 +193,8 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   // later encoders, by the index of the round that first reads them
   const laterSem = new Map<number, SemanticRecipeConfig>();
   for (const [i, m] of p.stage2.more.entries()) if (m.semantic_encoder) laterSem.set(i, await semanticConfig(m.semantic_encoder, `stage2.more[${i}].semantic_encoder`));
-  const newEncoderAlone = p.stage2.more.findIndex((m) => (m.semantic_encoder || m.semantic_only > 0) && !m.semantic);
-  if (newEncoderAlone >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${newEncoderAlone}].${p.stage2.more[newEncoderAlone].semantic_encoder ? 'semantic_encoder' : 'semantic_only'}`, 'needs `semantic: true` in the same round: it is about the semantic position');
+  const withoutSemantic = p.stage2.more.findIndex((m) => (m.semantic_encoder || m.semantic_only > 0) && !m.semantic);
+  if (withoutSemantic >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${withoutSemantic}].${p.stage2.more[withoutSemantic].semantic_encoder ? 'semantic_encoder' : 'semantic_only'}`, 'needs `semantic: true` in the same round: it is about the semantic position');
   const firstSemantic = p.stage2.more.findIndex((m) => m.semantic);
   if (firstSemantic >= 0 && !semCfg) throw new RecipeConfigError('pipeline', `stage2.more[${firstSemantic}].semantic`, 'a semantic round needs the pipeline\'s `semantic` recipe');
   const backToPixels = p.stage2.more.findIndex((m, i) => firstSemantic >= 0 && i > firstSemantic && !m.semantic);
