@@ -60,6 +60,8 @@ async function readFolderConfig<C>(dir: string, what: string, validate: (c: C, f
 }
 
 export const readImageTokenizerConfig = (dir: string): Promise<VqTokConfig> => readFolderConfig(dir, 'image tokenizer', validateVqTokConfig);
+/** A semantic encoder folder's config.json, validated (errors name the file and the field). */
+export const readSemanticEncoderConfig = (dir: string): Promise<SemanticConfig> => readFolderConfig(dir, 'semantic encoder', validateSemanticConfig);
 
 /** The weights of a tokenizer folder, by name. */
 export async function readImageTokenizerWeights(dir: string): Promise<Map<string, Float32Array>> {
@@ -70,7 +72,7 @@ export async function readImageTokenizerWeights(dir: string): Promise<Map<string
 /** The semantic part of a tokenizer folder (DIR/semantic), checked against the pixel part. */
 async function readSemanticConfig(dir: string, pixel: VqTokConfig): Promise<SemanticConfig> {
   const file = join(dir, 'config.json');
-  const c = await readFolderConfig<SemanticConfig>(dir, 'semantic encoder', validateSemanticConfig);
+  const c = await readSemanticEncoderConfig(dir);
   const { depth } = vqtokGeometry(pixel);
   const want = { image_size: pixel.image_size, depth, codebook_size: pixel.codebook_size, first_token_id: pixel.first_token_id };
   for (const [k, v] of Object.entries(want))

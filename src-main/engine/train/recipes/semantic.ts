@@ -19,6 +19,7 @@ import { exportOnnx } from '../../graph/onnx.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
 import { alignCodes, permuteCodebooks, residualKMeans, semanticCodes, semanticFeatures, semanticInit, semanticTrainGraph, validateSemanticConfig, wordTargets, type SemanticConfig } from '../../models/semantic.ts';
+import { readSemanticEncoderConfig } from '../../models/image-tokenizer.ts';
 import { bakedWeights, paramWeights } from '../../models/vqtok.ts';
 import { Session } from '../../runtime/session.ts';
 import { Rng, type RngState } from '../../util/rng.ts';
@@ -205,9 +206,7 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
  * level, the share of those images whose new code equals their old one.
  */
 export async function alignSemanticEncoder(dir: string, prevDir: string, dataDir: string, split: string, threads = 2): Promise<number[]> {
-  const c = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as SemanticConfig;
-  const prev = JSON.parse(await readFile(join(prevDir, 'config.json'), 'utf8')) as SemanticConfig;
-  validateSemanticConfig(c, join(dir, 'config.json'));
+  const [c, prev] = [await readSemanticEncoderConfig(dir), await readSemanticEncoderConfig(prevDir)];
   if (prev.depth !== c.depth || prev.codebook_size !== c.codebook_size || prev.image_size !== c.image_size)
     throw new RecipeConfigError(join(prevDir, 'config.json'), 'depth/codebook_size/image_size', `${prev.depth}/${prev.codebook_size}/${prev.image_size} differ from the new encoder's ${c.depth}/${c.codebook_size}/${c.image_size}: their codes cannot be matched`);
   const set = await loadImageFolder(dataDir, { split, size: c.image_size });
