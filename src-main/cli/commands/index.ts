@@ -21,6 +21,7 @@ import { generate } from './generate.ts';
 import { chat } from './chat.ts';
 import { evalLm } from './eval-lm.ts';
 import { info } from './info.ts';
+import { memoryBuild } from './memory-build.ts';
 
 export const commands: Command[] = [
   dataEmoji,
@@ -45,4 +46,5 @@ export const commands: Command[] = [
   chat,
   evalLm,
   info,
+  memoryBuild,
 ];

@@ -17,6 +17,7 @@ import { exportOnnx } from '../graph/onnx.ts';
 import { codecToLm, declareBatchInputs, unifiedLoss } from '../models/unicode.ts';
 import { Session } from '../runtime/session.ts';
 import { LabelSet } from './labels.ts';
+import { builtFrom } from './memory.ts';
 import type { ImageSampling } from './types.ts';
 import { fitSquare, type UnifiedModel } from './unified.ts';
 
@@ -98,6 +99,13 @@ export interface EvalOptions {
   semanticOnly?: boolean;
   /** Also rank every label of the data for each image (closed-set captions, top-1 and top-5); default true. */
   closedSet?: boolean;
+  /**
+   * With a model folder's example memory (infer/memory.ts): also the caption and category figures
+   * with the memory (`*_memory`) and the memory's own vote (`memory_nn_*`); default true. The
+   * headline figures are always the LM's alone. Skipped (memory_skipped_leak 1) when the memory was
+   * built from the evaluated split.
+   */
+  memory?: boolean;
   /** The split whose images the pixel nearest-neighbour reference matches against (default 'train'). */
   baselineSplit?: string;
   onProgress?(what: string, done: number, total: number): void;
@@ -117,11 +125,16 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
   let exact = 0, f1 = 0, cat = 0, catN = 0, yes = 0;
   const captions: { pred: string; truth: string }[] = [];
   const labels = [...new Set(rows.map((r) => r.text))];
-  const ask = async (i: number, q: string) => {
+  const ask = async (i: number, q: string, memory = false) => {
     let text = '';
-    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: imageAt(i), size: S }, { type: 'text', text: q }] }], { temperature: 0, maxNewTokens: 40, image: { cfg: 1 }, textOnly: true, views: o.views, semanticOnly: o.semanticOnly }, (e) => e.type === 'text' && (text += e.delta));
+    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: imageAt(i), size: S }, { type: 'text', text: q }] }], { temperature: 0, maxNewTokens: 40, image: { cfg: 1 }, textOnly: true, views: o.views, semanticOnly: o.semanticOnly, memory }, (e) => e.type === 'text' && (text += e.delta));
     return text.trim();
   };
+  const mem = o.memory === false ? null : m.memory;
+  const leaked = mem !== null && builtFrom(mem, o.dataDir, o.split);
+  const withMemory = mem !== null && !leaked;
+  let mExact = 0, mF1 = 0, mCat = 0, nnExact = 0, nnCat = 0;
+  const mCaptions: { pred: string; truth: string }[] = [];
   for (const [k, i] of pick.entries()) {
     const r = rows[i];
     const cap = await ask(i, 'What is this?');
@@ -136,9 +149,32 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
     const truth = k % 2 === 0 || other === r.text;
     const asked = truth ? r.text : other;
     yes += normalise(await ask(i, `Is this ${/^[aeiou]/i.test(asked) ? 'an' : 'a'} ${asked}?`)) === (truth ? 'yes' : 'no') ? 1 : 0;
+    if (withMemory) {
+      const mc = await ask(i, 'What is this?', true);
+      mExact += normalise(mc) === normalise(r.text) ? 1 : 0;
+      mF1 += tokenF1(mc, r.text);
+      mCaptions.push({ pred: mc, truth: r.text });
+      if (r.category) mCat += normalise(await ask(i, CATEGORY_PROMPT, true)) === normalise(r.category) ? 1 : 0;
+      // the memory alone: the answer its neighbours' weights favour
+      const nb = mem.neighbours(await mem.embed(fitSquare(imageAt(i), S, mem.imageSize), 1));
+      const vote = (field: string) => {
+        const w = new Map<string, number>();
+        for (const n of nb) w.set(normalise(mem.answer(field, n.entry)), (w.get(normalise(mem.answer(field, n.entry))) ?? 0) + n.weight);
+        return [...w].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+      };
+      nnExact += vote('label') === normalise(r.text) ? 1 : 0;
+      if (r.category) nnCat += vote('category') === normalise(r.category) ? 1 : 0;
+    }
     o.onProgress?.('questions', k + 1, pick.length);
   }
   Object.assign(out, { caption_exact: exact / pick.length, caption_f1: f1 / pick.length, category_acc: catN ? cat / catN : NaN, yesno_acc: yes / pick.length }, skinToneBreakdown('caption_exact', captions));
+  if (leaked) out.memory_skipped_leak = 1;
+  if (withMemory)
+    Object.assign(out, {
+      caption_exact_memory: mExact / pick.length, caption_f1_memory: mF1 / pick.length, category_acc_memory: catN ? mCat / catN : NaN,
+      memory_nn_caption_exact: nnExact / pick.length, memory_nn_category_acc: catN ? nnCat / catN : NaN,
+      memory_entries: mem.entries, memory_k: mem.mix.k, memory_tau: mem.mix.tau, memory_lambda: mem.mix.lambda,
+    }, skinToneBreakdown('caption_exact_memory', mCaptions));
 
   // closed-set captions: the model's most likely answers among every label of the data (all splits)
   if (o.closedSet ?? true) {

@@ -1,6 +1,7 @@
 // What the app asks of a loaded unified model (chat, captioning, text-to-image), independent of how
 // the model is built. The backend runs an implementation inside a worker; the CLI calls it directly.
 // Pixels are float32 (3, S, S) in [0, 1], RGB.
+import type { MemoryMix } from './memory.ts';
 
 export type MessagePart = { type: 'text'; text: string } | { type: 'image'; pixels: Float32Array; size: number };
 
@@ -25,6 +26,11 @@ export interface TextSampling {
   /** Read every input image by its semantic position alone, the pixel positions blank (a model with a
    *  dual tokenizer, trained with `semantic_only`). */
   semanticOnly?: boolean;
+  /**
+   * The model folder's example memory (infer/memory.ts), for questions it knows about one image:
+   * on by default when the folder has one; false = the LM alone; fields override the memory's mix.
+   */
+  memory?: boolean | Partial<MemoryMix>;
 }
 
 export interface ImageSampling {

@@ -19,7 +19,11 @@ import { TextTokenizer } from '../text/tokenizer.ts';
 import { Rng } from '../util/rng.ts';
 import { jitterImages, type JitterOptions } from '../data/augment.ts';
 import { layoutChat, type ImageSpec } from '../data/tasks.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { KvCache } from './kv-cache.ts';
+import { answerIds } from './labels.ts';
+import { ExampleMemory, MEMORY_DIR, memoryNextToken, mixMemory, type MemoryMix } from './memory.ts';
 import { loadModelFolder, type LoadedModelFolder } from './model-folder.ts';
 import { beamStep, type Hypothesis, type LabelSet, type RankedLabel } from './labels.ts';
 import { cfgCombine, distribution, draw, logSoftmax, sampleToken, type IdRange } from './sampling.ts';
@@ -36,6 +40,8 @@ export interface UnifiedLoadOptions {
   runtime?: WorkerRuntime;
   /** Use this image codec instead of the folder's image-tokenizer/ (it must match config.json). */
   codec?: ImageCodec;
+  /** Load the folder's example memory (memory/) when it has one; default true. */
+  memory?: boolean;
   /** Called once when an input image is resized to the model's size. */
   onNotice?(message: string): void;
   /** Observer of every image-code choice (row 0 of each image): conditional and unconditional logits over the codes, and the pick. */
@@ -167,6 +173,8 @@ export class UnifiedModel implements UnifiedModelApi {
     readonly decodeSession: Runner,
     private depthSession: Runner | null,
     private opts: UnifiedLoadOptions,
+    /** The folder's example memory (infer/memory.ts), or null. */
+    readonly memory: ExampleMemory | null = null,
   ) {}
 
   static async load(dir: string, opts: UnifiedLoadOptions = {}): Promise<UnifiedModel> {
@@ -205,7 +213,9 @@ export class UnifiedModel implements UnifiedModelApi {
       const logits = depthHead(w, c, gd.input('ctx', 'float32', ['B', c.hidden_size]), gd.input('codes', 'int64', ['B', c.image_depth]), gd.input('step', 'int64', [1]));
       depthSession = await open(exportOnnx(gd, { logits }).bytes);
     }
-    return new UnifiedModel(folder, c, tok, codec, decodeSession, depthSession, opts);
+    const memDir = join(dir, MEMORY_DIR);
+    const memory = opts.memory !== false && existsSync(memDir) ? await ExampleMemory.load(memDir, open) : null;
+    return new UnifiedModel(folder, c, tok, codec, decodeSession, depthSession, opts, memory);
   }
 
   private get imageRange(): IdRange {
@@ -397,6 +407,7 @@ export class UnifiedModel implements UnifiedModelApi {
     let shown = '';
     let images = 0;
     const textOpts = { temperature: s.temperature ?? 0, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty };
+    const recalled = await this.recall(turns, s.memory);
     const [lo, hi] = imageIdRange(this.config);
     for (let k = 0; k < max; k++) {
       if (signal?.aborted) return onEvent({ type: 'done', reason: 'aborted' });
@@ -404,7 +415,8 @@ export class UnifiedModel implements UnifiedModelApi {
       const logits = views > 1 ? meanLogSoftmax(rows.logits, views, V) : rows.logits.slice(0, V);
       if (this.config.codebook_mode === 'separate') logits.fill(-Infinity, lo, hi);
       if (s.textOnly) logits[this.tok.specials.imgStart] = -Infinity;
-      const id = sampleToken(logits, textOpts, rng, textIds);
+      const pMemory = recalled && memoryNextToken(recalled.answers, textIds);
+      const id = sampleToken(pMemory ? Float32Array.from(mixMemory(logSoftmax(logits), pMemory, recalled.lambda)) : logits, textOpts, rng, textIds);
       // <|end|>/<|eos|> end the turn; so does any other role marker or <|bos|> (a new turn would start)
       const sp = this.tok.specials;
       if ([...this.tok.stopIds, sp.user, sp.system, sp.assistant, sp.bos, sp.pad].includes(id)) return onEvent({ type: 'done', reason: 'eos' });
@@ -426,9 +438,32 @@ export class UnifiedModel implements UnifiedModelApi {
     onEvent({ type: 'done', reason: 'length' });
   }
 
-  async caption(pixels: Float32Array, size: number, o: { views?: number } = {}): Promise<string> {
+  /**
+   * The memory's candidate answers when the conversation's last turn asks a question the memory knows
+   * about exactly one image: its nearest examples' answer tokens (through the stop token) with their
+   * weights, and λ. Null when the memory is off, absent, or does not apply.
+   */
+  private async recall(turns: ChatTurn[], want: TextSampling['memory']): Promise<{ answers: { ids: number[]; weight: number }[]; lambda: number } | null> {
+    const mem = this.memory, last = turns.at(-1);
+    if (!mem || want === false || last?.role !== 'user') return null;
+    const images = last.parts.filter((p) => p.type === 'image');
+    const question = last.parts.map((p) => (p.type === 'text' ? p.text : '')).join(' ');
+    const field = mem.fieldFor(question);
+    if (images.length !== 1 || !field) return null;
+    const mix: MemoryMix = { ...mem.mix, ...(typeof want === 'object' ? want : {}) };
+    const img = images[0];
+    const f = await mem.embed(fitSquare(img.pixels, img.size, mem.imageSize), 1);
+    const answers: { ids: number[]; weight: number }[] = [];
+    for (const nb of mem.neighbours(f, mix)) {
+      const text = mem.answer(field, nb.entry);
+      if (text) answers.push({ ids: answerIds(this.tok, question.trim(), text), weight: nb.weight });
+    }
+    return answers.length ? { answers, lambda: mix.lambda } : null;
+  }
+
+  async caption(pixels: Float32Array, size: number, o: { views?: number; memory?: TextSampling['memory'] } = {}): Promise<string> {
     let text = '';
-    await this.chat([{ role: 'user', parts: [{ type: 'image', pixels, size }, { type: 'text', text: 'What is this?' }] }], { temperature: 0, maxNewTokens: 48, image: { cfg: 1 }, textOnly: true, views: o.views }, (e) => {
+    await this.chat([{ role: 'user', parts: [{ type: 'image', pixels, size }, { type: 'text', text: 'What is this?' }] }], { temperature: 0, maxNewTokens: 48, image: { cfg: 1 }, textOnly: true, views: o.views, memory: o.memory }, (e) => {
       if (e.type === 'text') text += e.delta;
     });
     return text.trim();
@@ -467,7 +502,7 @@ export class UnifiedModel implements UnifiedModelApi {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.decodeSession.release(), this.depthSession?.release(), this.opts.codec ? null : this.codec.release()]);
+    await Promise.all([this.decodeSession.release(), this.depthSession?.release(), this.opts.codec ? null : this.codec.release(), this.memory?.release()]);
   }
 }
 

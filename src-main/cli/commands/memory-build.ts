@@ -1,0 +1,40 @@
+// `tessera memory build --model DIR --data DIR [--split train]`: the model folder's example memory
+// (engine/infer/memory.ts) from every image of a split: their features under a semantic encoder
+// (--encoder DIR, default the model's image-tokenizer/semantic) and their labels and categories.
+// Captions and category answers then mix the nearest examples' answers into the LM's, token by token.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR } from '../../engine/infer/memory.ts';
+import { loadModelFolder } from '../../engine/infer/model-folder.ts';
+import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../command.ts';
+
+export const memoryBuild: Command = {
+  name: 'memory build',
+  summary: "Build a unified model's example memory from an imagefolder split",
+  usage: `memory build --model DIR --data DIR [--split train] [--encoder SEMANTIC_DIR] [--k K (${MEMORY_DEFAULTS.k})] [--tau T (${MEMORY_DEFAULTS.tau})] [--lambda L (${MEMORY_DEFAULTS.lambda})] [--threads N]`,
+  async run(argv) {
+    const { values } = parseFlags(argv, {
+      model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, encoder: { type: 'string' },
+      k: { type: 'string' }, tau: { type: 'string' }, lambda: { type: 'string' }, threads: { type: 'string' },
+    });
+    if (!values.model) throw new UsageError('--model is required');
+    if (!values.data) throw new UsageError('--data is required');
+    const folder = await loadModelFolder(values.model); // a model folder, checked, before anything is written into it
+    const encoderDir = values.encoder ?? join(folder.imageTokenizerDir, 'semantic');
+    if (!existsSync(join(encoderDir, 'config.json'))) throw new UsageError(`${encoderDir}: no semantic encoder there (config.json missing); give one with --encoder DIR`);
+    const mix = {
+      k: intFlag('k', values.k, 1, MEMORY_DEFAULTS.k),
+      tau: numFlag('tau', values.tau, MEMORY_DEFAULTS.tau, (x) => x > 0, 'a number > 0'),
+      lambda: numFlag('lambda', values.lambda, MEMORY_DEFAULTS.lambda, (x) => x >= 0 && x <= 1, 'a number in [0, 1]'),
+    };
+    const out = join(values.model, MEMORY_DIR);
+    const t0 = performance.now();
+    const f = await buildMemory({
+      encoderDir, dataDir: values.data, split: values.split ?? 'train', out, mix, threads: intFlag('threads', values.threads, 1),
+      onProgress: (done, total) => process.stderr.write(`\rfeatures: ${done}/${total}   `),
+    });
+    process.stderr.write('\n');
+    console.log(`${out}: ${f.entries} examples of ${values.data} split '${f.source.split}' (${Object.keys(f.questions).length} questions: ${Object.keys(f.answers).join(', ')}), k ${f.k}, tau ${f.tau}, lambda ${f.lambda}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return 0;
+  },
+};

@@ -1,0 +1,273 @@
+// Example memory: answers helped by the labelled examples nearest to the image (kNN-LM, Khandelwal
+// et al. 2020, with the image as the key). A model folder may hold `memory/`: example images as unit
+// features of an image encoder (a semantic encoder's feature half, models/semantic.ts) and their
+// answers to the questions the memory knows ("What is this?" → the label, "What category is this?" →
+// the category). When a conversation asks one of those questions about one image, its k nearest
+// examples by cosine similarity, weighted softmax(s / τ), spread a next-token distribution over the
+// tokens their answers write after the text so far; each token is chosen from
+// λ·p_memory + (1 − λ)·p_LM. Where no neighbour's answer continues the text, the LM alone decides, so
+// the model can still answer what no example says.
+//
+//   memory/memory.json           format, encoder config, k, tau, lambda, questions → field, each
+//                                field's answer per entry, source (data folder, split, rows)
+//   memory/features.safetensors  'features' F16 (entries, embed_dim), unit rows
+//   memory/encoder.onnx          pixels (B, 3, S, S) in [0, 1] → features (B, embed_dim), weights baked
+//
+// Memories are built from an imagefolder split (`tessera memory build`); a memory never answers
+// about the split it was built from in `eval lm` (the figures would be leaked).
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadImageFolder } from '../data/imagefolder.ts';
+import { CAPTION_PROMPTS, CATEGORY_PROMPT } from '../data/tasks.ts';
+import { Graph, type Tensor } from '../graph/graph.ts';
+import { exportOnnx } from '../graph/onnx.ts';
+import { floatArray, halfArray } from '../io/half.ts';
+import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
+import { readImageTokenizerWeights, readSemanticEncoderConfig } from '../models/image-tokenizer.ts';
+import { semanticFeatures, type SemanticConfig } from '../models/semantic.ts';
+import { bakedWeights } from '../models/vqtok.ts';
+import { Session } from '../runtime/session.ts';
+import { parseConfigWith } from '../train/recipe.ts';
+
+export const MEMORY_DIR = 'memory';
+
+/** How the memory's neighbours mix into an answer. */
+export interface MemoryMix {
+  /** Neighbours consulted. */
+  k: number;
+  /** Softmax temperature over their cosine similarities. */
+  tau: number;
+  /** Weight of the memory's distribution against the LM's (0 = the LM alone, 1 = the memory wherever it has an answer). */
+  lambda: number;
+}
+
+/** k 10 and τ 0.05 from the held-out probe of README "Example memory"; λ 0.5 weighs both alike. */
+export const MEMORY_DEFAULTS: MemoryMix = { k: 10, tau: 0.05, lambda: 0.5 };
+
+const MixSchema = z.object({ k: z.int().min(1).max(1000), tau: z.number().positive().max(10), lambda: z.number().min(0).max(1) });
+const MemoryFileSchema = z.object({
+  format: z.literal('tessera-memory/1'),
+  encoder: z.looseObject({ model_type: z.literal('tessera-semantic'), image_size: z.int().min(1), embed_dim: z.int().min(1) }),
+  entries: z.int().min(1),
+  ...MixSchema.shape,
+  /** Question (as asked, compared without case and extra spaces) → the field that answers it. */
+  questions: z.record(z.string().min(1), z.string().min(1)),
+  /** Field → its answer for each entry ('' = this entry has none). */
+  answers: z.record(z.string().min(1), z.array(z.string())),
+  source: z.object({ data: z.string(), split: z.string(), rows: z.int().min(0) }),
+  built_at: z.string().optional(),
+}).strict();
+export type MemoryFile = z.infer<typeof MemoryFileSchema>;
+
+export const normaliseQuestion = (q: string) => q.trim().replace(/\s+/g, ' ').toLowerCase();
+
+export interface Neighbour {
+  entry: number;
+  similarity: number;
+  /** softmax(similarity / τ) over the k neighbours. */
+  weight: number;
+}
+
+interface Runner {
+  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
+  release(): Promise<void>;
+}
+
+export class ExampleMemory {
+  private constructor(
+    readonly dir: string,
+    readonly file: MemoryFile,
+    /** (entries, embed_dim), unit rows. */
+    readonly features: Float32Array,
+    private encoder: Runner,
+  ) {}
+
+  get entries(): number {
+    return this.file.entries;
+  }
+  get imageSize(): number {
+    return this.file.encoder.image_size;
+  }
+  get mix(): MemoryMix {
+    return { k: this.file.k, tau: this.file.tau, lambda: this.file.lambda };
+  }
+
+  /** Read and check a memory folder; `open` makes the encoder's session (the model's runtime). */
+  static async load(dir: string, open: (bytes: Uint8Array) => Promise<Runner> = (b) => Session.create(b)): Promise<ExampleMemory> {
+    const jsonFile = join(dir, 'memory.json');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(jsonFile, 'utf8'));
+    } catch (err) {
+      throw new Error(`${jsonFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `not readable JSON (${(err as Error).message})`}`);
+    }
+    const file = parseConfigWith(MemoryFileSchema, raw, jsonFile);
+    for (const [q, field] of Object.entries(file.questions))
+      if (!file.answers[field]) throw new Error(`${jsonFile}: field 'questions': '${q}' is answered by '${field}', which 'answers' does not hold`);
+    for (const [field, list] of Object.entries(file.answers))
+      if (list.length !== file.entries) throw new Error(`${jsonFile}: field 'answers.${field}' has ${list.length} answers for ${file.entries} entries`);
+    const fFile = join(dir, 'features.safetensors');
+    let st;
+    try {
+      st = await readSafetensors(fFile);
+    } catch (err) {
+      throw new Error(`${fFile}: ${(err as Error).message}`);
+    }
+    const t = st.tensors.get('features');
+    const E = file.encoder.embed_dim;
+    if (!t) throw new Error(`${fFile}: tensor 'features' is missing`);
+    if (t.dtype !== 'F16' || t.shape.join() !== [file.entries, E].join()) throw new Error(`${fFile}: tensor 'features' is ${t.dtype}[${t.shape}], memory.json needs F16[${file.entries},${E}]`);
+    const eFile = join(dir, 'encoder.onnx');
+    if (!existsSync(eFile)) throw new Error(`${eFile}: missing`);
+    const encoder = await open(new Uint8Array(await readFile(eFile)));
+    return new ExampleMemory(dir, file, floatArray(t.data as Uint16Array), encoder);
+  }
+
+  /** The field answering `question`, or null when the memory does not know that question. */
+  fieldFor(question: string): string | null {
+    const q = normaliseQuestion(question);
+    for (const [asked, field] of Object.entries(this.file.questions)) if (normaliseQuestion(asked) === q) return field;
+    return null;
+  }
+
+  /** Unit features of n images (N, 3, S, S) at the memory's image size. */
+  async embed(pixels: Float32Array, n: number): Promise<Float32Array> {
+    const S = this.imageSize;
+    const r = await this.encoder.run({ pixels: { dtype: 'float32', shape: [n, 3, S, S], data: pixels } });
+    return r.features.data as Float32Array;
+  }
+
+  /** The k entries nearest to feature `f` (cosine), most similar first, with their softmax weights. */
+  neighbours(f: ArrayLike<number>, mix: Pick<MemoryMix, 'k' | 'tau'> = this.mix, exclude?: (entry: number) => boolean): Neighbour[] {
+    return nearest(this.features, this.file.encoder.embed_dim, f, mix, exclude);
+  }
+
+  /** The answer of entry `entry` for `field` ('' when it has none). */
+  answer(field: string, entry: number): string {
+    return this.file.answers[field]?.[entry] ?? '';
+  }
+
+  async release(): Promise<void> {
+    await this.encoder.release();
+  }
+}
+
+/** The k rows of `features` (N, E) nearest to `f` by dot product, with softmax(s / τ) weights. */
+export function nearest(features: Float32Array, E: number, f: ArrayLike<number>, mix: Pick<MemoryMix, 'k' | 'tau'>, exclude?: (entry: number) => boolean): Neighbour[] {
+  if (f.length !== E) throw new Error(`memory: a query feature has ${f.length} values, the memory's have ${E}`);
+  const N = features.length / E;
+  const top: { entry: number; similarity: number }[] = [];
+  for (let j = 0; j < N; j++) {
+    if (exclude?.(j)) continue;
+    let s = 0;
+    for (let e = 0, o = j * E; e < E; e++) s += features[o + e] * f[e];
+    if (top.length < mix.k || s > top[top.length - 1].similarity) {
+      let at = top.length < mix.k ? top.length : top.length - 1;
+      while (at > 0 && top[at - 1].similarity < s) at--;
+      top.splice(at, 0, { entry: j, similarity: s });
+      if (top.length > mix.k) top.pop();
+    }
+  }
+  if (top.length === 0) return [];
+  const w = top.map((t) => Math.exp((t.similarity - top[0].similarity) / mix.tau));
+  const z = w.reduce((a, b) => a + b, 0);
+  return top.map((t, i) => ({ ...t, weight: w[i] / z }));
+}
+
+/**
+ * The memory's next-token distribution: among the candidate answers (token ids through the stop
+ * token, each with its neighbour weight) that continue `prefix` and have a token after it, the
+ * weight each next token gets, normalised. Null when none continues the prefix.
+ */
+export function memoryNextToken(cands: readonly { ids: readonly number[]; weight: number }[], prefix: readonly number[]): Map<number, number> | null {
+  const p = new Map<number, number>();
+  let z = 0;
+  for (const c of cands) {
+    if (c.ids.length <= prefix.length || prefix.some((id, i) => c.ids[i] !== id)) continue;
+    const t = c.ids[prefix.length];
+    p.set(t, (p.get(t) ?? 0) + c.weight);
+    z += c.weight;
+  }
+  if (z === 0) return null;
+  for (const [t, w] of p) p.set(t, w / z);
+  return p;
+}
+
+/** log(λ·p_memory + (1 − λ)·p_LM) from the LM's log-probabilities (normalised over the vocabulary). */
+export function mixMemory(lmLogProbs: ArrayLike<number>, pMemory: ReadonlyMap<number, number>, lambda: number): Float64Array {
+  const out = new Float64Array(lmLogProbs.length);
+  const keep = Math.log1p(-lambda); // −Infinity at λ = 1
+  for (let i = 0; i < out.length; i++) out[i] = lmLogProbs[i] + keep;
+  for (const [t, p] of pMemory) {
+    const a = Math.log(lambda * p), b = out[t];
+    out[t] = a === -Infinity ? b : b === -Infinity ? a : Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b)));
+  }
+  return out;
+}
+
+export interface BuildMemoryOptions {
+  /** A semantic encoder folder (config.json + model.safetensors with encoder.* weights). */
+  encoderDir: string;
+  dataDir: string;
+  split: string;
+  /** The memory folder to write (replaced whole; a reader never sees half of one). */
+  out: string;
+  mix?: Partial<MemoryMix>;
+  threads?: number;
+  onProgress?(done: number, total: number): void;
+}
+
+/** Features-only encoder ONNX from a semantic encoder's config and weights. */
+export function exportFeatureEncoder(c: SemanticConfig, weights: Map<string, Float32Array>): Uint8Array {
+  const g = new Graph('memory_encoder');
+  const f = semanticFeatures(c, g.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]), bakedWeights(g, weights));
+  return exportOnnx(g, { features: f }, { model_type: c.model_type, config: JSON.stringify(c) }).bytes;
+}
+
+/** Build a memory folder from every row of `split`: their features, labels and categories. */
+export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
+  const mix = parseConfigWith(MixSchema, { ...MEMORY_DEFAULTS, ...o.mix }, 'memory options');
+  const c = await readSemanticEncoderConfig(o.encoderDir);
+  const weights = await readImageTokenizerWeights(o.encoderDir);
+  const encoder = exportFeatureEncoder(c, weights);
+  const folder = await loadImageFolder(o.dataDir, { split: o.split, size: c.image_size });
+  const n = folder.rows.length, E = c.embed_dim, per = 3 * c.image_size ** 2;
+  const s = await Session.create(encoder, { threads: o.threads });
+  const feats = new Float32Array(n * E);
+  try {
+    for (let i = 0; i < n; i += 256) {
+      const k = Math.min(256, n - i);
+      const r = await s.run({ pixels: { dtype: 'float32', shape: [k, 3, c.image_size, c.image_size], data: folder.images.subarray(i * per, (i + k) * per) } });
+      feats.set(r.features.data as Float32Array, i * E);
+      o.onProgress?.(i + k, n);
+    }
+  } finally {
+    await s.release();
+  }
+  const label = folder.rows.map((r) => r.text.trim());
+  const category = folder.rows.map((r) => r.category?.trim() ?? '');
+  const questions: Record<string, string> = Object.fromEntries(CAPTION_PROMPTS.map((q) => [q, 'label']));
+  const answers: Record<string, string[]> = { label };
+  if (category.some((x) => x)) {
+    questions[CATEGORY_PROMPT] = 'category';
+    answers.category = category;
+  }
+  const file: MemoryFile = {
+    format: 'tessera-memory/1', encoder: { ...c }, entries: n, ...mix, questions, answers,
+    source: { data: resolve(o.dataDir), split: o.split, rows: n }, built_at: new Date().toISOString(),
+  };
+  const tmp = `${o.out}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await writeFile(join(tmp, 'memory.json'), JSON.stringify(file) + '\n');
+  await writeSafetensors(join(tmp, 'features.safetensors'), new Map([['features', { dtype: 'F16' as const, shape: [n, E], data: halfArray(feats) }]]), { format: 'pt' });
+  await writeFile(join(tmp, 'encoder.onnx'), encoder);
+  await rm(o.out, { recursive: true, force: true });
+  await rename(tmp, o.out);
+  return file;
+}
+
+/** Whether `memory` was built from the `split` of `dataDir` (answers there would be leaked). */
+export const builtFrom = (memory: ExampleMemory, dataDir: string, split: string) => memory.file.source.split === split && memory.file.source.data === resolve(dataDir);

@@ -1,0 +1,192 @@
+// The example memory (engine/infer/memory.ts): binary16 storage, the k-nearest search, the kNN-LM
+// next-token distribution and its mixture with the LM's; then end to end on a tiny model trained by
+// the 'lm' recipe on real emoji with a real semantic encoder (random weights, exported through
+// onnxruntime): a memory built from the training split makes the caption of a training image's copy
+// that image's label at λ = 1, leaves the LM's answer alone at λ = 0 and for questions it does not
+// know, stays out of `eval lm` on its own split, and broken memory folders name the file and field.
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CATEGORY_PROMPT } from '../../src-main/engine/data/tasks.ts';
+import { evaluateModel } from '../../src-main/engine/infer/eval.ts';
+import { buildMemory, memoryNextToken, mixMemory, nearest } from '../../src-main/engine/infer/memory.ts';
+import type { TextSampling } from '../../src-main/engine/infer/types.ts';
+import { UnifiedModel } from '../../src-main/engine/infer/unified.ts';
+import { fromHalf, toHalf } from '../../src-main/engine/io/half.ts';
+import { writeSafetensors } from '../../src-main/engine/io/safetensors.ts';
+import { semanticInit, type SemanticConfig } from '../../src-main/engine/models/semantic.ts';
+import { parseLmConfig, runLmRecipe } from '../../src-main/engine/train/recipes/lm.ts';
+import { Rng } from '../../src-main/engine/util/rng.ts';
+import { encodedSplit, tinyCodec, tinyEmoji, tinyTokenizer, tmp } from './helpers.ts';
+
+describe('binary16', () => {
+  it('rounds to the IEEE patterns and back', () => {
+    const cases: [number, number][] = [[1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65520, 0x7c00], [2 ** -24, 0x0001], [2 ** -14, 0x0400], [0.1, 0x2e66], [1 / 3, 0x3555], [0, 0], [-0, 0x8000], [Infinity, 0x7c00], [1e-9, 0]];
+    for (const [x, h] of cases) expect(toHalf(x), `${x}`).toBe(h);
+    expect(Number.isNaN(fromHalf(toHalf(NaN)))).toBe(true);
+    // ties to even: 1 + 2^-11 lies halfway between 1 and 1 + 2^-10
+    expect(toHalf(1 + 2 ** -11)).toBe(0x3c00);
+    expect(toHalf(1 + 3 * 2 ** -11)).toBe(0x3c02);
+    const rng = new Rng(3);
+    for (let i = 0; i < 1000; i++) {
+      const x = (rng.uniform() - 0.5) * 4;
+      expect(Math.abs(fromHalf(toHalf(x)) - x)).toBeLessThanOrEqual(Math.abs(x) * 2 ** -11 + 2 ** -25);
+    }
+  });
+});
+
+describe('the memory mixture', () => {
+  it('finds the k nearest rows in order with softmax weights', () => {
+    const rng = new Rng(5), E = 8, N = 50;
+    const feats = rng.fillNormal(new Float32Array(N * E));
+    const q = rng.fillNormal(new Float32Array(E));
+    const dots = Array.from({ length: N }, (_, j) => feats.subarray(j * E, (j + 1) * E).reduce((a, x, e) => a + x * q[e], 0));
+    const order = Array.from(dots.keys()).sort((a, b) => dots[b] - dots[a]);
+    const got = nearest(feats, E, q, { k: 5, tau: 0.5 });
+    expect(got.map((n) => n.entry)).toEqual(order.slice(0, 5));
+    const w = order.slice(0, 5).map((j) => Math.exp(dots[j] / 0.5));
+    got.forEach((n, i) => expect(n.weight).toBeCloseTo(w[i] / w.reduce((a, b) => a + b, 0), 6));
+    expect(nearest(feats, E, q, { k: 3, tau: 1 }, (j) => j === order[0]).map((n) => n.entry)).toEqual(order.slice(1, 4));
+    expect(() => nearest(feats, E, new Float32Array(3), { k: 1, tau: 1 })).toThrow(/3 values.*8/);
+  });
+
+  it('spreads the neighbours that continue the text over their next tokens', () => {
+    const cands = [{ ids: [5, 6, 9], weight: 0.5 }, { ids: [5, 7, 9], weight: 0.3 }, { ids: [8, 9], weight: 0.2 }];
+    expect([...memoryNextToken(cands, [])!]).toEqual([[5, 0.8], [8, 0.2]]);
+    const after5 = memoryNextToken(cands, [5])!;
+    expect(after5.get(6)).toBeCloseTo(0.625, 12);
+    expect(after5.get(7)).toBeCloseTo(0.375, 12);
+    expect([...memoryNextToken(cands, [5, 6])!]).toEqual([[9, 1]]);
+    expect(memoryNextToken(cands, [5, 6, 9])).toBeNull(); // every answer is complete
+    expect(memoryNextToken(cands, [4])).toBeNull(); // none continues the text: the LM alone decides
+  });
+
+  it('mixes λ·p_memory + (1 − λ)·p_LM in log space', () => {
+    const lp = Float64Array.from([0.5, 0.3, 0.2, 0], Math.log);
+    const pm = new Map([[1, 0.75], [3, 0.25]]);
+    for (const lambda of [0, 0.3, 1]) {
+      const got = mixMemory(lp, pm, lambda);
+      const want = [0, 1, 2, 3].map((i) => Math.log(lambda * (pm.get(i) ?? 0) + (1 - lambda) * Math.exp(lp[i])));
+      got.forEach((x, i) => (Number.isFinite(want[i]) ? expect(x).toBeCloseTo(want[i], 12) : expect(x).toBe(-Infinity)));
+      expect(got.reduce((a, x) => a + Math.exp(x), 0)).toBeCloseTo(1, 12);
+    }
+  });
+});
+
+describe('a model folder with a memory', () => {
+  let modelDir: string, dataDir: string, encoderDir: string;
+
+  beforeAll(async () => {
+    const tokDir = (await tinyTokenizer()).dir;
+    const imgTok = tmp('imgtok');
+    writeFileSync(join(imgTok, 'config.json'), JSON.stringify({ palette: [16, 4, 2, 2, 16] }));
+    dataDir = await tinyEmoji(6);
+    // a split of copies of the training images: each one's nearest example is itself
+    const meta = join(dataDir, 'metadata.jsonl');
+    const rows = readFileSync(meta, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    writeFileSync(meta, [...rows, ...rows.filter((r) => r.split === 'train').map((r) => ({ ...r, split: 'copy' }))].map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const cfg = parseLmConfig({
+      model: { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 48, max_position_embeddings: 112, depth_head_heads: 2, depth_head_intermediate_size: 32 },
+      data: { dir: dataDir, eval_split: 'test' }, image_tokenizer: imgTok, text_tokenizer: tokDir, stage: 'stage2',
+      train: { steps: 6, batch: 4, lr: 0.01, warmup_steps: 2, checkpoint_every: 6, eval_batches: 1, threads: 1 },
+    }, 'lm.json');
+    modelDir = (await runLmRecipe(cfg, { outDir: tmp('lm'), resume: false }, { loadCodec: async () => tinyCodec() })).modelDir!;
+    // a semantic encoder with random weights: distinct images get distinct unit features
+    encoderDir = tmp('sem');
+    const c: SemanticConfig = { model_type: 'tessera-semantic', image_size: 16, input_size: 16, width: 8, embed_dim: 16, depth: 2, codebook_size: 16, first_token_id: 16 };
+    const shapes: Record<string, number[]> = {
+      'encoder.conv_in.weight': [8, 3, 3, 3], 'encoder.conv_in.bias': [8],
+      'encoder.down.0.weight': [16, 8, 3, 3], 'encoder.down.0.bias': [16], 'encoder.down.0.norm.weight': [16], 'encoder.down.0.norm.bias': [16],
+      'encoder.mid.0.weight': [16, 16, 3, 3], 'encoder.mid.0.bias': [16], 'encoder.mid.0.norm.weight': [16], 'encoder.mid.0.norm.bias': [16],
+      'encoder.down.1.weight': [32, 16, 3, 3], 'encoder.down.1.bias': [32], 'encoder.down.1.norm.weight': [32], 'encoder.down.1.norm.bias': [32],
+      'encoder.mid.1.weight': [32, 32, 3, 3], 'encoder.mid.1.bias': [32], 'encoder.mid.1.norm.weight': [32], 'encoder.mid.1.norm.bias': [32],
+      'encoder.down.2.weight': [64, 32, 3, 3], 'encoder.down.2.bias': [64], 'encoder.down.2.norm.weight': [64], 'encoder.down.2.norm.bias': [64],
+      'encoder.proj.weight': [16, 64], 'encoder.proj.bias': [16],
+    };
+    const rng = new Rng(11);
+    writeFileSync(join(encoderDir, 'config.json'), JSON.stringify(c));
+    await writeSafetensors(join(encoderDir, 'model.safetensors'), new Map(Object.entries(shapes).map(([n, s]) => [n, { dtype: 'F32' as const, shape: s, data: semanticInit(n, s, rng) }])), { format: 'pt' });
+  }, 90_000);
+
+  /** A copy of the model with a memory of the training split, mixed with weight λ and one neighbour. */
+  const withMemory = async (lambda: number) => {
+    const dir = tmp('mem-model');
+    cpSync(modelDir, dir, { recursive: true });
+    await buildMemory({ encoderDir, dataDir, split: 'train', out: join(dir, 'memory'), mix: { k: 1, lambda }, threads: 1 });
+    return dir;
+  };
+  const ask = async (m: UnifiedModel, px: Float32Array, q: string, memory?: TextSampling['memory']) => {
+    let text = '';
+    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: px, size: 16 }, { type: 'text', text: q }] }], { temperature: 0, maxNewTokens: 24, textOnly: true, memory }, (e) => e.type === 'text' && (text += e.delta));
+    return text.trim();
+  };
+
+  it('answers with the nearest example at λ = 1, as the LM alone at λ = 0 or off, and leaves other questions to the LM', async () => {
+    const train = await encodedSplit(dataDir, 'train');
+    const m = await UnifiedModel.load(await withMemory(1), { codec: tinyCodec(), threads: 1 });
+    try {
+      expect(m.memory?.entries).toBe(train.rows.length);
+      let differs = 0;
+      for (const i of [0, 3, 7]) {
+        const px = train.images.subarray(i * 768, (i + 1) * 768);
+        const lmAlone = await ask(m, px, 'What is this?', false);
+        expect(await ask(m, px, 'What is this?')).toBe(train.rows[i].text);
+        expect(await ask(m, px, '  what IS this? ')).toBe(train.rows[i].text); // questions match without case and spaces
+        expect(await ask(m, px, CATEGORY_PROMPT)).toBe(train.rows[i].category);
+        expect(await ask(m, px, 'What is this?', { lambda: 0 })).toBe(lmAlone);
+        expect(await ask(m, px, 'Is this an animal?')).toBe(await ask(m, px, 'Is this an animal?', false));
+        differs += lmAlone !== train.rows[i].text ? 1 : 0;
+      }
+      expect(differs).toBeGreaterThan(0); // a 6-step model does not name these itself: the memory did
+    } finally {
+      await m.release();
+    }
+  }, 60_000);
+
+  it('gives eval lm its own figures, never on the split it was built from', async () => {
+    const m = await UnifiedModel.load(await withMemory(1), { codec: tinyCodec(), threads: 1 });
+    try {
+      const copy = await evaluateModel(m, { dataDir, split: 'copy', limit: 6, generate: 0, closedSet: false });
+      expect(copy).toMatchObject({ caption_exact_memory: 1, memory_nn_caption_exact: 1, category_acc_memory: 1, memory_nn_category_acc: 1, memory_k: 1, memory_lambda: 1 });
+      expect(copy.caption_exact).toBeLessThan(1);
+      const own = await evaluateModel(m, { dataDir, split: 'train', limit: 4, generate: 0, closedSet: false });
+      expect(own.memory_skipped_leak).toBe(1);
+      expect(own.caption_exact_memory).toBeUndefined();
+      expect((await evaluateModel(m, { dataDir, split: 'copy', limit: 2, generate: 0, closedSet: false, memory: false })).caption_exact_memory).toBeUndefined();
+    } finally {
+      await m.release();
+    }
+  }, 60_000);
+
+  it('names the file and field of a broken memory, loads without it when asked, and a failed build keeps the old one', async () => {
+    const dir = await withMemory(0.5);
+    const mem = join(dir, 'memory');
+    const json = readFileSync(join(mem, 'memory.json'), 'utf8');
+    const load = () => UnifiedModel.load(dir, { codec: tinyCodec(), threads: 1 });
+    const broken = async (edit: (m: Record<string, any>) => void, want: RegExp) => {
+      const m = JSON.parse(json);
+      edit(m);
+      writeFileSync(join(mem, 'memory.json'), JSON.stringify(m));
+      await expect(load()).rejects.toThrow(want);
+    };
+    await broken((m) => m.answers.label.pop(), /memory\.json: field 'answers\.label' has \d+ answers for \d+ entries/);
+    await broken((m) => (m.lambda = 2), /memory\.json: lambda:/);
+    await broken((m) => (m.questions['What is this?'] = 'colour'), /'What is this\?' is answered by 'colour'/);
+    await broken((m) => {
+      m.entries += 1;
+      for (const list of Object.values(m.answers) as string[][]) list.push('');
+    }, /features\.safetensors: tensor 'features' is F16\[\d+,16\], memory\.json needs F16\[\d+,16\]/);
+    writeFileSync(join(mem, 'memory.json'), '{"format": ');
+    await expect(load()).rejects.toThrow(/memory\.json: not readable JSON/);
+    const off = await UnifiedModel.load(dir, { codec: tinyCodec(), threads: 1, memory: false });
+    expect(off.memory).toBeNull();
+    await off.release();
+    writeFileSync(join(mem, 'memory.json'), json);
+    rmSync(join(mem, 'encoder.onnx'));
+    await expect(load()).rejects.toThrow(/encoder\.onnx: missing/);
+    // a build that fails (no such split) leaves the memory that was there
+    await expect(buildMemory({ encoderDir, dataDir, split: 'nowhere', out: mem, threads: 1 })).rejects.toThrow(/no rows for split 'nowhere'/);
+    expect(readFileSync(join(mem, 'memory.json'), 'utf8')).toBe(json);
+    expect(existsSync(join(mem, 'features.safetensors'))).toBe(true);
+  }, 60_000);
+});
