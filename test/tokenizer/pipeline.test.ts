@@ -3,7 +3,7 @@
 // two decoder-only rounds, the assembled model folder with its card; then a second invocation finds
 // every stage done and changes nothing; then a semantic encoder and a Stage II round that reads
 // images with its leading position (DualToken) are added, and the model that comes out captions
-// and draws with it.
+// and draws with it; last, an example memory with its own encoder is added and shipped.
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,4 +171,28 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
     expect(states['semantic-more-3'].result[`aligned_${d + 1}`]).toBeCloseTo(kept, 10);
   }
   expect(states['semantic-more-3'].result.aligned_1).toBeGreaterThan(0);
+
+  // an example memory with its own encoder: trained as one more stage, built at assembly, shipped
+  pipe.memory = { encoder: { ...semantic, train: { ...semantic.train, seed: 3 } }, k: 3, lambda: 0.7 };
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  const remembered = new Set<string>();
+  expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => remembered.add(s) })).toBe('done');
+  expect([...remembered]).toEqual(['memory-encoder']);
+  const mem = JSON.parse(await readFile(join(toy, 'memory', 'memory.json'), 'utf8'));
+  expect(mem).toMatchObject({ entries: train.rows.length, k: 3, lambda: 0.7, tau: 0.05, source: { split: 'train', rows: train.rows.length } });
+  expect(mem.answers.label).toEqual(train.rows.map((r) => r.text));
+  const card4 = JSON.parse(await readFile(join(toy, 'tessera.json'), 'utf8'));
+  expect(card4.metrics).toMatchObject({ memory_entries: train.rows.length, memory_split: 'train' });
+  expect(card4.metrics.memory_encoder_nn_top1).toBeGreaterThanOrEqual(0);
+  expect(card4.recipe.memory.encoder.train.seed).toBe(3);
+  // its features are the memory encoder's, not the model's semantic position's
+  const memFeat = async (dir: string) => {
+    const s = await Session.create(new Uint8Array(await readFile(join(dir, 'encoder.onnx'))), { threads: 1 });
+    const r = (await s.run({ pixels: { dtype: 'float32', shape: [1, 3, 32, 32], data: train.images.subarray(0, 3 * 32 * 32) } })).features.data as Float32Array;
+    await s.release();
+    return Array.from(r);
+  };
+  const [a, b] = [await memFeat(join(toy, 'memory')), await memFeat(join(tmp, 'work', 'memory-encoder', 'model'))];
+  a.forEach((x, i) => expect(x).toBeCloseTo(b[i], 5));
+  expect(a).not.toEqual(await memFeat(join(toy, 'image-tokenizer', 'semantic')));
 }, 300_000);

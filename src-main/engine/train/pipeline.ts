@@ -13,7 +13,9 @@
 //                   decompression), loss on answers only
 //   tokenizer-decoder  (optional) the final tokenizer's decoder fine-tuned alone with an SSIM term:
 //                   encoder and codebook fixed, so the codes the LM was trained on do not change
-//   assemble        the final model folder with its card (metrics measured on the held-out style)
+//   memory-encoder  (optional) the example memory's own semantic encoder (recipe 'semantic')
+//   assemble        the final model folder with its card (metrics measured on the held-out style),
+//                   and its example memory (infer/memory.ts) when the pipeline asks for one
 // Every stage runs with resume = true and is marked done in WORK/pipeline-state.json when it
 // finishes, so killing the process at any moment and starting again continues where it stopped.
 // `pipelineRecipe` is the same pipeline as a Recipe (the app's one-click "unified model" training on
@@ -33,6 +35,7 @@ import { alignSemanticEncoder, semanticRecipe, type SemanticRecipeConfig } from 
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR } from '../infer/memory.ts';
 
 /** A stage's recipe: a JSON file (relative to the pipeline file) or the config inline. */
 const RecipeRef = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
@@ -95,6 +98,16 @@ export const PipelineSchema = z.object({
     /** Further decoder-only rounds, each from the previous round's tokenizer. */
     more: z.array(z.object({ steps: z.int().min(1), lr: z.number().positive(), ssim_weight: z.number().min(0) })).default([]),
   }).nullable().default(null),
+  /** The model folder's example memory (infer/memory.ts), built from a split of the data at assembly;
+   *  null: none. `encoder`: its semantic encoder's recipe, trained as stage 'memory-encoder'; null:
+   *  the encoder of the model's own semantic position. */
+  memory: z.object({
+    encoder: RecipeRef.nullable().default(null),
+    split: z.string().min(1).default('train'),
+    k: z.int().min(1).default(MEMORY_DEFAULTS.k),
+    tau: z.number().positive().default(MEMORY_DEFAULTS.tau),
+    lambda: z.number().min(0).max(1).default(MEMORY_DEFAULTS.lambda),
+  }).strict().nullable().default(null),
 });
 export type Pipeline = z.infer<typeof PipelineSchema>;
 
@@ -200,6 +213,8 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   const backToPixels = p.stage2.more.findIndex((m, i) => firstSemantic >= 0 && i > firstSemantic && !m.semantic);
   const readsAlone = p.stage2.more.findIndex((m) => m.semantic_read && !m.semantic);
   if (readsAlone >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${readsAlone}].semantic_read`, 'needs `semantic: true` in the same round: the read is of the semantic position');
+  const memCfg = p.memory?.encoder ? await semanticConfig(p.memory.encoder, 'memory.encoder') : null;
+  if (p.memory && !memCfg && firstSemantic < 0) throw new RecipeConfigError('pipeline', 'memory.encoder', 'is needed: the model reads no semantic position whose encoder the memory could use');
   if (backToPixels >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${backToPixels}].semantic`, 'must be true: an earlier round already reads images with the semantic position');
   if (tokCfg.model.first_token_id + tokCfg.model.codebook_size > p.text_tokenizer.vocab_size)
     throw new RecipeConfigError(tokRef.source, 'text_tokenizer.vocab_size', `${p.text_tokenizer.vocab_size} is too small: the image codes use token ids [${tokCfg.model.first_token_id}, ${tokCfg.model.first_token_id + tokCfg.model.codebook_size}) of the shared vocabulary`);
@@ -213,6 +228,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       [`stage2-more-${i + 1}`, m.steps],
     ]),
     ...(p.decoder ? [p.decoder, ...p.decoder.more].map((m, i): [string, number] => [i === 0 ? 'tokenizer-decoder' : `tokenizer-decoder-${i + 1}`, m.steps]) : []),
+    ...(memCfg ? [['memory-encoder', memCfg.train.steps] as [string, number]] : []),
   ];
   const total = plan.reduce((a, [, n]) => a + n, 0);
   const before = (id: string) => plan.slice(0, plan.findIndex(([k]) => k === id)).reduce((a, [, n]) => a + n, 0);
@@ -351,6 +367,11 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       }
     }
 
+    if (memCfg && !(await stage('memory-encoder', async () => {
+      const res = await semanticRecipe.run(memCfg, recipeOpts('memory-encoder', join(work, 'memory-encoder')));
+      return { paused: res.status === 'paused', result: res.metrics };
+    }))) return false;
+
     return stage('assemble', async () => {
       const tmp = `${modelDir}.tmp-${process.pid}`;
       await rm(tmp, { recursive: true, force: true });
@@ -372,6 +393,15 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
         ...(laterSem.size ? { semantic_more: Object.fromEntries([...laterSem].map(([i, c]) => [`stage2.more[${i}]`, c])) } : {}),
       };
       card.metrics = { ...card.metrics, ...(await tokenizerMetrics(join(tmp, 'image-tokenizer'), data, opts.threads)) };
+      if (p.memory) {
+        const { encoder: _, split, ...mix } = p.memory;
+        const encoderDir = memCfg ? join(work, 'memory-encoder', 'model') : join(tmp, 'image-tokenizer', 'semantic');
+        const f = await buildMemory({ encoderDir, dataDir: data, split, out: join(tmp, MEMORY_DIR), mix, threads: opts.threads });
+        card.recipe.memory = { ...p.memory, ...(memCfg ? { encoder: memCfg } : {}) };
+        const encoderMetrics = memCfg ? state['memory-encoder']?.result ?? {} : {};
+        card.metrics = { ...card.metrics, memory_entries: f.entries, memory_split: split, ...Object.fromEntries(Object.entries(encoderMetrics).map(([k, v]) => [`memory_encoder_${k}`, v])) };
+        log(`memory: ${f.entries} examples of split '${split}'`);
+      }
       // the metrics of the encoder the final model reads
       if (firstSemantic >= 0) card.metrics = { ...card.metrics, ...Object.fromEntries(Object.entries(state[semId]?.result ?? {}).map(([k, v]) => [`semantic_${k}`, v])) };
       await writeFileAtomic(cardFile, JSON.stringify(card, null, 2) + '\n');
