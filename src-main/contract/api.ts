@@ -147,6 +147,8 @@ const TextSampling = z.object({
   topP: z.number().gt(0).max(1).optional(),
   maxNewTokens: z.int().min(1).max(8192).optional(),
   seed: z.int().min(0).max(0xffffffff).optional(),
+  /** The model's example memory for the questions it knows (on by default when the model has one). */
+  memory: z.boolean().optional(),
 }).strict();
 
 // ---- generate / gallery ----

@@ -2,6 +2,8 @@
 // folder, read from V views of the image (itself and jittered copies; --views, default 4); with
 // --labels FILE, the model's most likely labels of that list (one per line) instead, each with its
 // probability among the list's labels (exact up to 64 labels, else among those a beam of 64 reaches).
+// A model folder with an example memory (memory/) mixes its nearest examples' labels into the free
+// captions (engine/infer/memory.ts); --no-memory captions with the LM alone.
 import { readFile } from 'node:fs/promises';
 import { readImageFile } from '../../engine/infer/files.ts';
 import { LabelSet } from '../../engine/infer/labels.ts';
@@ -11,9 +13,9 @@ import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
 export const caption: Command = {
   name: 'caption',
   summary: 'Caption images with a unified model (one line per image)',
-  usage: 'caption --model DIR [--views V (4)] [--labels FILE.txt [--top K]] [--threads N] IMAGE...',
+  usage: 'caption --model DIR [--views V (4)] [--labels FILE.txt [--top K]] [--no-memory] [--threads N] IMAGE...',
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { model: { type: 'string' }, labels: { type: 'string' }, top: { type: 'string' }, views: { type: 'string' }, threads: { type: 'string' } }, true);
+    const { values, positionals } = parseFlags(argv, { model: { type: 'string' }, labels: { type: 'string' }, top: { type: 'string' }, views: { type: 'string' }, threads: { type: 'string' }, 'no-memory': { type: 'boolean' } }, true);
     if (!values.model) throw new UsageError('--model is required');
     if (positionals.length === 0) throw new UsageError('give at least one IMAGE');
     if (values.top !== undefined && !values.labels) throw new UsageError('--top ranks the labels of --labels FILE; give both');
@@ -22,7 +24,7 @@ export const caption: Command = {
     const labelText = values.labels === undefined ? null : await readFile(values.labels, 'utf8').catch((e: Error) => {
       throw new UsageError(`--labels: cannot read ${values.labels} (${e.message})`);
     });
-    const m = await loadUnifiedModel(values.model, { threads: intFlag('threads', values.threads, 1) });
+    const m = await loadUnifiedModel(values.model, { threads: intFlag('threads', values.threads, 1), memory: !values['no-memory'] });
     try {
       let set: LabelSet | null = null;
       if (labelText !== null) {

@@ -1,6 +1,7 @@
 // `tessera chat --model DIR [--message TEXT] [--image FILE]`: talk to a unified model. With --message,
 // one reply; without, a REPL (node:readline) where `/image FILE` attaches an image to the next message
-// and `/reset` starts over. Images the model draws are written as PNGs into --out-dir.
+// and `/reset` starts over. Images the model draws are written as PNGs into --out-dir. Questions the
+// model folder's example memory knows ("What is this?") are answered with it; --no-memory: the LM alone.
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChatTurn, MessagePart } from '../../engine/infer/types.ts';
@@ -31,13 +32,13 @@ async function reply(m: UnifiedModel, turns: ChatTurn[], outDir: string, seed: n
 export const chat: Command = {
   name: 'chat',
   summary: 'Chat with a unified model: images in (--image, /image) and out (PNG files)',
-  usage: 'chat --model DIR [--message TEXT] [--image FILE] [--out-dir DIR] [--seed S] [--threads N]',
+  usage: 'chat --model DIR [--message TEXT] [--image FILE] [--out-dir DIR] [--seed S] [--no-memory] [--threads N]',
   async run(argv) {
-    const { values } = parseFlags(argv, { model: { type: 'string' }, message: { type: 'string' }, image: { type: 'string' }, 'out-dir': { type: 'string' }, seed: { type: 'string' }, threads: { type: 'string' } });
+    const { values } = parseFlags(argv, { model: { type: 'string' }, message: { type: 'string' }, image: { type: 'string' }, 'out-dir': { type: 'string' }, seed: { type: 'string' }, threads: { type: 'string' }, 'no-memory': { type: 'boolean' } });
     if (!values.model) throw new UsageError('--model is required');
     const outDir = resolve(values['out-dir'] ?? '.');
     const seed = intFlag('seed', values.seed, 0, 0);
-    const m = await loadUnifiedModel(values.model, { threads: intFlag('threads', values.threads, 1) });
+    const m = await loadUnifiedModel(values.model, { threads: intFlag('threads', values.threads, 1), memory: !values['no-memory'] });
     const S = m.codec.imageSize;
     const image = async (file: string): Promise<MessagePart> => {
       const { pixels, note } = await readImageFile(file, S);

@@ -33,19 +33,22 @@ async function modelDemo(dir: string, out: string, threads: number): Promise<voi
   const card = JSON.parse(await readFile(join(dir, 'tessera.json'), 'utf8')) as { name?: string; metrics?: Record<string, unknown> };
   const m0 = card.metrics ?? {};
   const pct = (k: string) => (typeof m0[k] === 'number' ? `${((m0[k] as number) * 100).toFixed(1)}%` : 'not measured');
-  console.log(`its card (tessera.json), on the held-out style: caption exact ${pct('caption_exact')}, category ${pct('category_acc')}, text→image top-5 ${pct('t2i_top5')}\n`);
+  console.log(`its card (tessera.json), on the held-out style: caption exact ${pct('caption_exact')}${typeof m0.caption_exact_memory === 'number' ? ` (${pct('caption_exact_memory')} with its example memory)` : ''}, category ${pct('category_acc')}, text→image top-5 ${pct('t2i_top5')}\n`);
   const m = await loadUnifiedModel(dir, { threads });
   try {
     const S = m.codec.imageSize;
     const folder = join(packageDir('emoji-datasource-facebook'), 'img', 'facebook', '64');
-    console.log(`captions of held-out emoji (facebook style, never seen in training), each read from ${DEFAULT_VIEWS} views:`);
+    const mem = m.memory;
+    console.log(`captions of held-out emoji (facebook style, never seen in training), each read from ${DEFAULT_VIEWS} views${mem ? `, with the example memory (${mem.entries} training images, λ ${mem.mix.lambda}) and by the LM alone` : ''}:`);
     let first: Float32Array | null = null;
     for (const [code, label] of DEMO_EMOJI) {
       const { pixels } = await readImageFile(join(folder, `${code}.png`), S);
       first ??= pixels;
       const t0 = performance.now();
       const caption = await m.caption(pixels, S, { views: DEFAULT_VIEWS });
-      console.log(`  ${label.padEnd(10)} → ${caption}   (${(performance.now() - t0).toFixed(0)} ms)`);
+      const ms = performance.now() - t0;
+      const alone = mem ? `   LM alone: ${await m.caption(pixels, S, { views: DEFAULT_VIEWS, memory: false })}` : '';
+      console.log(`  ${label.padEnd(10)} → ${caption}   (${ms.toFixed(0)} ms)${alone}`);
     }
     let answer = '';
     await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: first!, size: S }, { type: 'text', text: 'What category is this?' }] }], { temperature: 0, maxNewTokens: 24, textOnly: true, views: DEFAULT_VIEWS }, (e) => {

@@ -103,13 +103,19 @@ export interface EvalOptions {
    * With a model folder's example memory (infer/memory.ts): also the caption and category figures
    * with the memory (`*_memory`) and the memory's own vote (`memory_nn_*`); default true. The
    * headline figures are always the LM's alone. Skipped (memory_skipped_leak 1) when the memory was
-   * built from the evaluated split.
+   * built from the evaluated split; `memory_seen` is the share of evaluated images that are one of
+   * the memory's examples (feature cosine ≥ 0.999: a copy evaluated under another folder or split).
    */
   memory?: boolean;
   /** The split whose images the pixel nearest-neighbour reference matches against (default 'train'). */
   baselineSplit?: string;
   onProgress?(what: string, done: number, total: number): void;
 }
+
+/** Cosine similarity above which an evaluated image counts as one of the memory's own examples (the
+ *  default model's memory: an example against its own stored F16 feature ≥ 0.99992, two different
+ *  training images ≤ 0.9971, held-out facebook images ≤ 0.96). */
+const SAME_IMAGE = 0.999;
 
 export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Record<string, number>> {
   const c = m.config;
@@ -133,7 +139,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
   const mem = o.memory === false ? null : m.memory;
   const leaked = mem !== null && builtFrom(mem, o.dataDir, o.split);
   const withMemory = mem !== null && !leaked;
-  let mExact = 0, mF1 = 0, mCat = 0, nnExact = 0, nnCat = 0;
+  let mExact = 0, mF1 = 0, mCat = 0, nnExact = 0, nnCat = 0, seen = 0;
   const mCaptions: { pred: string; truth: string }[] = [];
   for (const [k, i] of pick.entries()) {
     const r = rows[i];
@@ -163,6 +169,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
         return [...w].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
       };
       nnExact += vote('label') === normalise(r.text) ? 1 : 0;
+      seen += nb[0]?.similarity >= SAME_IMAGE ? 1 : 0;
       if (r.category) nnCat += vote('category') === normalise(r.category) ? 1 : 0;
     }
     o.onProgress?.('questions', k + 1, pick.length);
@@ -172,7 +179,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
   if (withMemory)
     Object.assign(out, {
       caption_exact_memory: mExact / pick.length, caption_f1_memory: mF1 / pick.length, category_acc_memory: catN ? mCat / catN : NaN,
-      memory_nn_caption_exact: nnExact / pick.length, memory_nn_category_acc: catN ? nnCat / catN : NaN,
+      memory_nn_caption_exact: nnExact / pick.length, memory_nn_category_acc: catN ? nnCat / catN : NaN, memory_seen: seen / pick.length,
       memory_entries: mem.entries, memory_k: mem.mix.k, memory_tau: mem.mix.tau, memory_lambda: mem.mix.lambda,
     }, skinToneBreakdown('caption_exact_memory', mCaptions));
 
