@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORY_PROMPT } from '../../src-main/engine/data/tasks.ts';
 import { evaluateModel } from '../../src-main/engine/infer/eval.ts';
 import { buildMemory, memoryNextToken, mixMemory, nearest } from '../../src-main/engine/infer/memory.ts';
-import type { TextSampling } from '../../src-main/engine/infer/types.ts';
+import type { GenerationEvent, TextSampling } from '../../src-main/engine/infer/types.ts';
 import { UnifiedModel } from '../../src-main/engine/infer/unified.ts';
 import { fromHalf, toHalf } from '../../src-main/engine/io/half.ts';
 import { writeSafetensors } from '../../src-main/engine/io/safetensors.ts';
@@ -136,6 +136,11 @@ describe('a model folder with a memory', () => {
         expect(await ask(m, px, 'What is this?', { lambda: 0 })).toBe(lmAlone);
         expect(await ask(m, px, 'Is this an animal?')).toBe(await ask(m, px, 'Is this an animal?', false));
         differs += lmAlone !== train.rows[i].text ? 1 : 0;
+        // the reply says which examples it leaned on; the LM alone says nothing of the kind
+        const events: GenerationEvent[] = [];
+        for (const memory of [undefined, false]) await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: px, size: 16 }, { type: 'text', text: 'What is this?' }] }], { temperature: 0, maxNewTokens: 4, textOnly: true, memory }, (e) => e.type === 'memory' && events.push(e));
+        expect(events).toHaveLength(1);
+        expect(events[0]).toMatchObject({ type: 'memory', lambda: 1, examples: [{ answer: train.rows[i].text, weight: 1 }] });
       }
       expect(differs).toBeGreaterThan(0); // a 6-step model does not name these itself: the memory did
     } finally {

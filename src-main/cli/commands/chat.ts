@@ -16,6 +16,11 @@ async function reply(m: UnifiedModel, turns: ChatTurn[], outDir: string, seed: n
     if (e.type === 'text') {
       process.stdout.write(e.delta);
       text += e.delta;
+    } else if (e.type === 'memory') {
+      // which labelled examples the answer leans on, most similar first (stderr: the reply stays clean)
+      const seen = new Map<string, number>();
+      for (const x of e.examples) seen.set(x.answer, (seen.get(x.answer) ?? 0) + x.weight);
+      console.error(`[memory, λ ${e.lambda}: ${[...seen].slice(0, 3).map(([a, w]) => `${a} ${(w * 100).toFixed(0)}%`).join(', ')}]`);
     } else if (e.type === 'image-done') {
       if (text) parts.push({ type: 'text', text });
       text = '';

@@ -54,6 +54,8 @@ export type GenerationEvent =
   /** Partial image: the positions decoded so far drawn, the rest blank; emitted every few positions. */
   | { type: 'image-progress'; index: number; done: number; positions: number; pixels: Float32Array; size: number }
   | { type: 'image-done'; index: number; pixels: Float32Array; size: number; tokens: Int32Array }
+  /** The example memory's nearest examples helped with this answer (infer/memory.ts): their answers, cosine similarities and weights. */
+  | { type: 'memory'; examples: { answer: string; similarity: number; weight: number }[]; lambda: number }
   | { type: 'done'; reason: 'eos' | 'length' | 'aborted' };
 
 export interface UnifiedModelApi {
@@ -62,6 +64,6 @@ export interface UnifiedModelApi {
   /** n images for a text prompt (CFG, constrained to image codes, exactly the right count). */
   generateImages(prompt: string, n: number, sampling: ImageSampling, onEvent?: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<{ pixels: Float32Array; size: number; tokens: Int32Array }[]>;
   /** One line describing an image (greedy; `views` as in TextSampling). */
-  caption(pixels: Float32Array, size: number, o?: { views?: number }): Promise<string>;
+  caption(pixels: Float32Array, size: number, o?: { views?: number; memory?: TextSampling['memory'] }): Promise<string>;
   release(): Promise<void>;
 }

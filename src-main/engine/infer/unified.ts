@@ -407,7 +407,7 @@ export class UnifiedModel implements UnifiedModelApi {
     let shown = '';
     let images = 0;
     const textOpts = { temperature: s.temperature ?? 0, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty };
-    const recalled = await this.recall(turns, s.memory);
+    const recalled = await this.recall(turns, s.memory, onEvent);
     const [lo, hi] = imageIdRange(this.config);
     for (let k = 0; k < max; k++) {
       if (signal?.aborted) return onEvent({ type: 'done', reason: 'aborted' });
@@ -443,7 +443,7 @@ export class UnifiedModel implements UnifiedModelApi {
    * about exactly one image: its nearest examples' answer tokens (through the stop token) with their
    * weights, and λ. Null when the memory is off, absent, or does not apply.
    */
-  private async recall(turns: ChatTurn[], want: TextSampling['memory']): Promise<{ answers: { ids: number[]; weight: number }[]; lambda: number } | null> {
+  private async recall(turns: ChatTurn[], want: TextSampling['memory'], onEvent: (e: GenerationEvent) => void): Promise<{ answers: { ids: number[]; weight: number }[]; lambda: number } | null> {
     const mem = this.memory, last = turns.at(-1);
     if (!mem || want === false || last?.role !== 'user') return null;
     const images = last.parts.filter((p) => p.type === 'image');
@@ -454,11 +454,16 @@ export class UnifiedModel implements UnifiedModelApi {
     const img = images[0];
     const f = await mem.embed(fitSquare(img.pixels, img.size, mem.imageSize), 1);
     const answers: { ids: number[]; weight: number }[] = [];
+    const examples: { answer: string; similarity: number; weight: number }[] = [];
     for (const nb of mem.neighbours(f, mix)) {
       const text = mem.answer(field, nb.entry);
-      if (text) answers.push({ ids: answerIds(this.tok, question.trim(), text), weight: nb.weight });
+      if (!text) continue;
+      answers.push({ ids: answerIds(this.tok, question.trim(), text), weight: nb.weight });
+      examples.push({ answer: text, similarity: nb.similarity, weight: nb.weight });
     }
-    return answers.length ? { answers, lambda: mix.lambda } : null;
+    if (answers.length === 0) return null;
+    onEvent({ type: 'memory', examples, lambda: mix.lambda });
+    return { answers, lambda: mix.lambda };
   }
 
   async caption(pixels: Float32Array, size: number, o: { views?: number; memory?: TextSampling['memory'] } = {}): Promise<string> {
