@@ -158,6 +158,10 @@ describe('a model folder with a memory', () => {
       const own = await evaluateModel(m, { dataDir, split: 'train', limit: 4, generate: 0, closedSet: false });
       expect(own.memory_skipped_leak).toBe(1);
       expect(own.caption_exact_memory).toBeUndefined();
+      // the same rows in a copy of the data folder are still the memory's own
+      const moved = tmp('moved-data');
+      cpSync(dataDir, moved, { recursive: true });
+      expect((await evaluateModel(m, { dataDir: moved, split: 'train', limit: 2, generate: 0, closedSet: false })).memory_skipped_leak).toBe(1);
       expect((await evaluateModel(m, { dataDir, split: 'copy', limit: 2, generate: 0, closedSet: false, memory: false })).caption_exact_memory).toBeUndefined();
     } finally {
       await m.release();

@@ -137,7 +137,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
     return text.trim();
   };
   const mem = o.memory === false ? null : m.memory;
-  const leaked = mem !== null && builtFrom(mem, o.dataDir, o.split);
+  const leaked = mem !== null && builtFrom(mem, o.split, rows);
   const withMemory = mem !== null && !leaked;
   let mExact = 0, mF1 = 0, mCat = 0, nnExact = 0, nnCat = 0, seen = 0;
   const mCaptions: { pred: string; truth: string }[] = [];

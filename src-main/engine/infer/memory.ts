@@ -13,11 +13,12 @@
 //   memory/features.safetensors  'features' F16 (entries, embed_dim), unit rows
 //   memory/encoder.onnx          pixels (B, 3, S, S) in [0, 1] → features (B, embed_dim), weights baked
 //
-// Memories are built from an imagefolder split (`tessera memory build`); a memory never answers
-// about the split it was built from in `eval lm` (the figures would be leaked).
+// Memories are built from an imagefolder split (`tessera memory build`); `eval lm` never measures a
+// memory on the rows it was built from (the figures would be leaked), wherever the data lies.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { loadImageFolder } from '../data/imagefolder.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT } from '../data/tasks.ts';
@@ -56,7 +57,10 @@ const MemoryFileSchema = z.object({
   questions: z.record(z.string().min(1), z.string().min(1)),
   /** Field → its answer for each entry ('' = this entry has none). */
   answers: z.record(z.string().min(1), z.array(z.string())),
-  source: z.object({ data: z.string(), split: z.string(), rows: z.int().min(0) }),
+  /** Where the examples came from: the data folder as given, its split, and a fingerprint of those
+   *  rows (sha256 over the split's name and its rows' file names and labels) that says whether a
+   *  split is this one wherever the data lies. */
+  source: z.object({ data: z.string(), split: z.string(), rows: z.int().min(0), fingerprint: z.string().regex(/^[0-9a-f]{64}$/) }),
   built_at: z.string().optional(),
 }).strict();
 export type MemoryFile = z.infer<typeof MemoryFileSchema>;
@@ -256,7 +260,7 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   }
   const file: MemoryFile = {
     format: 'tessera-memory/1', encoder: { ...c }, entries: n, ...mix, questions, answers,
-    source: { data: resolve(o.dataDir), split: o.split, rows: n }, built_at: new Date().toISOString(),
+    source: { data: o.dataDir, split: o.split, rows: n, fingerprint: rowsFingerprint(o.split, folder.rows) }, built_at: new Date().toISOString(),
   };
   const tmp = `${o.out}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
@@ -269,5 +273,12 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   return file;
 }
 
-/** Whether `memory` was built from the `split` of `dataDir` (answers there would be leaked). */
-export const builtFrom = (memory: ExampleMemory, dataDir: string, split: string) => memory.file.source.split === split && memory.file.source.data === resolve(dataDir);
+/** sha256 over a split's name and its rows' file names and labels, in order. */
+export function rowsFingerprint(split: string, rows: readonly { file_name: string; text: string }[]): string {
+  const h = createHash('sha256').update(`${split}\n`);
+  for (const r of rows) h.update(`${r.file_name}\t${r.text}\n`);
+  return h.digest('hex');
+}
+
+/** Whether `memory` was built from exactly this split's rows (answers about them would be leaked). */
+export const builtFrom = (memory: ExampleMemory, split: string, rows: readonly { file_name: string; text: string }[]) => memory.file.source.fingerprint === rowsFingerprint(split, rows);
