@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORY_PROMPT } from '../../src-main/engine/data/tasks.ts';
 import { evaluateModel } from '../../src-main/engine/infer/eval.ts';
-import { buildMemory, memoryNextToken, mixMemory, nearest } from '../../src-main/engine/infer/memory.ts';
+import { buildMemory, describeExamples, memoryNextToken, mixMemory, nearest } from '../../src-main/engine/infer/memory.ts';
 import type { GenerationEvent, TextSampling } from '../../src-main/engine/infer/types.ts';
 import { UnifiedModel } from '../../src-main/engine/infer/unified.ts';
 import { fromHalf, toHalf } from '../../src-main/engine/io/half.ts';
@@ -59,6 +59,12 @@ describe('the memory mixture', () => {
     expect([...memoryNextToken(cands, [5, 6])!]).toEqual([[9, 1]]);
     expect(memoryNextToken(cands, [5, 6, 9])).toBeNull(); // every answer is complete
     expect(memoryNextToken(cands, [4])).toBeNull(); // none continues the text: the LM alone decides
+  });
+
+  it('describes the examples an answer leaned on by their summed weight', () => {
+    const ex = [{ answer: 'b', weight: 0.3 }, { answer: 'a', weight: 0.25 }, { answer: 'b', weight: 0.2 }, { answer: 'c', weight: 0.15 }, { answer: 'd', weight: 0.1 }];
+    expect(describeExamples(ex)).toBe('b 50%, a 25%, c 15%');
+    expect(describeExamples(ex, 1)).toBe('b 50%');
   });
 
   it('mixes λ·p_memory + (1 − λ)·p_LM in log space', () => {

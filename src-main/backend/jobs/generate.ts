@@ -10,6 +10,7 @@ import type { ApiEvent } from '../../contract/api.ts';
 import { decodeImage, encodePng } from '../../engine/io/image.ts';
 import type { ChatTurn, GenerationEvent, ImageSampling, TextSampling } from '../../engine/infer/types.ts';
 import { loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { describeExamples } from '../../engine/infer/memory.ts';
 import { openStore, writeFileAtomic, type NewMessage } from '../store/index.ts';
 import { cachedModel, modelKey } from './model-cache.ts';
 import type { Executor } from './kinds.ts';
@@ -68,6 +69,8 @@ export const generateJob: Executor = async (job, { signal, post }) => {
             stream({ type: 'stream.image-done', index: e.index, url: `/api/files/generations/${g.id}`, generationId: g.id, attachmentId: null });
           }
         }));
+      } else if (e.type === 'memory') {
+        post({ type: 'log', level: 'info', message: `answered with the example memory (λ ${e.lambda}): ${describeExamples(e.examples)}` });
       } else if (e.type === 'done') reason = e.reason;
     };
     if (p.mode === 'images') {

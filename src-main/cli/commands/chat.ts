@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import type { ChatTurn, MessagePart } from '../../engine/infer/types.ts';
 import { readImageFile, writeImageFile } from '../../engine/infer/files.ts';
 import { loadUnifiedModel, type UnifiedModel } from '../../engine/infer/unified.ts';
+import { describeExamples } from '../../engine/infer/memory.ts';
 import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
 
 async function reply(m: UnifiedModel, turns: ChatTurn[], outDir: string, seed: number): Promise<ChatTurn> {
@@ -17,10 +18,8 @@ async function reply(m: UnifiedModel, turns: ChatTurn[], outDir: string, seed: n
       process.stdout.write(e.delta);
       text += e.delta;
     } else if (e.type === 'memory') {
-      // which labelled examples the answer leans on, most similar first (stderr: the reply stays clean)
-      const seen = new Map<string, number>();
-      for (const x of e.examples) seen.set(x.answer, (seen.get(x.answer) ?? 0) + x.weight);
-      console.error(`[memory, λ ${e.lambda}: ${[...seen].slice(0, 3).map(([a, w]) => `${a} ${(w * 100).toFixed(0)}%`).join(', ')}]`);
+      // which labelled examples the answer leans on (stderr: the reply stays clean)
+      console.error(`[memory, λ ${e.lambda}: ${describeExamples(e.examples)}]`);
     } else if (e.type === 'image-done') {
       if (text) parts.push({ type: 'text', text });
       text = '';

@@ -273,6 +273,13 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   return file;
 }
 
+/** "waving hand 62%, raised hand 20%": the examples' answers by their summed weight, the `top` largest. */
+export function describeExamples(examples: readonly { answer: string; weight: number }[], top = 3): string {
+  const share = new Map<string, number>();
+  for (const x of examples) share.set(x.answer, (share.get(x.answer) ?? 0) + x.weight);
+  return [...share].sort((a, b) => b[1] - a[1]).slice(0, top).map(([a, w]) => `${a} ${(w * 100).toFixed(0)}%`).join(', ');
+}
+
 /** sha256 over a split's name and its rows' file names and labels, in order. */
 export function rowsFingerprint(split: string, rows: readonly { file_name: string; text: string }[]): string {
   const h = createHash('sha256').update(`${split}\n`);
