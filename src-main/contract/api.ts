@@ -130,6 +130,8 @@ export const Attachment = z.object({ id: Id, kind: z.literal('image'), width: z.
 export const Message = z.object({
   id: Id, chatId: Id, ordinal: Count, role: z.enum(['system', 'user', 'assistant']),
   content: z.string(), createdAt: Time, attachments: z.array(Attachment),
+  /** The labelled examples an answer leaned on (the model's example memory), largest share first; null: none. */
+  memory: z.array(z.object({ answer: z.string(), share: z.number().min(0).max(1) })).nullable(),
 });
 export type Message = z.infer<typeof Message>;
 export const Chat = z.object({ id: Id, title: z.string(), modelId: Id.nullable(), createdAt: Time, updatedAt: Time });

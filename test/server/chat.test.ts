@@ -4,7 +4,7 @@
 // (a PNG with its prompt in a tEXt chunk, in the gallery); a copy of the model in
 // another folder is a different model and loads afresh; close() shuts the idle worker down. Chat and
 // drawing run on the runtime's inference threads, apart from the job threads, and another count
-// loads the model afresh on it.
+// loads the model afresh on it. A reply the model's example memory helped with says on which examples.
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,10 @@ describe('chat on the shipped model', () => {
     // the reply is the model's (text, or an image attachment); what matters here is that it came
     expect(first.end.message?.role).toBe('assistant');
     expect(first.end.message!.content.length + first.end.message!.attachments.length).toBeGreaterThan(0);
+    // the shipped model's example memory knows "What is this?": the reply keeps the examples it leaned
+    // on (this apple-style image is one of them), and the job log names them
+    expect(first.end.message!.memory?.[0]).toMatchObject({ answer: 'red apple' });
+    expect(first.logs.some((m) => /^answered with the example memory \(λ 0\.7\): red apple \d+%/.test(m))).toBe(true);
     expect(s.backend.runner.idleWorkers).toBe(1);
     const second = await send(log, chat.id);
     expect(second.logs).toContain('model "tessera-emoji-unicode" already loaded in this worker');

@@ -1,5 +1,6 @@
 // The assistant's records: chats with ordered messages and image attachments (cascade on delete,
-// truncate for regenerate), and generated images with their sampling parameters.
+// truncate for regenerate; the example memory an answer leaned on), and generated images with
+// their sampling parameters.
 import { describe, expect, it } from 'vitest';
 import { checkAndClose, freshStore, sha256 } from './helpers.ts';
 
@@ -26,6 +27,11 @@ describe('chats', () => {
     // most recently active first (created later and appended to: first even within one millisecond)
     expect(store.chats.list().map((c) => c.id)).toEqual([chat.id, other.id]);
     expect(store.chats.rename(other.id, 'renamed').title).toBe('renamed');
+    // an answer keeps the labelled examples it leaned on (the model's example memory); others have none
+    const recalled = store.chats.append(other.id, { role: 'assistant', content: 'red apple', memory: [{ answer: 'red apple', share: 0.8 }, { answer: 'tomato', share: 0.2 }] });
+    expect(store.chats.message(recalled.id).memory).toEqual([{ answer: 'red apple', share: 0.8 }, { answer: 'tomato', share: 0.2 }]);
+    expect(m1.memory).toBeNull();
+    expect(() => store.chats.append(other.id, { role: 'assistant', content: 'x', memory: [{ answer: 'a', share: 2 }] })).toThrow(/chats\.append: memory\[0\]\.share: Too big/);
 
     expect(store.chats.truncateFrom(m2.id)).toBe(2); // regenerate from message 2
     expect(store.chats.append(chat.id, { role: 'user', content: 'again' }).ordinal).toBe(2);

@@ -78,15 +78,16 @@ describe('migrations', () => {
     checkAndClose(store);
     expect(existsSync(`${path}-wal`)).toBe(false);
     const bytes = readFileSync(path);
-    bytes.writeUInt32BE(7, 60); // as if written by a Tessera with schema v7
+    const newer = SCHEMA_VERSION + 1;
+    bytes.writeUInt32BE(newer, 60); // as if written by a newer Tessera
     writeFileSync(path, bytes);
     const before = sha256(readFileSync(path));
     const filesBefore = readdirSync(dir).sort();
 
     const err = await openStore(path).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SchemaTooNewError);
-    expect((err as Error).message).toContain(`database schema v7 is newer than this Tessera (v${SCHEMA_VERSION}); upgrade Tessera`);
-    await expect(openStore(path, { readonly: true })).rejects.toThrow(/database schema v7 is newer than this Tessera/);
+    expect((err as Error).message).toContain(`database schema v${newer} is newer than this Tessera (v${SCHEMA_VERSION}); upgrade Tessera`);
+    await expect(openStore(path, { readonly: true })).rejects.toThrow(`database schema v${newer} is newer than this Tessera`);
 
     expect(sha256(readFileSync(path))).toBe(before);
     expect(readdirSync(dir).sort()).toEqual(filesBefore);

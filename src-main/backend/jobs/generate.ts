@@ -10,7 +10,7 @@ import type { ApiEvent } from '../../contract/api.ts';
 import { decodeImage, encodePng } from '../../engine/io/image.ts';
 import type { ChatTurn, GenerationEvent, ImageSampling, TextSampling } from '../../engine/infer/types.ts';
 import { loadUnifiedModel } from '../../engine/infer/unified.ts';
-import { describeExamples } from '../../engine/infer/memory.ts';
+import { describeExamples, exampleShares } from '../../engine/infer/memory.ts';
 import { openStore, writeFileAtomic, type NewMessage } from '../store/index.ts';
 import { cachedModel, modelKey } from './model-cache.ts';
 import type { Executor } from './kinds.ts';
@@ -49,6 +49,7 @@ export const generateJob: Executor = async (job, { signal, post }) => {
     const generationIds: number[] = [];
     let text = '';
     let reason: 'eos' | 'length' | 'aborted' = 'eos';
+    let memory: { answer: string; share: number }[] | null = null;
     const meta = (index: number) => ({ prompt: p.prompt ?? '', seed: String(p.sampling.seed ?? ''), settings: JSON.stringify({ ...p.sampling, index }), model: model.name });
     const onEvent = (e: GenerationEvent) => {
       if (e.type === 'text') { text += e.delta; stream({ type: 'stream.text', delta: e.delta }); }
@@ -71,6 +72,7 @@ export const generateJob: Executor = async (job, { signal, post }) => {
         }));
       } else if (e.type === 'memory') {
         post({ type: 'log', level: 'info', message: `answered with the example memory (λ ${e.lambda}): ${describeExamples(e.examples)}` });
+        memory = exampleShares(e.examples);
       } else if (e.type === 'done') reason = e.reason;
     };
     if (p.mode === 'images') {
@@ -93,7 +95,7 @@ export const generateJob: Executor = async (job, { signal, post }) => {
     const stats = { seconds: (performance.now() - t1) / 1000, threads: job.threads, images: saved.length };
     if (p.mode === 'chat') {
       const attachments: NewMessage['attachments'] = saved.sort((a, b) => a.index - b.index).map((s) => ({ kind: 'image', path: s.path, sha256: s.sha256, width: s.size, height: s.size }));
-      const message = store.chats.append(p.chatId!, { role: 'assistant', content: text, attachments });
+      const message = store.chats.append(p.chatId!, { role: 'assistant', content: text, attachments, memory });
       message.attachments.forEach((a, k) => stream({ type: 'stream.image-done', index: saved[k].index, url: `/api/files/attachments/${a.id}`, generationId: null, attachmentId: a.id }));
       return { status: 'done', result: { reason, messageId: message.id, stats } };
     }

@@ -34,15 +34,20 @@ export interface MessageRow {
   content: string;
   createdAt: number;
   attachments: AttachmentRow[];
+  /** The labelled examples the answer leaned on (the model's example memory), with their shares; null: none. */
+  memory: { answer: string; share: number }[] | null;
 }
 
 const NewAttachment = z.object({ kind: z.literal('image').default('image'), path: nonEmpty, sha256: sha256Hex, width: count, height: count });
-const NewMessage = z.object({ role: z.enum(MESSAGE_ROLES), content: z.string(), attachments: z.array(NewAttachment).default([]) });
+const MemoryShare = z.object({ answer: z.string(), share: z.number().min(0).max(1) }).strict();
+const NewMessage = z.object({ role: z.enum(MESSAGE_ROLES), content: z.string(), attachments: z.array(NewAttachment).default([]), memory: z.array(MemoryShare).nullish() });
 export type NewMessage = z.input<typeof NewMessage>;
 const NewChat = z.object({ title: z.string(), modelId: id.nullish() });
 
 const CCOLS = `id, title, model_id AS modelId, created_at AS createdAt, updated_at AS updatedAt`;
-const MCOLS = `id, chat_id AS chatId, ordinal, role, content, created_at AS createdAt`;
+const MCOLS = `id, chat_id AS chatId, ordinal, role, content, created_at AS createdAt, memory`;
+type RawMessage = Omit<MessageRow, 'attachments' | 'memory'> & { memory: string | null };
+const withMemory = (m: RawMessage): Omit<MessageRow, 'attachments'> => ({ ...m, memory: m.memory === null ? null : (JSON.parse(m.memory) as MessageRow['memory']) });
 const ACOLS = `id, message_id AS messageId, kind, path, sha256, width, height`;
 
 export class ChatsRepo {
@@ -83,7 +88,7 @@ export class ChatsRepo {
       if (!this.db.stmt(`SELECT 1 FROM chats WHERE id = ?`).get(chatId)) throw new StoreInputError(op, 'chatId', `chat ${chatId} does not exist`);
       const t = now();
       const next = (this.db.stmt(`SELECT coalesce(max(ordinal) + 1, 0) AS n FROM messages WHERE chat_id = ?`).get(chatId) as { n: number }).n;
-      const r = this.db.stmt(`INSERT INTO messages (chat_id, ordinal, role, content, created_at) VALUES (?, ?, ?, ?, ?)`).run(chatId, next, m.role, m.content, t);
+      const r = this.db.stmt(`INSERT INTO messages (chat_id, ordinal, role, content, created_at, memory) VALUES (?, ?, ?, ?, ?, ?)`).run(chatId, next, m.role, m.content, t, m.memory ? JSON.stringify(m.memory) : null);
       const messageId = Number(r.lastInsertRowid);
       const att = this.db.stmt(`INSERT INTO attachments (message_id, kind, path, sha256, width, height) VALUES (?, ?, ?, ?, ?, ?)`);
       for (const a of m.attachments) att.run(messageId, a.kind, a.path, a.sha256, a.width, a.height);
@@ -93,7 +98,7 @@ export class ChatsRepo {
   }
 
   message(messageId: number): MessageRow {
-    const m = must(this.db.stmt(`SELECT ${MCOLS} FROM messages WHERE id = ?`).get(messageId), 'message', messageId) as Omit<MessageRow, 'attachments'>;
+    const m = withMemory(must(this.db.stmt(`SELECT ${MCOLS} FROM messages WHERE id = ?`).get(messageId), 'message', messageId) as RawMessage);
     return { ...m, attachments: this.db.stmt(`SELECT ${ACOLS} FROM attachments WHERE message_id = ? ORDER BY id`).all(messageId) as AttachmentRow[] };
   }
 
@@ -104,7 +109,7 @@ export class ChatsRepo {
 
   /** The chat's messages in order, each with its attachments. */
   messages(chatId: number): MessageRow[] {
-    const msgs = this.db.stmt(`SELECT ${MCOLS} FROM messages WHERE chat_id = ? ORDER BY ordinal`).all(chatId) as Omit<MessageRow, 'attachments'>[];
+    const msgs = (this.db.stmt(`SELECT ${MCOLS} FROM messages WHERE chat_id = ? ORDER BY ordinal`).all(chatId) as RawMessage[]).map(withMemory);
     const atts = this.db.stmt(`SELECT ${ACOLS.split(', ').map((c) => `a.${c}`).join(', ')} FROM attachments a JOIN messages m ON m.id = a.message_id
       WHERE m.chat_id = ? ORDER BY a.id`).all(chatId) as AttachmentRow[];
     const by = new Map<number, AttachmentRow[]>();

@@ -271,6 +271,12 @@ CREATE INDEX samples_by_job ON samples(job_id, id);
 CREATE INDEX samples_by_run ON samples(run_id, id) WHERE run_id IS NOT NULL;
 `);
 
+// v7: the labelled examples an assistant answer leaned on (the model's example memory), as JSON
+// [{answer, share}], or NULL
+const v7 = sql(`
+ALTER TABLE messages ADD COLUMN memory TEXT CHECK (memory IS NULL OR json_valid(memory));
+`);
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'datasets, items, captions, tags, import errors', up: v1 },
   { version: 2, name: 'models, runs, metrics, checkpoints, evaluations, token cache', up: v2 },
@@ -278,6 +284,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'trigram search indexes over item paths and current captions', up: v4 },
   { version: 5, name: 'dataset import status', up: v5 },
   { version: 6, name: 'job queue and training samples', up: v6 },
+  { version: 7, name: 'the example memory behind an answer', up: v7 },
 ];
 
 /** The schema version this code writes and reads. */

@@ -273,12 +273,16 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   return file;
 }
 
-/** "waving hand 62%, raised hand 20%": the examples' answers by their summed weight, the `top` largest. */
-export function describeExamples(examples: readonly { answer: string; weight: number }[], top = 3): string {
+/** The examples' distinct answers with their summed weights, the `top` largest first. */
+export function exampleShares(examples: readonly { answer: string; weight: number }[], top = 3): { answer: string; share: number }[] {
   const share = new Map<string, number>();
   for (const x of examples) share.set(x.answer, (share.get(x.answer) ?? 0) + x.weight);
-  return [...share].sort((a, b) => b[1] - a[1]).slice(0, top).map(([a, w]) => `${a} ${(w * 100).toFixed(0)}%`).join(', ');
+  return [...share].sort((a, b) => b[1] - a[1]).slice(0, top).map(([answer, w]) => ({ answer, share: Math.min(1, w) }));
 }
+
+/** "waving hand 62%, raised hand 20%": exampleShares as a line. */
+export const describeExamples = (examples: readonly { answer: string; weight: number }[], top = 3): string =>
+  exampleShares(examples, top).map((x) => `${x.answer} ${(x.share * 100).toFixed(0)}%`).join(', ');
 
 /** sha256 over a split's name and its rows' file names and labels, in order. */
 export function rowsFingerprint(split: string, rows: readonly { file_name: string; text: string }[]): string {

@@ -1,5 +1,6 @@
 // One message: the user's text and images, or the assistant's markdown and images, with copy,
-// save image and regenerate actions.
+// save image and regenerate actions; an answer that leaned on the model's example memory says on
+// which labelled examples, with their shares.
 import { useState } from 'react';
 import type { Message } from '../../../src-main/contract/api.ts';
 import { mediaUrl } from '../../api/transport.ts';
@@ -31,6 +32,11 @@ export function MessageView({ message, onRegenerate }: { message: Message; onReg
           </div>
         )}
         {message.content && (mine ? <p className="user-text">{message.content}</p> : <Markdown text={message.content} />)}
+        {message.memory && message.memory.length > 0 && (
+          <p className="faint memory-note" title="The model's example memory: the labelled images nearest to this one, and how much each answer weighed">
+            From the example memory: {message.memory.map((x) => `${x.answer} ${(x.share * 100).toFixed(0)}%`).join(' · ')}
+          </p>
+        )}
       </div>
       {!mine && (
         <div className="msg-actions">
