@@ -79,6 +79,9 @@ describe('Tessera with the default model', () => {
     await page.locator('.msg.assistant[data-message]').last().waitFor({ timeout: 120_000 });
     const text = (await page.locator('.msg.assistant[data-message] .md').last().textContent())?.trim() ?? '';
     expect(text.length, 'the caption is empty').toBeGreaterThan(2);
+    // the default model's example memory helped: the reply says on which examples
+    const note = (await page.locator('.msg.assistant[data-message] .memory-note').last().textContent()) ?? '';
+    expect(note).toMatch(/^From the example memory: red apple \d+%/);
     await screenshot(app, 'chat-caption');
   });
 
