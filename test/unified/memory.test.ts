@@ -3,7 +3,8 @@
 // the 'lm' recipe on real emoji with a real semantic encoder (random weights, exported through
 // onnxruntime): a memory built from the training split makes the caption of a training image's copy
 // that image's label at λ = 1, leaves the LM's answer alone at λ = 0 and for questions it does not
-// know, stays out of `eval lm` on its own split, and broken memory folders name the file and field.
+// know, stays out of `eval lm` on its own split, is built by the lm recipe (from a semantic encoder
+// or another memory's encoder), and broken memory folders name the file and field.
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +173,32 @@ describe('a model folder with a memory', () => {
     } finally {
       await m.release();
     }
+  }, 60_000);
+
+  it('is built by the lm recipe into the new model folder, with a semantic encoder or another memory\'s encoder', async () => {
+    const tokDir = (await tinyTokenizer()).dir;
+    const imgTok = tmp('imgtok2');
+    writeFileSync(join(imgTok, 'config.json'), JSON.stringify({ palette: [16, 4, 2, 2, 16] }));
+    const run = async (encoder: string) => {
+      const cfg = parseLmConfig({
+        model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 48, max_position_embeddings: 112, depth_head_heads: 2, depth_head_intermediate_size: 32 },
+        data: { dir: dataDir, eval_split: 'test' }, image_tokenizer: imgTok, text_tokenizer: tokDir, stage: 'stage2', memory: { encoder, k: 4, lambda: 0.6 },
+        train: { steps: 1, batch: 2, warmup_steps: 0, checkpoint_every: 1, eval_batches: 1, threads: 1 },
+      }, 'lm.json');
+      return (await runLmRecipe(cfg, { outDir: tmp('lm-mem'), resume: false }, { loadCodec: async () => tinyCodec() })).modelDir!;
+    };
+    const first = await run(encoderDir);
+    const f1 = JSON.parse(readFileSync(join(first, 'memory', 'memory.json'), 'utf8'));
+    const train = await encodedSplit(dataDir, 'train');
+    expect(f1).toMatchObject({ entries: train.rows.length, k: 4, lambda: 0.6, source: { split: 'train' } });
+    expect(JSON.parse(readFileSync(join(first, 'tessera.json'), 'utf8')).metrics).toMatchObject({ memory_entries: train.rows.length, memory_split: 'train' });
+    // a second model reuses the first memory's encoder: the same features, byte for byte
+    const second = await run(join(first, 'memory'));
+    expect(readFileSync(join(second, 'memory', 'features.safetensors')).equals(readFileSync(join(first, 'memory', 'features.safetensors')))).toBe(true);
+    expect(readFileSync(join(second, 'memory', 'encoder.onnx')).equals(readFileSync(join(first, 'memory', 'encoder.onnx')))).toBe(true);
+    const m = await UnifiedModel.load(second, { codec: tinyCodec(), threads: 1 });
+    expect(m.memory?.mix).toEqual({ k: 4, tau: 0.05, lambda: 0.6 });
+    await m.release();
   }, 60_000);
 
   it('names the file and field of a broken memory, loads without it when asked, and a failed build keeps the old one', async () => {

@@ -3,7 +3,9 @@
 // dataset or a base model. Add a recipe here to make it startable through the API.
 import type { RecipeInfo } from '../../contract/api.ts';
 import { ClassifierRecipeConfig, classifierRecipe } from '../../engine/train/recipes/classifier.ts';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MEMORY_DIR } from '../../engine/infer/memory.ts';
 import { PARTS } from '../../engine/infer/model-folder.ts';
 import type { Recipe } from '../../engine/train/recipe.ts';
 import { lmRecipe, LmRecipeSchema } from '../../engine/train/recipes/lm.ts';
@@ -127,13 +129,14 @@ export const RECIPES: Record<string, RecipeEntry> = {
     info: {
       name: 'finetune',
       title: 'Fine-tune a unified model on a dataset',
-      description: 'Instruction-tunes an installed unified model (its image tokenizer frozen) on a dataset: captioning, questions, text-to-image and decompression, loss on answers only.',
+      description: 'Instruction-tunes an installed unified model (its image tokenizer frozen) on a dataset: captioning, questions, text-to-image and decompression, loss on answers only. With an example memory, the new model also names images by their nearest labelled examples of the dataset.',
       needsDataset: true,
       needsBaseModel: true,
       defaults: withDefaultsFor(LmRecipeSchema.parse({ data: { dir: '-' }, image_tokenizer: '-', text_tokenizer: '-', stage: 'stage2', train: { steps: 500 } }) as Record<string, any>, (c) => {
         c.data.dir = '';
         c.image_tokenizer = '';
         c.text_tokenizer = '';
+        c.build_memory = true;
       }),
       fields: [
         field('train.steps', 'Steps', 'int', false, { min: 1 }),
@@ -144,19 +147,35 @@ export const RECIPES: Record<string, RecipeEntry> = {
         field('train.eval_every', 'Evaluate every (steps)', 'int', true, { min: 0 }),
         field('train.cfg_dropout', 'Caption dropout (for CFG)', 'number', true, { min: 0, max: 1 }),
         field('name', 'Name of the new model', 'string', false),
+        field('build_memory', 'Example memory of the dataset', 'boolean', false, { help: "the new model's captions and category answers also lean on the dataset's nearest labelled images (with the base model's memory encoder, or its semantic encoder; off when it has neither)" }),
         field('train.seed', 'Seed', 'int', true),
       ],
     },
     prepare: (c, w) => {
       const base = w.baseModel;
       if (!base || base.kind !== 'unified') throw new ValidationError('training.start', 'baseModelId', `fine-tuning starts from a unified model${base ? `; "${base.name}" is a ${base.kind} model` : ''}`);
+      const { build_memory: wantMemory, ...rest } = c;
       return {
-        ...c, stage: 'stage2', init_from: base.dir, image_tokenizer: join(base.dir, PARTS.imageTokenizer), text_tokenizer: base.dir,
+        ...rest, stage: 'stage2', init_from: base.dir, image_tokenizer: join(base.dir, PARTS.imageTokenizer), text_tokenizer: base.dir,
         data: { ...c.data, dir: imagefolderDir(w.dataset, 'finetune') },
+        memory: wantMemory === false ? null : memoryFrom(base, c.data?.train_split ?? 'train'),
       };
     },
   },
 };
+
+/**
+ * The example memory a fine-tune of `base` builds from its dataset: with the base's memory encoder
+ * (and mix) when it has a memory, else with its semantic encoder; none when it has neither.
+ */
+function memoryFrom(base: ModelRow, split: string): Record<string, unknown> | null {
+  const memDir = join(base.dir, MEMORY_DIR), semDir = join(base.dir, PARTS.imageTokenizer, 'semantic');
+  if (existsSync(join(memDir, 'memory.json'))) {
+    const f = JSON.parse(readFileSync(join(memDir, 'memory.json'), 'utf8')) as { k?: number; tau?: number; lambda?: number };
+    return { encoder: memDir, split, k: f.k, tau: f.tau, lambda: f.lambda };
+  }
+  return existsSync(join(semDir, 'config.json')) ? { encoder: semDir, split } : null;
+}
 
 export function recipeEntry(name: string): RecipeEntry {
   const e = RECIPES[name];

@@ -100,18 +100,7 @@ export class ExampleMemory {
 
   /** Read and check a memory folder; `open` makes the encoder's session (the model's runtime). */
   static async load(dir: string, open: (bytes: Uint8Array) => Promise<Runner> = (b) => Session.create(b)): Promise<ExampleMemory> {
-    const jsonFile = join(dir, 'memory.json');
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await readFile(jsonFile, 'utf8'));
-    } catch (err) {
-      throw new Error(`${jsonFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `not readable JSON (${(err as Error).message})`}`);
-    }
-    const file = parseConfigWith(MemoryFileSchema, raw, jsonFile);
-    for (const [q, field] of Object.entries(file.questions))
-      if (!file.answers[field]) throw new Error(`${jsonFile}: field 'questions': '${q}' is answered by '${field}', which 'answers' does not hold`);
-    for (const [field, list] of Object.entries(file.answers))
-      if (list.length !== file.entries) throw new Error(`${jsonFile}: field 'answers.${field}' has ${list.length} answers for ${file.entries} entries`);
+    const file = await readMemoryFile(dir);
     const fFile = join(dir, 'features.safetensors');
     let st;
     try {
@@ -156,6 +145,23 @@ export class ExampleMemory {
   async release(): Promise<void> {
     await this.encoder.release();
   }
+}
+
+/** A memory folder's memory.json, checked (errors name the file and the field). */
+export async function readMemoryFile(dir: string): Promise<MemoryFile> {
+  const jsonFile = join(dir, 'memory.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(jsonFile, 'utf8'));
+  } catch (err) {
+    throw new Error(`${jsonFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `not readable JSON (${(err as Error).message})`}`);
+  }
+  const file = parseConfigWith(MemoryFileSchema, raw, jsonFile);
+  for (const [q, field] of Object.entries(file.questions))
+    if (!file.answers[field]) throw new Error(`${jsonFile}: field 'questions': '${q}' is answered by '${field}', which 'answers' does not hold`);
+  for (const [field, list] of Object.entries(file.answers))
+    if (list.length !== file.entries) throw new Error(`${jsonFile}: field 'answers.${field}' has ${list.length} answers for ${file.entries} entries`);
+  return file;
 }
 
 /** The k rows of `features` (N, E) nearest to `f` by dot product, with softmax(s / τ) weights. */
@@ -212,7 +218,8 @@ export function mixMemory(lmLogProbs: ArrayLike<number>, pMemory: ReadonlyMap<nu
 }
 
 export interface BuildMemoryOptions {
-  /** A semantic encoder folder (config.json + model.safetensors with encoder.* weights). */
+  /** A semantic encoder folder (config.json + model.safetensors with encoder.* weights), or another
+   *  memory folder, whose encoder is reused. */
   encoderDir: string;
   dataDir: string;
   split: string;
@@ -230,12 +237,22 @@ export function exportFeatureEncoder(c: SemanticConfig, weights: Map<string, Flo
   return exportOnnx(g, { features: f }, { model_type: c.model_type, config: JSON.stringify(c) }).bytes;
 }
 
+/** The feature encoder of a semantic encoder folder or of a memory folder, with its config. */
+async function featureEncoder(dir: string): Promise<{ onnx: Uint8Array; config: MemoryFile['encoder'] }> {
+  if (existsSync(join(dir, 'memory.json'))) {
+    const f = await readMemoryFile(dir);
+    const file = join(dir, 'encoder.onnx');
+    if (!existsSync(file)) throw new Error(`${file}: missing`);
+    return { onnx: new Uint8Array(await readFile(file)), config: f.encoder };
+  }
+  const c = await readSemanticEncoderConfig(dir);
+  return { onnx: exportFeatureEncoder(c, await readImageTokenizerWeights(dir)), config: { ...c } };
+}
+
 /** Build a memory folder from every row of `split`: their features, labels and categories. */
 export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   const mix = parseConfigWith(MixSchema, { ...MEMORY_DEFAULTS, ...o.mix }, 'memory options');
-  const c = await readSemanticEncoderConfig(o.encoderDir);
-  const weights = await readImageTokenizerWeights(o.encoderDir);
-  const encoder = exportFeatureEncoder(c, weights);
+  const { onnx: encoder, config: c } = await featureEncoder(o.encoderDir);
   const folder = await loadImageFolder(o.dataDir, { split: o.split, size: c.image_size });
   const n = folder.rows.length, E = c.embed_dim, per = 3 * c.image_size ** 2;
   const s = await Session.create(encoder, { threads: o.threads });
@@ -259,7 +276,7 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
     answers.category = category;
   }
   const file: MemoryFile = {
-    format: 'tessera-memory/1', encoder: { ...c }, entries: n, ...mix, questions, answers,
+    format: 'tessera-memory/1', encoder: c, entries: n, ...mix, questions, answers,
     source: { data: o.dataDir, split: o.split, rows: n, fingerprint: rowsFingerprint(o.split, folder.rows) }, built_at: new Date().toISOString(),
   };
   const tmp = `${o.out}.tmp-${process.pid}`;

@@ -24,7 +24,9 @@ import { readMetadata, rowSplit, loadImageFolder, type MetadataRow } from '../..
 import { jitterImages } from '../../data/augment.ts';
 import { collate, layoutChat, TaskStream, type TaskKind } from '../../data/tasks.ts';
 import type { Tensor } from '../../graph/graph.ts';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR } from '../../infer/memory.ts';
 import { saveModelFolder } from '../../infer/model-folder.ts';
+import { writeFileAtomic } from '../../io/atomic.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
 import { GrowError, grownConfig, grownParam } from '../../models/grow.ts';
 import type { ImageCodec } from '../../models/image-codec.ts';
@@ -98,6 +100,15 @@ export const LmRecipeSchema = z.object({
    *  `semanticOnly`): the LM must name images from the semantic codes. Needs a tokenizer with `semantic/`. */
   semantic_only: z.number().min(0).max(1).default(0),
   name: z.string().default('tessera-unicode'),
+  /** Give the new model folder an example memory (infer/memory.ts) of data.dir's `split`, with the
+   *  features of `encoder`: a semantic encoder folder, or a model's memory/ whose encoder is reused. */
+  memory: z.object({
+    encoder: z.string().min(1),
+    split: z.string().default('train'),
+    k: posInt.default(MEMORY_DEFAULTS.k),
+    tau: z.number().positive().default(MEMORY_DEFAULTS.tau),
+    lambda: z.number().min(0).max(1).default(MEMORY_DEFAULTS.lambda),
+  }).strict().nullable().default(null),
   train: z.object({
     steps: posInt,
     batch: posInt.default(16),
@@ -437,6 +448,14 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
         training: { steps: trainer.step, seconds_this_run: Math.round((performance.now() - t0) / 1000), tokens_this_run: tokens },
       },
     });
+    if (cfg.memory) {
+      const { encoder, split, ...mix } = cfg.memory;
+      const f = await buildMemory({ encoderDir: encoder, dataDir: cfg.data.dir, split, out: join(modelDir, MEMORY_DIR), mix, threads });
+      const cardFile = join(modelDir, 'tessera.json');
+      const card = JSON.parse(await readFile(cardFile, 'utf8')) as { metrics: Record<string, unknown> };
+      card.metrics = { ...card.metrics, memory_entries: f.entries, memory_split: split };
+      await writeFileAtomic(cardFile, JSON.stringify(card, null, 2) + '\n');
+    }
     return { status: 'done', step: trainer.step, modelDir, metrics };
   } finally {
     await trainer.release();
