@@ -16,6 +16,7 @@ import { alignCodes, permuteCodebooks, residualKMeans, semanticInit, semanticTra
 import { Graph, type Tensor } from '../../src-main/engine/graph/graph.ts';
 import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
 import { Session } from '../../src-main/engine/runtime/session.ts';
+import { tinySemanticWeights } from '../unified/helpers.ts';
 import { exportSemanticEncoder, semanticRecipe } from '../../src-main/engine/train/recipes/semantic.ts';
 import { parseTokenizerConfig, runTokenizerRecipe } from '../../src-main/engine/train/tokenizer.ts';
 import { Rng } from '../../src-main/engine/util/rng.ts';
@@ -74,17 +75,7 @@ describe('semantic codes', () => {
   it('the exported encoder picks, level by level, the nearest row to what is left of its features', async () => {
     const c: SemanticConfig = { model_type: 'tessera-semantic', image_size: 32, input_size: 16, width: 8, embed_dim: 16, depth: 3, codebook_size: 10, first_token_id: 16 };
     const rng = new Rng(2);
-    const weights = new Map<string, Float32Array>();
-    const shapes: Record<string, number[]> = {
-      'encoder.conv_in.weight': [8, 3, 3, 3], 'encoder.conv_in.bias': [8],
-      'encoder.down.0.weight': [16, 8, 3, 3], 'encoder.down.0.bias': [16], 'encoder.down.0.norm.weight': [16], 'encoder.down.0.norm.bias': [16],
-      'encoder.mid.0.weight': [16, 16, 3, 3], 'encoder.mid.0.bias': [16], 'encoder.mid.0.norm.weight': [16], 'encoder.mid.0.norm.bias': [16],
-      'encoder.down.1.weight': [32, 16, 3, 3], 'encoder.down.1.bias': [32], 'encoder.down.1.norm.weight': [32], 'encoder.down.1.norm.bias': [32],
-      'encoder.mid.1.weight': [32, 32, 3, 3], 'encoder.mid.1.bias': [32], 'encoder.mid.1.norm.weight': [32], 'encoder.mid.1.norm.bias': [32],
-      'encoder.down.2.weight': [64, 32, 3, 3], 'encoder.down.2.bias': [64], 'encoder.down.2.norm.weight': [64], 'encoder.down.2.norm.bias': [64],
-      'encoder.proj.weight': [16, 64], 'encoder.proj.bias': [16],
-    };
-    for (const [n, s] of Object.entries(shapes)) weights.set(n, semanticInit(n, s, rng));
+    const weights = tinySemanticWeights(rng);
     const books = rng.fillNormal(new Float32Array(3 * 10 * 16), 0.3);
     weights.set('semantic.codebooks', books);
     const s = await Session.create(exportSemanticEncoder(c, weights), { threads: 1 });

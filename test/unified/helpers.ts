@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { buildEmojiDataset } from '../../src-main/engine/data/emoji.ts';
 import { loadImageFolder, type MetadataRow } from '../../src-main/engine/data/imagefolder.ts';
 import type { UnifiedConfig } from '../../src-main/engine/models/unicode.ts';
+import { semanticInit } from '../../src-main/engine/models/semantic.ts';
+import type { Rng } from '../../src-main/engine/util/rng.ts';
 import { trainBpe } from '../../src-main/engine/text/bpe.ts';
 import { writeTokenizerFiles } from '../../src-main/engine/text/files.ts';
 import { TextTokenizer } from '../../src-main/engine/text/tokenizer.ts';
@@ -42,3 +44,17 @@ export const tinyModel = (vocab: number, over: Partial<UnifiedConfig> = {}): Uni
   image_positions: 16, image_depth: 2, image_first_token_id: 16, image_codebook_size: 16, image_token_offset: 16,
   image_head: 'depth', codebook_mode: 'unified', depth_head_layers: 1, depth_head_heads: 2, depth_head_intermediate_size: 48, ...over,
 });
+
+/** The encoder weights' shapes of a semantic encoder with width 8 and embed_dim 16 (models/semantic.ts). */
+export const TINY_SEMANTIC_SHAPES: Record<string, number[]> = {
+  'encoder.conv_in.weight': [8, 3, 3, 3], 'encoder.conv_in.bias': [8],
+  'encoder.down.0.weight': [16, 8, 3, 3], 'encoder.down.0.bias': [16], 'encoder.down.0.norm.weight': [16], 'encoder.down.0.norm.bias': [16],
+  'encoder.mid.0.weight': [16, 16, 3, 3], 'encoder.mid.0.bias': [16], 'encoder.mid.0.norm.weight': [16], 'encoder.mid.0.norm.bias': [16],
+  'encoder.down.1.weight': [32, 16, 3, 3], 'encoder.down.1.bias': [32], 'encoder.down.1.norm.weight': [32], 'encoder.down.1.norm.bias': [32],
+  'encoder.mid.1.weight': [32, 32, 3, 3], 'encoder.mid.1.bias': [32], 'encoder.mid.1.norm.weight': [32], 'encoder.mid.1.norm.bias': [32],
+  'encoder.down.2.weight': [64, 32, 3, 3], 'encoder.down.2.bias': [64], 'encoder.down.2.norm.weight': [64], 'encoder.down.2.norm.bias': [64],
+  'encoder.proj.weight': [16, 64], 'encoder.proj.bias': [16],
+};
+
+/** Random encoder weights of that encoder (semanticInit). */
+export const tinySemanticWeights = (rng: Rng): Map<string, Float32Array> => new Map(Object.entries(TINY_SEMANTIC_SHAPES).map(([n, s]) => [n, semanticInit(n, s, rng)]));

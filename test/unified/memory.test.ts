@@ -15,10 +15,10 @@ import type { GenerationEvent, TextSampling } from '../../src-main/engine/infer/
 import { UnifiedModel } from '../../src-main/engine/infer/unified.ts';
 import { fromHalf, toHalf } from '../../src-main/engine/io/half.ts';
 import { writeSafetensors } from '../../src-main/engine/io/safetensors.ts';
-import { semanticInit, type SemanticConfig } from '../../src-main/engine/models/semantic.ts';
+import type { SemanticConfig } from '../../src-main/engine/models/semantic.ts';
 import { parseLmConfig, runLmRecipe } from '../../src-main/engine/train/recipes/lm.ts';
 import { Rng } from '../../src-main/engine/util/rng.ts';
-import { encodedSplit, tinyCodec, tinyEmoji, tinyTokenizer, tmp } from './helpers.ts';
+import { encodedSplit, TINY_SEMANTIC_SHAPES, tinyCodec, tinyEmoji, tinySemanticWeights, tinyTokenizer, tmp } from './helpers.ts';
 
 describe('binary16', () => {
   it('rounds to the IEEE patterns and back', () => {
@@ -101,18 +101,9 @@ describe('a model folder with a memory', () => {
     // a semantic encoder with random weights: distinct images get distinct unit features
     encoderDir = tmp('sem');
     const c: SemanticConfig = { model_type: 'tessera-semantic', image_size: 16, input_size: 16, width: 8, embed_dim: 16, depth: 2, codebook_size: 16, first_token_id: 16 };
-    const shapes: Record<string, number[]> = {
-      'encoder.conv_in.weight': [8, 3, 3, 3], 'encoder.conv_in.bias': [8],
-      'encoder.down.0.weight': [16, 8, 3, 3], 'encoder.down.0.bias': [16], 'encoder.down.0.norm.weight': [16], 'encoder.down.0.norm.bias': [16],
-      'encoder.mid.0.weight': [16, 16, 3, 3], 'encoder.mid.0.bias': [16], 'encoder.mid.0.norm.weight': [16], 'encoder.mid.0.norm.bias': [16],
-      'encoder.down.1.weight': [32, 16, 3, 3], 'encoder.down.1.bias': [32], 'encoder.down.1.norm.weight': [32], 'encoder.down.1.norm.bias': [32],
-      'encoder.mid.1.weight': [32, 32, 3, 3], 'encoder.mid.1.bias': [32], 'encoder.mid.1.norm.weight': [32], 'encoder.mid.1.norm.bias': [32],
-      'encoder.down.2.weight': [64, 32, 3, 3], 'encoder.down.2.bias': [64], 'encoder.down.2.norm.weight': [64], 'encoder.down.2.norm.bias': [64],
-      'encoder.proj.weight': [16, 64], 'encoder.proj.bias': [16],
-    };
     const rng = new Rng(11);
     writeFileSync(join(encoderDir, 'config.json'), JSON.stringify(c));
-    await writeSafetensors(join(encoderDir, 'model.safetensors'), new Map(Object.entries(shapes).map(([n, s]) => [n, { dtype: 'F32' as const, shape: s, data: semanticInit(n, s, rng) }])), { format: 'pt' });
+    await writeSafetensors(join(encoderDir, 'model.safetensors'), new Map([...tinySemanticWeights(rng)].map(([n, d]) => [n, { dtype: 'F32' as const, shape: TINY_SEMANTIC_SHAPES[n], data: d }])), { format: 'pt' });
   }, 90_000);
 
   /** A copy of the model with a memory of the training split, mixed with weight λ and one neighbour. */
