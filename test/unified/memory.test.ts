@@ -5,7 +5,9 @@
 // that image's label at λ = 1, leaves the LM's answer alone at λ = 0 and for questions it does not
 // know, stays out of `eval lm` on its own split, is built by the lm recipe (from a semantic encoder
 // or another memory's encoder), and broken memory folders name the file and field.
+import { execFile } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORY_PROMPT } from '../../src-main/engine/data/tasks.ts';
@@ -190,6 +192,26 @@ describe('a model folder with a memory', () => {
     const m = await UnifiedModel.load(second, { codec: tinyCodec(), threads: 1 });
     expect(m.memory?.mix).toEqual({ k: 4, tau: 0.05, lambda: 0.6 });
     await m.release();
+  }, 60_000);
+
+  it('tessera memory build writes the folder and refuses bad flags naming them', async () => {
+    const root = new URL('../..', import.meta.url).pathname;
+    const cli = (...args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', 'memory', 'build', ...args], { cwd: root }).then(
+      (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
+    );
+    const dir = tmp('cli-model');
+    cpSync(modelDir, dir, { recursive: true });
+    const ok = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--lambda', '0.4', '--threads', '1');
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(/memory: \d+ examples of .* split 'train' \(5 questions: label, category\), k 10, tau 0\.05, lambda 0\.4/);
+    expect(JSON.parse(readFileSync(join(dir, 'memory', 'memory.json'), 'utf8')).lambda).toBe(0.4);
+    const bad = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--lambda', '2');
+    expect([bad.code, bad.err.trim()]).toEqual([2, expect.stringContaining("--lambda must be a number in [0, 1], got '2'")]);
+    const noEncoder = await cli('--model', dir, '--data', dataDir);
+    expect(noEncoder.code).toBe(2);
+    expect(noEncoder.err).toContain(`${join(dir, 'image-tokenizer', 'semantic')}: no semantic encoder there (config.json missing); give one with --encoder DIR`);
+    expect((await cli('--model', dir)).err).toContain('--data is required');
   }, 60_000);
 
   it('names the file and field of a broken memory, loads without it when asked, and a failed build keeps the old one', async () => {
