@@ -24,7 +24,7 @@ describe('jobs through the API', () => {
   it('starts a training, streams progress, pauses, resumes and cancels it', async () => {
     const { log, ws } = await events(s.url, s.token);
     const recipes = (await call(s.url, s.token, 'training.recipes')).json.recipes;
-    expect(recipes.map((r: { name: string }) => r.name)).toEqual(['classifier', 'tokenizer', 'unified', 'finetune']);
+    expect(recipes.map((r: { name: string }) => r.name)).toEqual(['classifier', 'tokenizer', 'unified', 'finetune', 'memory']);
     expect(recipes[2]).toMatchObject({ needsDataset: true, needsBaseModel: false, defaults: { stage2: { steps: 1200 }, decoder: null } });
     expect(recipes[3]).toMatchObject({ needsDataset: true, needsBaseModel: true, defaults: { stage: 'stage2', train: { steps: 500 } } });
     const noData = await call(s.url, s.token, 'training.start', { recipe: 'tokenizer', config: {} });

@@ -6,7 +6,7 @@
 // know, stays out of `eval lm` on its own split, is built by the lm recipe (from a semantic encoder
 // or another memory's encoder), and broken memory folders name the file and field.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { fromHalf, toHalf } from '../../src-main/engine/io/half.ts';
 import { writeSafetensors } from '../../src-main/engine/io/safetensors.ts';
 import type { SemanticConfig } from '../../src-main/engine/models/semantic.ts';
 import { parseLmConfig, runLmRecipe } from '../../src-main/engine/train/recipes/lm.ts';
+import { memoryRecipe } from '../../src-main/engine/train/recipes/memory.ts';
 import { Rng } from '../../src-main/engine/util/rng.ts';
 import { encodedSplit, TINY_SEMANTIC_SHAPES, tinyCodec, tinyEmoji, tinySemanticWeights, tinyTokenizer, tmp } from './helpers.ts';
 
@@ -192,6 +193,32 @@ describe('a model folder with a memory', () => {
     const m = await UnifiedModel.load(second, { codec: tinyCodec(), threads: 1 });
     expect(m.memory?.mix).toEqual({ k: 4, tau: 0.05, lambda: 0.6 });
     await m.release();
+  }, 60_000);
+
+  it("the 'memory' recipe gives a copy of a model a memory of a dataset, and an abort leaves nothing", async () => {
+    const base = await withMemory(0.9); // a base with a memory of its own: its encoder and mix are reused
+    const cfg = memoryRecipe.parseConfig({ base, data: { dir: dataDir, split: 'copy' }, name: 'taught' }, 'memory.json');
+    const out = tmp('memory-recipe');
+    const steps: number[] = [];
+    const r = await memoryRecipe.run(cfg, { outDir: out, resume: false, threads: 1, onProgress: (p) => steps.push(p.step) });
+    const train = await encodedSplit(dataDir, 'train');
+    expect(r).toMatchObject({ status: 'done', modelDir: join(out, 'model'), metrics: { memory_entries: train.rows.length } });
+    expect(steps.at(-1)).toBe(train.rows.length);
+    const f = JSON.parse(readFileSync(join(out, 'model', 'memory', 'memory.json'), 'utf8'));
+    expect(f).toMatchObject({ k: 1, lambda: 0.9, source: { split: 'copy' } });
+    const card = JSON.parse(readFileSync(join(out, 'model', 'tessera.json'), 'utf8'));
+    expect(card).toMatchObject({ name: 'taught', recipe: { kind: 'memory', encoder: join(base, 'memory') }, metrics: { memory_entries: train.rows.length, memory_split: 'copy' } });
+    const m = await UnifiedModel.load(join(out, 'model'), { codec: tinyCodec(), threads: 1 });
+    expect(await ask(m, train.images.subarray(0, 768), 'What is this?')).toBe(train.rows[0].text);
+    await m.release();
+    // a base without a memory or semantic encoder, and no encoder given: refused naming the field
+    await expect(memoryRecipe.run(memoryRecipe.parseConfig({ base: modelDir, data: { dir: dataDir } }, 'm.json'), { outDir: tmp('memory-none'), resume: false })).rejects.toThrow(/encoder: .* has no example memory and no semantic encoder/);
+    // aborted while reading features: paused, and no model folder left behind
+    const ctl = new AbortController();
+    ctl.abort();
+    const aborted = tmp('memory-abort');
+    expect(await memoryRecipe.run(cfg, { outDir: aborted, resume: false, signal: ctl.signal })).toEqual({ status: 'paused', step: 0 });
+    expect(readdirSync(aborted)).toEqual([]);
   }, 60_000);
 
   it('tessera memory build writes the folder and refuses bad flags naming them', async () => {

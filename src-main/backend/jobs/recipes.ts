@@ -9,6 +9,7 @@ import { MEMORY_DIR } from '../../engine/infer/memory.ts';
 import { PARTS } from '../../engine/infer/model-folder.ts';
 import type { Recipe } from '../../engine/train/recipe.ts';
 import { lmRecipe, LmRecipeSchema } from '../../engine/train/recipes/lm.ts';
+import { memoryRecipe, MemoryRecipeSchema } from '../../engine/train/recipes/memory.ts';
 import { pipelineRecipe } from '../../engine/train/pipeline.ts';
 import { tokenizerRecipe, TokenizerRecipeSchema } from '../../engine/train/tokenizer.ts';
 import type { DatasetRow, ModelRow } from '../store/index.ts';
@@ -160,6 +161,31 @@ export const RECIPES: Record<string, RecipeEntry> = {
         data: { ...c.data, dir: imagefolderDir(w.dataset, 'finetune') },
         memory: wantMemory === false ? null : memoryFrom(base, c.data?.train_split ?? 'train'),
       };
+    },
+  },
+  memory: {
+    recipe: memoryRecipe,
+    info: {
+      name: 'memory',
+      title: 'Teach names by example (example memory)',
+      description: "No training: an installed unified model gets an example memory of a dataset. Its captions and category answers then lean on the dataset's nearest labelled images, mixed token by token with the model's own answer. Seconds, not hours.",
+      needsDataset: true,
+      needsBaseModel: true,
+      defaults: withDefaultsFor(MemoryRecipeSchema.parse({ base: '-', data: { dir: '-' } }) as Record<string, any>, (c) => {
+        c.base = '';
+        c.data.dir = '';
+      }),
+      fields: [
+        field('name', 'Name of the new model', 'string', false),
+        field('data.split', 'Split whose images it remembers', 'string', false),
+        field('lambda', 'Weight of the memory (0–1; empty: the base model\'s)', 'number', true, { min: 0, max: 1 }),
+        field('k', 'Neighbours consulted (empty: the base model\'s)', 'int', true, { min: 1 }),
+      ],
+    },
+    prepare: (c, w) => {
+      const base = w.baseModel;
+      if (!base || base.kind !== 'unified') throw new ValidationError('training.start', 'baseModelId', `an example memory is for a unified model${base ? `; "${base.name}" is a ${base.kind} model` : ''}`);
+      return { ...c, base: base.dir, data: { ...c.data, dir: imagefolderDir(w.dataset, 'memory') } };
     },
   },
 };

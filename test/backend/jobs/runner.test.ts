@@ -63,7 +63,7 @@ describe('job runner', () => {
     const err = (() => { try { startTraining(store, runner, { recipe: 'classifier', config: { steps: 0 } }); } catch (e) { return e as Error; } })();
     expect(err).toBeInstanceOf(ValidationError);
     expect(err!.message).toBe('training.start: config.steps: Too small: expected number to be >=1');
-    expect(() => startTraining(store, runner, { recipe: 'nope', config: {} })).toThrow('unknown recipe "nope"; the recipes are: classifier, tokenizer, unified, finetune');
+    expect(() => startTraining(store, runner, { recipe: 'nope', config: {} })).toThrow('unknown recipe "nope"; the recipes are: classifier, tokenizer, unified, finetune, memory');
     expect(store.runs.list()).toHaveLength(0);
     store.close();
   });
