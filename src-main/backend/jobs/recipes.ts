@@ -197,7 +197,14 @@ export const RECIPES: Record<string, RecipeEntry> = {
 function memoryFrom(base: ModelRow, split: string): Record<string, unknown> | null {
   const memDir = join(base.dir, MEMORY_DIR), semDir = join(base.dir, PARTS.imageTokenizer, 'semantic');
   if (existsSync(join(memDir, 'memory.json'))) {
-    const f = JSON.parse(readFileSync(join(memDir, 'memory.json'), 'utf8')) as { k?: number; tau?: number; lambda?: number };
+    // the base's mix when its memory.json reads; a broken one is named by the build itself
+    const f = ((): { k?: number; tau?: number; lambda?: number } => {
+      try {
+        return JSON.parse(readFileSync(join(memDir, 'memory.json'), 'utf8'));
+      } catch {
+        return {};
+      }
+    })();
     return { encoder: memDir, split, k: f.k, tau: f.tau, lambda: f.lambda };
   }
   return existsSync(join(semDir, 'config.json')) ? { encoder: semDir, split } : null;

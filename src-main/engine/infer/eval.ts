@@ -17,7 +17,7 @@ import { exportOnnx } from '../graph/onnx.ts';
 import { codecToLm, declareBatchInputs, unifiedLoss } from '../models/unicode.ts';
 import { Session } from '../runtime/session.ts';
 import { LabelSet } from './labels.ts';
-import { builtFrom } from './memory.ts';
+import { builtFrom, exampleShares } from './memory.ts';
 import type { ImageSampling } from './types.ts';
 import { fitSquare, type UnifiedModel } from './unified.ts';
 
@@ -163,11 +163,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
       if (r.category) mCat += normalise(await ask(i, CATEGORY_PROMPT, true)) === normalise(r.category) ? 1 : 0;
       // the memory alone: the answer its neighbours' weights favour
       const nb = mem.neighbours(await mem.embed(fitSquare(imageAt(i), S, mem.imageSize), 1));
-      const vote = (field: string) => {
-        const w = new Map<string, number>();
-        for (const n of nb) w.set(normalise(mem.answer(field, n.entry)), (w.get(normalise(mem.answer(field, n.entry))) ?? 0) + n.weight);
-        return [...w].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
-      };
+      const vote = (field: string) => exampleShares(nb.map((n) => ({ answer: normalise(mem.answer(field, n.entry)), weight: n.weight })), 1)[0]?.answer ?? '';
       nnExact += vote('label') === normalise(r.text) ? 1 : 0;
       seen += nb[0]?.similarity >= SAME_IMAGE ? 1 : 0;
       if (r.category) nnCat += vote('category') === normalise(r.category) ? 1 : 0;

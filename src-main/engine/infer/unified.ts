@@ -5,6 +5,8 @@
 // only sees relative positions), so a conditional and an unconditional prompt of different lengths
 // decode side by side. Inside an image span only image-code ids can be drawn, exactly P·D codes,
 // then </img> is forced: with the depth head, each position's D codes come from the depth graph.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Tensor } from '../graph/graph.ts';
 import { Graph } from '../graph/graph.ts';
 import { exportOnnx } from '../graph/onnx.ts';
@@ -19,13 +21,10 @@ import { TextTokenizer } from '../text/tokenizer.ts';
 import { Rng } from '../util/rng.ts';
 import { jitterImages, type JitterOptions } from '../data/augment.ts';
 import { layoutChat, type ImageSpec } from '../data/tasks.ts';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { KvCache } from './kv-cache.ts';
-import { answerIds } from './labels.ts';
 import { ExampleMemory, MEMORY_DIR, memoryNextToken, mixMemory, type MemoryMix } from './memory.ts';
 import { loadModelFolder, type LoadedModelFolder } from './model-folder.ts';
-import { beamStep, type Hypothesis, type LabelSet, type RankedLabel } from './labels.ts';
+import { answerIds, beamStep, type Hypothesis, type LabelSet, type RankedLabel } from './labels.ts';
 import { cfgCombine, distribution, draw, logSoftmax, sampleToken, type IdRange } from './sampling.ts';
 import type { ChatTurn, GenerationEvent, ImageSampling, TextSampling, UnifiedModelApi } from './types.ts';
 
