@@ -131,11 +131,19 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
   let exact = 0, f1 = 0, cat = 0, catN = 0, yes = 0;
   const captions: { pred: string; truth: string }[] = [];
   const labels = [...new Set(rows.map((r) => r.text))];
-  const ask = async (i: number, q: string, memory = false) => {
+  /** The answer, and with the memory the examples it leaned on (most similar first). */
+  const answer = async (i: number, q: string, memory: boolean) => {
     let text = '';
-    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: imageAt(i), size: S }, { type: 'text', text: q }] }], { temperature: 0, maxNewTokens: 40, image: { cfg: 1 }, textOnly: true, views: o.views, semanticOnly: o.semanticOnly, memory }, (e) => e.type === 'text' && (text += e.delta));
-    return text.trim();
+    let examples: { answer: string; similarity: number; weight: number }[] = [];
+    await m.chat([{ role: 'user', parts: [{ type: 'image', pixels: imageAt(i), size: S }, { type: 'text', text: q }] }], { temperature: 0, maxNewTokens: 40, image: { cfg: 1 }, textOnly: true, views: o.views, semanticOnly: o.semanticOnly, memory }, (e) => {
+      if (e.type === 'text') text += e.delta;
+      else if (e.type === 'memory') examples = e.examples;
+    });
+    return { text: text.trim(), examples };
   };
+  const ask = async (i: number, q: string) => (await answer(i, q, false)).text;
+  // the memory alone: the answer its neighbours' weights favour
+  const vote = (examples: { answer: string; weight: number }[]) => exampleShares(examples.map((x) => ({ answer: normalise(x.answer), weight: x.weight })), 1)[0]?.answer ?? '';
   const mem = o.memory === false ? null : m.memory;
   const leaked = mem !== null && builtFrom(mem, o.split, rows);
   const withMemory = mem !== null && !leaked;
@@ -156,17 +164,17 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
     const asked = truth ? r.text : other;
     yes += normalise(await ask(i, `Is this ${/^[aeiou]/i.test(asked) ? 'an' : 'a'} ${asked}?`)) === (truth ? 'yes' : 'no') ? 1 : 0;
     if (withMemory) {
-      const mc = await ask(i, 'What is this?', true);
-      mExact += normalise(mc) === normalise(r.text) ? 1 : 0;
-      mF1 += tokenF1(mc, r.text);
-      mCaptions.push({ pred: mc, truth: r.text });
-      if (r.category) mCat += normalise(await ask(i, CATEGORY_PROMPT, true)) === normalise(r.category) ? 1 : 0;
-      // the memory alone: the answer its neighbours' weights favour
-      const nb = mem.neighbours(await mem.embed(fitSquare(imageAt(i), S, mem.imageSize), 1));
-      const vote = (field: string) => exampleShares(nb.map((n) => ({ answer: normalise(mem.answer(field, n.entry)), weight: n.weight })), 1)[0]?.answer ?? '';
-      nnExact += vote('label') === normalise(r.text) ? 1 : 0;
-      seen += nb[0]?.similarity >= SAME_IMAGE ? 1 : 0;
-      if (r.category) nnCat += vote('category') === normalise(r.category) ? 1 : 0;
+      const mc = await answer(i, 'What is this?', true);
+      mExact += normalise(mc.text) === normalise(r.text) ? 1 : 0;
+      mF1 += tokenF1(mc.text, r.text);
+      mCaptions.push({ pred: mc.text, truth: r.text });
+      nnExact += vote(mc.examples) === normalise(r.text) ? 1 : 0;
+      seen += mc.examples[0]?.similarity >= SAME_IMAGE ? 1 : 0;
+      if (r.category) {
+        const mk = await answer(i, CATEGORY_PROMPT, true);
+        mCat += normalise(mk.text) === normalise(r.category) ? 1 : 0;
+        nnCat += vote(mk.examples) === normalise(r.category) ? 1 : 0;
+      }
     }
     o.onProgress?.('questions', k + 1, pick.length);
   }

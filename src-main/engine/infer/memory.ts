@@ -112,9 +112,7 @@ export class ExampleMemory {
     const E = file.encoder.embed_dim;
     if (!t) throw new Error(`${fFile}: tensor 'features' is missing`);
     if (t.dtype !== 'F16' || t.shape.join() !== [file.entries, E].join()) throw new Error(`${fFile}: tensor 'features' is ${t.dtype}[${t.shape}], memory.json needs F16[${file.entries},${E}]`);
-    const eFile = join(dir, 'encoder.onnx');
-    if (!existsSync(eFile)) throw new Error(`${eFile}: missing`);
-    const encoder = await open(new Uint8Array(await readFile(eFile)));
+    const encoder = await open(await readEncoderOnnx(dir));
     return new ExampleMemory(dir, file, floatArray(t.data as Uint16Array), encoder);
   }
 
@@ -145,6 +143,13 @@ export class ExampleMemory {
   async release(): Promise<void> {
     await this.encoder.release();
   }
+}
+
+/** A memory folder's encoder.onnx bytes. */
+async function readEncoderOnnx(dir: string): Promise<Uint8Array> {
+  const file = join(dir, 'encoder.onnx');
+  if (!existsSync(file)) throw new Error(`${file}: missing`);
+  return new Uint8Array(await readFile(file));
 }
 
 /** A memory folder's memory.json, checked (errors name the file and the field). */
@@ -240,10 +245,7 @@ export function exportFeatureEncoder(c: SemanticConfig, weights: Map<string, Flo
 /** The feature encoder of a semantic encoder folder or of a memory folder, with its config. */
 async function featureEncoder(dir: string): Promise<{ onnx: Uint8Array; config: MemoryFile['encoder'] }> {
   if (existsSync(join(dir, 'memory.json'))) {
-    const f = await readMemoryFile(dir);
-    const file = join(dir, 'encoder.onnx');
-    if (!existsSync(file)) throw new Error(`${file}: missing`);
-    return { onnx: new Uint8Array(await readFile(file)), config: f.encoder };
+    return { config: (await readMemoryFile(dir)).encoder, onnx: await readEncoderOnnx(dir) };
   }
   const c = await readSemanticEncoderConfig(dir);
   return { onnx: exportFeatureEncoder(c, await readImageTokenizerWeights(dir)), config: { ...c } };

@@ -454,10 +454,12 @@ export class UnifiedModel implements UnifiedModelApi {
     const f = await mem.embed(fitSquare(img.pixels, img.size, mem.imageSize), 1);
     const answers: { ids: number[]; weight: number }[] = [];
     const examples: { answer: string; similarity: number; weight: number }[] = [];
+    const idsOf = new Map<string, number[]>(); // neighbours often share an answer (one emoji in several styles)
     for (const nb of mem.neighbours(f, mix)) {
       const text = mem.answer(field, nb.entry);
       if (!text) continue;
-      answers.push({ ids: answerIds(this.tok, question.trim(), text), weight: nb.weight });
+      if (!idsOf.has(text)) idsOf.set(text, answerIds(this.tok, question.trim(), text));
+      answers.push({ ids: idsOf.get(text)!, weight: nb.weight });
       examples.push({ answer: text, similarity: nb.similarity, weight: nb.weight });
     }
     if (answers.length === 0) return null;
