@@ -173,16 +173,21 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   expect(states['semantic-more-3'].result.aligned_1).toBeGreaterThan(0);
 
   // an example memory with its own encoder: trained as one more stage, built at assembly, shipped
-  pipe.memory = { encoder: { ...semantic, train: { ...semantic.train, seed: 3 } }, k: 3, lambda: 0.7 };
+  pipe.memory = { encoder: { ...semantic, train: { ...semantic.train, seed: 3 } }, split: 'train,train', k: 3, lambda: 0.7 };
   await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  await expect(runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {} })).rejects.toThrow(/memory\.split: .*'train' is named twice/); // refused before any stage runs
+  pipe.memory.split = 'train,validation';
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  const val = await loadImageFolder(data, { split: 'validation', size: 32 });
   const remembered = new Set<string>();
   expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => remembered.add(s) })).toBe('done');
   expect([...remembered]).toEqual(['memory-encoder']);
   const mem = JSON.parse(await readFile(join(toy, 'memory', 'memory.json'), 'utf8'));
-  expect(mem).toMatchObject({ entries: train.rows.length, k: 3, lambda: 0.7, tau: 0.05, source: { split: 'train', rows: train.rows.length } });
-  expect(mem.answers.label).toEqual(train.rows.map((r) => r.text));
+  const entries = train.rows.length + val.rows.length;
+  expect(mem).toMatchObject({ entries, k: 3, lambda: 0.7, tau: 0.05, source: { split: 'train,validation', rows: entries, parts: [{ split: 'train', rows: train.rows.length }, { split: 'validation', rows: val.rows.length }] } });
+  expect(mem.answers.label).toEqual([...train.rows, ...val.rows].map((r) => r.text));
   const card4 = JSON.parse(await readFile(join(toy, 'tessera.json'), 'utf8'));
-  expect(card4.metrics).toMatchObject({ memory_entries: train.rows.length, memory_split: 'train' });
+  expect(card4.metrics).toMatchObject({ memory_entries: entries, memory_split: 'train,validation' });
   expect(card4.metrics.memory_encoder_nn_top1).toBeGreaterThanOrEqual(0);
   expect(card4.recipe.memory.encoder.train.seed).toBe(3);
   // its features are the memory encoder's, not the model's semantic position's

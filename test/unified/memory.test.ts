@@ -169,6 +169,27 @@ describe('a model folder with a memory', () => {
     }
   }, 60_000);
 
+  it('may hold several splits, each a part that eval lm will not measure it on', async () => {
+    const dir = tmp('two-split-model');
+    cpSync(modelDir, dir, { recursive: true });
+    const train = await encodedSplit(dataDir, 'train'), test = await encodedSplit(dataDir, 'test');
+    const f = await buildMemory({ encoderDir, dataDir, split: ' train , test', out: join(dir, 'memory'), mix: { k: 1, lambda: 1 }, threads: 1 });
+    expect(f.entries).toBe(train.rows.length + test.rows.length);
+    expect(f.source).toMatchObject({ split: 'train,test', rows: f.entries, parts: [{ split: 'train', rows: train.rows.length }, { split: 'test', rows: test.rows.length }] });
+    expect(f.answers.label).toEqual([...train.rows, ...test.rows].map((r) => r.text));
+    const m = await UnifiedModel.load(dir, { codec: tinyCodec(), threads: 1 });
+    try {
+      // a test image is now its own nearest example; and test is one of the memory's parts, so eval skips it
+      expect(await ask(m, test.images.subarray(0, 768), 'What is this?')).toBe(test.rows[0].text);
+      for (const split of ['train', 'test']) expect((await evaluateModel(m, { dataDir, split, limit: 2, generate: 0, closedSet: false })).memory_skipped_leak).toBe(1);
+      expect((await evaluateModel(m, { dataDir, split: 'copy', limit: 2, generate: 0, closedSet: false })).memory_skipped_leak).toBeUndefined();
+    } finally {
+      await m.release();
+    }
+    for (const [split, want] of [['train,', /an empty split name/], ['train,train', /'train' is named twice/]] as const)
+      await expect(buildMemory({ encoderDir, dataDir, split, out: join(dir, 'memory'), threads: 1 })).rejects.toThrow(want);
+  }, 60_000);
+
   it('is built by the lm recipe into the new model folder, with a semantic encoder or another memory\'s encoder', async () => {
     const tokDir = (await tinyTokenizer()).dir;
     const imgTok = tmp('imgtok2');

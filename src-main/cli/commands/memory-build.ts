@@ -1,4 +1,4 @@
-// `tessera memory build --model DIR --data DIR [--split train]`: the model folder's example memory
+// `tessera memory build --model DIR --data DIR [--split train[,validation]]`: the model folder's example memory
 // (engine/infer/memory.ts) from every image of a split: their features under a semantic encoder
 // (--encoder DIR, default the model's image-tokenizer/semantic) and their labels and categories.
 // Captions and category answers then mix the nearest examples' answers into the LM's, token by token.
@@ -11,7 +11,7 @@ import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../comma
 export const memoryBuild: Command = {
   name: 'memory build',
   summary: "Build a unified model's example memory from an imagefolder split",
-  usage: `memory build --model DIR --data DIR [--split train] [--encoder SEMANTIC_DIR] [--k K (${MEMORY_DEFAULTS.k})] [--tau T (${MEMORY_DEFAULTS.tau})] [--lambda L (${MEMORY_DEFAULTS.lambda})] [--threads N]`,
+  usage: `memory build --model DIR --data DIR [--split train[,validation]] [--encoder SEMANTIC_DIR] [--k K (${MEMORY_DEFAULTS.k})] [--tau T (${MEMORY_DEFAULTS.tau})] [--lambda L (${MEMORY_DEFAULTS.lambda})] [--threads N]`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, encoder: { type: 'string' },

@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadImageFolder } from '../data/imagefolder.ts';
+import { loadImageFolder, type MetadataRow } from '../data/imagefolder.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT } from '../data/tasks.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { exportOnnx } from '../graph/onnx.ts';
@@ -48,6 +48,7 @@ export interface MemoryMix {
 export const MEMORY_DEFAULTS: MemoryMix = { k: 10, tau: 0.05, lambda: 0.5 };
 
 const MixSchema = z.object({ k: z.int().min(1).max(1000), tau: z.number().positive().max(10), lambda: z.number().min(0).max(1) });
+const Fingerprint = z.string().regex(/^[0-9a-f]{64}$/);
 const MemoryFileSchema = z.object({
   format: z.literal('tessera-memory/1'),
   encoder: z.looseObject({ model_type: z.literal('tessera-semantic'), image_size: z.int().min(1), embed_dim: z.int().min(1) }),
@@ -57,10 +58,14 @@ const MemoryFileSchema = z.object({
   questions: z.record(z.string().min(1), z.string().min(1)),
   /** Field → its answer for each entry ('' = this entry has none). */
   answers: z.record(z.string().min(1), z.array(z.string())),
-  /** Where the examples came from: the data folder as given, its split, and a fingerprint of those
-   *  rows (sha256 over the split's name and its rows' file names and labels) that says whether a
-   *  split is this one wherever the data lies. */
-  source: z.object({ data: z.string(), split: z.string(), rows: z.int().min(0), fingerprint: z.string().regex(/^[0-9a-f]{64}$/) }),
+  /** Where the examples came from: the data folder as given, its split (several joined by commas),
+   *  and a fingerprint of those rows (sha256 over the split's name and its rows' file names and
+   *  labels) that says whether a split is this one wherever the data lies. A memory of several
+   *  splits lists each as a part, with its own fingerprint. */
+  source: z.object({
+    data: z.string(), split: z.string(), rows: z.int().min(0), fingerprint: Fingerprint,
+    parts: z.array(z.object({ split: z.string().min(1), rows: z.int().min(0), fingerprint: Fingerprint }).strict()).optional(),
+  }).strict(),
   built_at: z.string().optional(),
 }).strict();
 export type MemoryFile = z.infer<typeof MemoryFileSchema>;
@@ -251,26 +256,59 @@ async function featureEncoder(dir: string): Promise<{ onnx: Uint8Array; config: 
   return { onnx: exportFeatureEncoder(c, await readImageTokenizerWeights(dir)), config: { ...c } };
 }
 
-/** Build a memory folder from every row of `split`: their features, labels and categories. */
+/** A memory's `split` option in a config: one split or several joined by commas, checked. */
+export const MemorySplit = z.string().min(1).superRefine((s, ctx) => {
+  try {
+    memorySplits(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+/** The split names of a memory's `split` option: "train" or "train,validation". */
+export function memorySplits(split: string): string[] {
+  const names = split.split(',').map((x) => x.trim());
+  if (names.some((x) => x === '')) throw new Error(`memory split '${split}': an empty split name (give names joined by commas, e.g. train,validation)`);
+  const dup = names.find((x, i) => names.indexOf(x) !== i);
+  if (dup) throw new Error(`memory split '${split}': '${dup}' is named twice`);
+  return names;
+}
+
+/** Build a memory folder from every row of `split` (one split, or several joined by commas): their
+ *  features, labels and categories. */
 export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   const mix = parseConfigWith(MixSchema, { ...MEMORY_DEFAULTS, ...o.mix }, 'memory options');
+  const names = memorySplits(o.split);
   const { onnx: encoder, config: c } = await featureEncoder(o.encoderDir);
-  const folder = await loadImageFolder(o.dataDir, { split: o.split, size: c.image_size });
-  const n = folder.rows.length, E = c.embed_dim, per = 3 * c.image_size ** 2;
+  const E = c.embed_dim, per = 3 * c.image_size ** 2;
   const s = await Session.create(encoder, { threads: o.threads });
-  const feats = new Float32Array(n * E);
+  const parts: { split: string; rows: MetadataRow[]; feats: Float32Array }[] = [];
   try {
-    for (let i = 0; i < n; i += 256) {
-      const k = Math.min(256, n - i);
-      const r = await s.run({ pixels: { dtype: 'float32', shape: [k, 3, c.image_size, c.image_size], data: folder.images.subarray(i * per, (i + k) * per) } });
-      feats.set(r.features.data as Float32Array, i * E);
-      o.onProgress?.(i + k, n);
+    let total = 0, done = 0;
+    const folders = [];
+    for (const split of names) {
+      const folder = await loadImageFolder(o.dataDir, { split, size: c.image_size });
+      folders.push({ split, folder });
+      total += folder.rows.length;
+    }
+    for (const { split, folder } of folders) {
+      const n = folder.rows.length, feats = new Float32Array(n * E);
+      for (let i = 0; i < n; i += 256) {
+        const k = Math.min(256, n - i);
+        const r = await s.run({ pixels: { dtype: 'float32', shape: [k, 3, c.image_size, c.image_size], data: folder.images.subarray(i * per, (i + k) * per) } });
+        feats.set(r.features.data as Float32Array, i * E);
+        o.onProgress?.((done += k), total);
+      }
+      parts.push({ split, rows: folder.rows, feats });
     }
   } finally {
     await s.release();
   }
-  const label = folder.rows.map((r) => r.text.trim());
-  const category = folder.rows.map((r) => r.category?.trim() ?? '');
+  const rows = parts.flatMap((p) => p.rows), n = rows.length;
+  const feats = new Float32Array(n * E);
+  parts.reduce((at, p) => (feats.set(p.feats, at), at + p.feats.length), 0);
+  const label = rows.map((r) => r.text.trim());
+  const category = rows.map((r) => r.category?.trim() ?? '');
   const questions: Record<string, string> = Object.fromEntries(CAPTION_PROMPTS.map((q) => [q, 'label']));
   const answers: Record<string, string[]> = { label };
   if (category.some((x) => x)) {
@@ -279,7 +317,11 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   }
   const file: MemoryFile = {
     format: 'tessera-memory/1', encoder: c, entries: n, ...mix, questions, answers,
-    source: { data: o.dataDir, split: o.split, rows: n, fingerprint: rowsFingerprint(o.split, folder.rows) }, built_at: new Date().toISOString(),
+    source: {
+      data: o.dataDir, split: names.join(','), rows: n, fingerprint: rowsFingerprint(names.join(','), rows),
+      ...(parts.length > 1 ? { parts: parts.map((p) => ({ split: p.split, rows: p.rows.length, fingerprint: rowsFingerprint(p.split, p.rows) })) } : {}),
+    },
+    built_at: new Date().toISOString(),
   };
   const tmp = `${o.out}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
@@ -310,5 +352,9 @@ export function rowsFingerprint(split: string, rows: readonly { file_name: strin
   return h.digest('hex');
 }
 
-/** Whether `memory` was built from exactly this split's rows (answers about them would be leaked). */
-export const builtFrom = (memory: ExampleMemory, split: string, rows: readonly { file_name: string; text: string }[]) => memory.file.source.fingerprint === rowsFingerprint(split, rows);
+/** Whether `memory` was built from exactly this split's rows, alone or as one of its parts (answers
+ *  about them would be leaked). */
+export function builtFrom(memory: ExampleMemory, split: string, rows: readonly { file_name: string; text: string }[]): boolean {
+  const f = rowsFingerprint(split, rows), src = memory.file.source;
+  return src.fingerprint === f || (src.parts ?? []).some((p) => p.fingerprint === f);
+}

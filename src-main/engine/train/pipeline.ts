@@ -35,7 +35,7 @@ import { alignSemanticEncoder, semanticRecipe, type SemanticRecipeConfig } from 
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR } from '../infer/memory.ts';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemorySplit } from '../infer/memory.ts';
 
 /** A stage's recipe: a JSON file (relative to the pipeline file) or the config inline. */
 const RecipeRef = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
@@ -98,12 +98,13 @@ export const PipelineSchema = z.object({
     /** Further decoder-only rounds, each from the previous round's tokenizer. */
     more: z.array(z.object({ steps: z.int().min(1), lr: z.number().positive(), ssim_weight: z.number().min(0) })).default([]),
   }).nullable().default(null),
-  /** The model folder's example memory (infer/memory.ts), built from a split of the data at assembly;
+  /** The model folder's example memory (infer/memory.ts), built from a split of the data at assembly
+   *  (or several joined by commas: train,validation);
    *  null: none. `encoder`: its semantic encoder's recipe, trained as stage 'memory-encoder'; null:
    *  the encoder of the model's own semantic position. */
   memory: z.object({
     encoder: RecipeRef.nullable().default(null),
-    split: z.string().min(1).default('train'),
+    split: MemorySplit.default('train'),
     k: z.int().min(1).default(MEMORY_DEFAULTS.k),
     tau: z.number().positive().default(MEMORY_DEFAULTS.tau),
     lambda: z.number().min(0).max(1).default(MEMORY_DEFAULTS.lambda),

@@ -24,7 +24,7 @@ import { readMetadata, rowSplit, loadImageFolder, type MetadataRow } from '../..
 import { jitterImages } from '../../data/augment.ts';
 import { collate, layoutChat, TaskStream, type TaskKind } from '../../data/tasks.ts';
 import type { Tensor } from '../../graph/graph.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR } from '../../infer/memory.ts';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemorySplit } from '../../infer/memory.ts';
 import { saveModelFolder } from '../../infer/model-folder.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
@@ -100,11 +100,12 @@ export const LmRecipeSchema = z.object({
    *  `semanticOnly`): the LM must name images from the semantic codes. Needs a tokenizer with `semantic/`. */
   semantic_only: z.number().min(0).max(1).default(0),
   name: z.string().default('tessera-unicode'),
-  /** Give the new model folder an example memory (infer/memory.ts) of data.dir's `split`, with the
+  /** Give the new model folder an example memory (infer/memory.ts) of data.dir's `split` (or several
+   *  joined by commas: train,validation), with the
    *  features of `encoder`: a semantic encoder folder, or a model's memory/ whose encoder is reused. */
   memory: z.object({
     encoder: z.string().min(1),
-    split: z.string().default('train'),
+    split: MemorySplit.default('train'),
     k: posInt.default(MEMORY_DEFAULTS.k),
     tau: z.number().positive().default(MEMORY_DEFAULTS.tau),
     lambda: z.number().min(0).max(1).default(MEMORY_DEFAULTS.lambda),
