@@ -177,7 +177,7 @@ export const RECIPES: Record<string, RecipeEntry> = {
       }),
       fields: [
         field('name', 'Name of the new model', 'string', false),
-        field('data.split', 'Split whose images it remembers', 'string', false),
+        field('data.split', 'Split whose images it remembers', 'string', false, { help: 'one split, or several joined by commas: train,validation' }),
         field('lambda', 'Weight of the memory (0–1; empty: the base model\'s)', 'number', true, { min: 0, max: 1 }),
         field('k', 'Neighbours consulted (empty: the base model\'s)', 'int', true, { min: 1 }),
       ],

@@ -9,14 +9,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../io/atomic.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, readMemoryFile } from '../../infer/memory.ts';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemorySplit, readMemoryFile } from '../../infer/memory.ts';
 import { loadModelFolder, PARTS, type ModelCard } from '../../infer/model-folder.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe } from '../recipe.ts';
 
 export const MemoryRecipeSchema = z.object({
   /** The unified model folder to start from. */
   base: z.string().min(1),
-  data: z.object({ dir: z.string().min(1), split: z.string().min(1).default('train') }).strict(),
+  /** The split whose images it remembers, or several joined by commas (train,validation). */
+  data: z.object({ dir: z.string().min(1), split: MemorySplit.default('train') }).strict(),
   /** A semantic encoder folder or a memory folder; null: the base's memory/, else its image-tokenizer/semantic. */
   encoder: z.string().min(1).nullable().default(null),
   name: z.string().min(1).default('tessera-memory'),
