@@ -4,7 +4,9 @@
 //   image_code_nll (nats per code, text-to-image) from the training graph's losses, and optionally
 //   generation: t2i_top1/top5 (retrieval of the generated image among real images of every emoji in
 //   every style with a fixed feature extractor: 16×16 area-averaged RGB, mean-removed, cosine),
-//   image_tokens_per_s and ms_per_image. For scale, baseline_nn_caption_exact/category_acc: the
+//   image_tokens_per_s and ms_per_image; t2i_real_top1/top5: the same retrieval for a real image of
+//   each drawn label from the evaluated split, itself left out of the gallery (what a drawing as good
+//   as a real image in that style would score). For scale, baseline_nn_caption_exact/category_acc: the
 //   label of each image's nearest training image under that same feature, no model involved.
 //   caption_exact_plain / _skin_tone (/ _skin_tone_base / _skin_tone_tones): the exact captions split
 //   by whether the label names skin tones, the same for the reference.
@@ -280,20 +282,26 @@ async function encodeAll(m: UnifiedModel, images: Float32Array, n: number): Prom
   return codes;
 }
 
-/** The retrieval gallery of text-to-image: every image of every split (every emoji in every style), as fixed features. */
-async function retrievalGallery(dataDir: string): Promise<{ label: string; f: Float32Array }[]> {
-  const gallery: { label: string; f: Float32Array }[] = [];
-  for (const split of ['train', 'validation', 'test']) {
+interface GalleryEntry {
+  label: string;
+  split: string;
+  f: Float32Array;
+}
+
+/** The retrieval gallery of text-to-image: every image of every split (every emoji in every style;
+ *  `also`: a further split, the evaluated one), as fixed features. */
+async function retrievalGallery(dataDir: string, also?: string): Promise<GalleryEntry[]> {
+  const gallery: GalleryEntry[] = [];
+  for (const split of new Set(['train', 'validation', 'test', ...(also ? [also] : [])])) {
     const f = await featuresOf(dataDir, split);
-    f?.rows.forEach((r, i) => gallery.push({ label: r.text, f: f.feats[i] }));
+    f?.rows.forEach((r, i) => gallery.push({ label: r.text, split, f: f.feats[i] }));
   }
   return gallery;
 }
 
-/** Whether a drawing retrieves its label first and among the first five of the gallery. */
-function retrieves(gallery: { label: string; f: Float32Array }[], px: Float32Array, size: number, label: string): { top1: boolean; top5: boolean } {
-  const q = retrievalFeature(px, size);
-  const ranked = gallery.map((g) => ({ label: g.label, s: g.f.reduce((a, x, j) => a + x * q[j], 0) })).sort((a, b) => b.s - a.s);
+/** Whether feature `q` retrieves `label` first and among the first five of the gallery (`skip`: an entry left out). */
+function retrieves(gallery: GalleryEntry[], q: Float32Array, label: string, skip?: GalleryEntry): { top1: boolean; top5: boolean } {
+  const ranked = gallery.filter((g) => g !== skip).map((g) => ({ label: g.label, s: g.f.reduce((a, x, j) => a + x * q[j], 0) })).sort((a, b) => b.s - a.s);
   return { top1: ranked[0].label === label, top5: ranked.slice(0, 5).some((r) => r.label === label) };
 }
 
@@ -303,24 +311,32 @@ const DRAW_SAMPLING = { cfg: 3, temperature: 1, topK: 100 };
 const drawPrompt = (label: string) => `Draw ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label}.`;
 
 async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: MetadataRow[], _testImages: Float32Array) {
-  const gallery = await retrievalGallery(o.dataDir);
+  const gallery = await retrievalGallery(o.dataDir, o.split);
   const labels = [...new Set(testRows.map((r) => r.text))];
   const chosen = Array.from({ length: Math.min(o.generate, labels.length) }, (_, i) => labels[Math.floor((i * labels.length) / Math.min(o.generate, labels.length))]);
   const sampling = { ...DRAW_SAMPLING, ...o.sampling };
-  let top1 = 0, top5 = 0, ms = 0;
+  let top1 = 0, top5 = 0, ms = 0, real1 = 0, real5 = 0, realN = 0;
   for (const [k, label] of chosen.entries()) {
     const t0 = performance.now();
     const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k });
     ms += performance.now() - t0;
-    const r = retrieves(gallery, img.pixels, img.size, label);
+    const r = retrieves(gallery, retrievalFeature(img.pixels, img.size), label);
     top1 += r.top1 ? 1 : 0;
     top5 += r.top5 ? 1 : 0;
+    // the ceiling: a real image of the label in the evaluated style, not in the gallery itself
+    const real = gallery.find((g) => g.split === o.split && g.label === label);
+    if (real) {
+      realN++;
+      const c = retrieves(gallery, real.f, label, real);
+      real1 += c.top1 ? 1 : 0;
+      real5 += c.top5 ? 1 : 0;
+    }
     o.onProgress?.('generation', k + 1, chosen.length);
   }
   const n = chosen.length;
   const tokens = m.config.image_positions * m.config.image_depth;
   return {
-    t2i_top1: top1 / n, t2i_top5: top5 / n, ms_per_image: ms / n, image_tokens_per_s: (tokens * n) / (ms / 1000), generated: n, gallery: gallery.length,
+    t2i_top1: top1 / n, t2i_top5: top5 / n, ...(realN ? { t2i_real_top1: real1 / realN, t2i_real_top5: real5 / realN } : {}), ms_per_image: ms / n, image_tokens_per_s: (tokens * n) / (ms / 1000), generated: n, gallery: gallery.length,
     t2i_cfg: sampling.cfg, t2i_temperature: sampling.temperature, t2i_top_k: sampling.topK, ...(sampling.topP !== undefined ? { t2i_top_p: sampling.topP } : {}),
   };
 }
@@ -358,7 +374,7 @@ export async function completionMetrics(m: UnifiedModel, o: CompletionOptions): 
     const codes = await m.imageCodes(folder.images.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), S);
     for (const [j, r] of rowsGiven.entries()) {
       const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k, prefix: codes.subarray(0, (lead + r * g) * D) });
-      const got = retrieves(gallery, img.pixels, img.size, label);
+      const got = retrieves(gallery, retrievalFeature(img.pixels, img.size), label);
       hits[j].top1 += got.top1 ? 1 : 0;
       hits[j].top5 += got.top5 ? 1 : 0;
     }
