@@ -163,13 +163,14 @@ describe('a model folder with a memory', () => {
       const moved = tmp('moved-data');
       cpSync(dataDir, moved, { recursive: true });
       expect((await evaluateModel(m, { dataDir: moved, split: 'train', limit: 2, generate: 0, closedSet: false })).memory_skipped_leak).toBe(1);
-      const lmAlone = await evaluateModel(m, { dataDir, split: 'copy', limit: 2, generate: 2, closedSet: false, memory: false });
+      const lmAlone = await evaluateModel(m, { dataDir, split: 'copy', limit: 2, generate: 2, closedSet: false, memory: false, judge: encoderDir });
       expect(lmAlone.caption_exact_memory).toBeUndefined();
       // drawing: the gallery is every split's images (the evaluated one too), and the ceiling, a real
       // image of each label left out of it, finds its copy in the training split first
       const rows = readFileSync(join(dataDir, 'metadata.jsonl'), 'utf8').trim().split('\n');
-      expect(lmAlone).toMatchObject({ generated: 2, gallery: rows.length, t2i_real_top1: 1, t2i_real_top5: 1 });
+      expect(lmAlone).toMatchObject({ generated: 2, gallery: rows.length, t2i_real_top1: 1, t2i_real_top5: 1, t2i_judge_real_top1: 1, t2i_judge_real_top5: 1 });
       expect(lmAlone.t2i_top5).toBeGreaterThanOrEqual(lmAlone.t2i_top1);
+      expect(lmAlone.t2i_judge_top5).toBeGreaterThanOrEqual(lmAlone.t2i_judge_top1); // a second judge, the semantic encoder's features
     } finally {
       await m.release();
     }

@@ -5,7 +5,9 @@
 // records them in the model folder's tessera.json. --complete N adds image completion over N images
 // of the split (complete_top5_rows<r>: drawings from the prompt and the image's first r rows). A model
 // with an example memory also gets its caption and category figures with the memory (`*_memory`;
-// --no-memory leaves them out); the headline figures are the LM's alone.
+// --no-memory leaves them out); the headline figures are the LM's alone. --judge DIR (a semantic
+// encoder or memory folder) also retrieves the drawings by that encoder's features (t2i_judge_*), a
+// judge that knows emoji across styles, where the 16×16 pixel feature mostly matches the style.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { completionMetrics, evaluateModel } from '../../engine/infer/eval.ts';
@@ -16,11 +18,11 @@ import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../comma
 export const evalLm: Command = {
   name: 'eval lm',
   summary: 'Evaluate a unified model on an imagefolder split (captions, questions, perplexity, code NLL, generation)',
-  usage: 'eval lm --model DIR --data DIR [--split test] [--limit N] [--generate K] [--cfg G] [--temperature T] [--top-k K] [--top-p P] [--views V (4)] [--no-closed-set] [--semantic-only] [--no-memory] [--complete N] [--json] [--write-card] [--threads N]',
+  usage: 'eval lm --model DIR --data DIR [--split test] [--limit N] [--generate K] [--cfg G] [--temperature T] [--top-k K] [--top-p P] [--views V (4)] [--no-closed-set] [--semantic-only] [--no-memory] [--judge SEMANTIC_OR_MEMORY_DIR] [--complete N] [--json] [--write-card] [--threads N]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, generate: { type: 'string' }, cfg: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, json: { type: 'boolean' }, 'write-card': { type: 'boolean' }, threads: { type: 'string' },
-      views: { type: 'string' }, 'no-closed-set': { type: 'boolean' }, 'semantic-only': { type: 'boolean' }, 'no-memory': { type: 'boolean' }, complete: { type: 'string' },
+      views: { type: 'string' }, 'no-closed-set': { type: 'boolean' }, 'semantic-only': { type: 'boolean' }, 'no-memory': { type: 'boolean' }, judge: { type: 'string' }, complete: { type: 'string' },
     });
     if (!values.model) throw new UsageError('--model is required');
     if (!values.data) throw new UsageError('--data is required');
@@ -36,7 +38,7 @@ export const evalLm: Command = {
       const onProgress = values.json ? undefined : (what: string, done: number, total: number) => process.stderr.write(`\r${what}: ${done}/${total}   `);
       const r = await evaluateModel(m, {
         dataDir: values.data, split, limit: intFlag('limit', values.limit, 1, 200), generate: intFlag('generate', values.generate, 0, 100),
-        sampling, views: intFlag('views', values.views, 1, DEFAULT_VIEWS), closedSet: !values['no-closed-set'], semanticOnly: values['semantic-only'], memory: !values['no-memory'], onProgress,
+        sampling, views: intFlag('views', values.views, 1, DEFAULT_VIEWS), closedSet: !values['no-closed-set'], semanticOnly: values['semantic-only'], memory: !values['no-memory'], judge: values.judge, judgeThreads: intFlag('threads', values.threads, 1), onProgress,
       });
       if (values.complete !== undefined) Object.assign(r, await completionMetrics(m, { dataDir: values.data, split, images: intFlag('complete', values.complete, 1, 40), sampling, onProgress }));
       if (!values.json) process.stderr.write('\n');

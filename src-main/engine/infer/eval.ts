@@ -19,7 +19,7 @@ import { exportOnnx } from '../graph/onnx.ts';
 import { codecToLm, declareBatchInputs, unifiedLoss } from '../models/unicode.ts';
 import { Session } from '../runtime/session.ts';
 import { LabelSet } from './labels.ts';
-import { builtFrom, exampleShares } from './memory.ts';
+import { builtFrom, exampleShares, readFeatureEncoder } from './memory.ts';
 import type { ImageSampling } from './types.ts';
 import { fitSquare, type UnifiedModel } from './unified.ts';
 
@@ -109,6 +109,10 @@ export interface EvalOptions {
    * the memory's examples (feature cosine ≥ 0.999: a copy evaluated under another folder or split).
    */
   memory?: boolean;
+  /** A semantic encoder folder or memory folder whose features also judge the drawings
+   *  (t2i_judge_top1/top5, t2i_judge_real_top1/top5), beside the pixel feature's. */
+  judge?: string;
+  judgeThreads?: number;
   /** The split whose images the pixel nearest-neighbour reference matches against (default 'train'). */
   baselineSplit?: string;
   onProgress?(what: string, done: number, total: number): void;
@@ -231,7 +235,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
   out.text_ppl = Math.exp((await lossOf({ caption: 0.5, question: 0.5 })).text);
   out.image_code_nll = (await lossOf({ t2i: 1 })).image;
 
-  if (o.generate > 0) Object.assign(out, await generationMetrics(m, o, rows, folder.images));
+  if (o.generate > 0) Object.assign(out, await generationMetrics(m, o, rows));
   return out;
 }
 
@@ -288,13 +292,50 @@ interface GalleryEntry {
   f: Float32Array;
 }
 
+/** A fixed feature extractor for retrieval: images of `size` px in, one feature each. */
+interface FeatureSpace {
+  size: number;
+  embed(images: Float32Array, n: number): Promise<Float32Array[]>;
+  release(): Promise<void>;
+}
+
+/** The 16×16 mean-removed RGB feature (retrievalFeature). */
+const pixelSpace: FeatureSpace = {
+  size: 16,
+  embed: async (images, n) => Array.from({ length: n }, (_, i) => retrievalFeature(images.subarray(i * 768, (i + 1) * 768), 16)),
+  release: async () => {},
+};
+
+/** Unit features of a semantic encoder (a semantic encoder folder or a memory folder): a judge that
+ *  knows emoji across styles, fixed for the evaluation. */
+async function semanticSpace(dir: string, threads?: number): Promise<FeatureSpace> {
+  const { onnx, config } = await readFeatureEncoder(dir);
+  const s = await Session.create(onnx, { threads });
+  const S = config.image_size, E = config.embed_dim, per = 3 * S * S;
+  return {
+    size: S,
+    async embed(images, n) {
+      const out: Float32Array[] = [];
+      for (let i = 0; i < n; i += 256) {
+        const k = Math.min(256, n - i);
+        const f = (await s.run({ pixels: { dtype: 'float32', shape: [k, 3, S, S], data: images.subarray(i * per, (i + k) * per) } })).features.data as Float32Array;
+        for (let j = 0; j < k; j++) out.push(f.slice(j * E, (j + 1) * E));
+      }
+      return out;
+    },
+    release: () => s.release(),
+  };
+}
+
 /** The retrieval gallery of text-to-image: every image of every split (every emoji in every style;
- *  `also`: a further split, the evaluated one), as fixed features. */
-async function retrievalGallery(dataDir: string, also?: string): Promise<GalleryEntry[]> {
+ *  `also`: a further split, the evaluated one), as features of `space`. */
+async function retrievalGallery(dataDir: string, also?: string, space: FeatureSpace = pixelSpace): Promise<GalleryEntry[]> {
   const gallery: GalleryEntry[] = [];
   for (const split of new Set(['train', 'validation', 'test', ...(also ? [also] : [])])) {
-    const f = await featuresOf(dataDir, split);
-    f?.rows.forEach((r, i) => gallery.push({ label: r.text, split, f: f.feats[i] }));
+    const f = await loadImageFolder(dataDir, { split, size: space.size }).catch(() => null);
+    if (!f) continue;
+    const feats = await space.embed(f.images, f.rows.length);
+    f.rows.forEach((r, i) => gallery.push({ label: r.text, split, f: feats[i] }));
   }
   return gallery;
 }
@@ -310,33 +351,50 @@ const DRAW_SAMPLING = { cfg: 3, temperature: 1, topK: 100 };
 
 const drawPrompt = (label: string) => `Draw ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label}.`;
 
-async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: MetadataRow[], _testImages: Float32Array) {
-  const gallery = await retrievalGallery(o.dataDir, o.split);
+async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: MetadataRow[]) {
+  const spaces: { prefix: string; space: FeatureSpace }[] = [{ prefix: 't2i', space: pixelSpace }];
+  if (o.judge) spaces.push({ prefix: 't2i_judge', space: await semanticSpace(o.judge, o.judgeThreads) });
   const labels = [...new Set(testRows.map((r) => r.text))];
   const chosen = Array.from({ length: Math.min(o.generate, labels.length) }, (_, i) => labels[Math.floor((i * labels.length) / Math.min(o.generate, labels.length))]);
   const sampling = { ...DRAW_SAMPLING, ...o.sampling };
-  let top1 = 0, top5 = 0, ms = 0, real1 = 0, real5 = 0, realN = 0;
-  for (const [k, label] of chosen.entries()) {
-    const t0 = performance.now();
-    const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k });
-    ms += performance.now() - t0;
-    const r = retrieves(gallery, retrievalFeature(img.pixels, img.size), label);
-    top1 += r.top1 ? 1 : 0;
-    top5 += r.top5 ? 1 : 0;
-    // the ceiling: a real image of the label in the evaluated style, not in the gallery itself
-    const real = gallery.find((g) => g.split === o.split && g.label === label);
-    if (real) {
-      realN++;
-      const c = retrieves(gallery, real.f, label, real);
-      real1 += c.top1 ? 1 : 0;
-      real5 += c.top5 ? 1 : 0;
+  const figures: Record<string, number> = {};
+  let ms = 0;
+  try {
+    const galleries = [];
+    for (const { space } of spaces) galleries.push(await retrievalGallery(o.dataDir, o.split, space));
+    const hits = spaces.map(() => ({ top1: 0, top5: 0, real1: 0, real5: 0, realN: 0 }));
+    for (const [k, label] of chosen.entries()) {
+      const t0 = performance.now();
+      const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k });
+      ms += performance.now() - t0;
+      for (const [j, { space }] of spaces.entries()) {
+        const [q] = await space.embed(fitSquare(img.pixels, img.size, space.size), 1);
+        const r = retrieves(galleries[j], q, label), h = hits[j];
+        h.top1 += r.top1 ? 1 : 0;
+        h.top5 += r.top5 ? 1 : 0;
+        // the ceiling: a real image of the label in the evaluated style, not in the gallery itself
+        const real = galleries[j].find((g) => g.split === o.split && g.label === label);
+        if (real) {
+          const c = retrieves(galleries[j], real.f, label, real);
+          h.realN++;
+          h.real1 += c.top1 ? 1 : 0;
+          h.real5 += c.top5 ? 1 : 0;
+        }
+      }
+      o.onProgress?.('generation', k + 1, chosen.length);
     }
-    o.onProgress?.('generation', k + 1, chosen.length);
+    for (const [j, { prefix }] of spaces.entries()) {
+      const h = hits[j], n = chosen.length;
+      Object.assign(figures, { [`${prefix}_top1`]: h.top1 / n, [`${prefix}_top5`]: h.top5 / n }, h.realN ? { [`${prefix}_real_top1`]: h.real1 / h.realN, [`${prefix}_real_top5`]: h.real5 / h.realN } : {});
+    }
+    figures.gallery = galleries[0].length;
+  } finally {
+    for (const { space } of spaces) await space.release();
   }
   const n = chosen.length;
   const tokens = m.config.image_positions * m.config.image_depth;
   return {
-    t2i_top1: top1 / n, t2i_top5: top5 / n, ...(realN ? { t2i_real_top1: real1 / realN, t2i_real_top5: real5 / realN } : {}), ms_per_image: ms / n, image_tokens_per_s: (tokens * n) / (ms / 1000), generated: n, gallery: gallery.length,
+    ...figures, ms_per_image: ms / n, image_tokens_per_s: (tokens * n) / (ms / 1000), generated: n,
     t2i_cfg: sampling.cfg, t2i_temperature: sampling.temperature, t2i_top_k: sampling.topK, ...(sampling.topP !== undefined ? { t2i_top_p: sampling.topP } : {}),
   };
 }

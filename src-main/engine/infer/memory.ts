@@ -248,7 +248,7 @@ export function exportFeatureEncoder(c: SemanticConfig, weights: Map<string, Flo
 }
 
 /** The feature encoder of a semantic encoder folder or of a memory folder, with its config. */
-async function featureEncoder(dir: string): Promise<{ onnx: Uint8Array; config: MemoryFile['encoder'] }> {
+export async function readFeatureEncoder(dir: string): Promise<{ onnx: Uint8Array; config: MemoryFile['encoder'] }> {
   if (existsSync(join(dir, 'memory.json'))) {
     return { config: (await readMemoryFile(dir)).encoder, onnx: await readEncoderOnnx(dir) };
   }
@@ -279,7 +279,7 @@ export function memorySplits(split: string): string[] {
 export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   const mix = parseConfigWith(MixSchema, { ...MEMORY_DEFAULTS, ...o.mix }, 'memory options');
   const names = memorySplits(o.split);
-  const { onnx: encoder, config: c } = await featureEncoder(o.encoderDir);
+  const { onnx: encoder, config: c } = await readFeatureEncoder(o.encoderDir);
   const E = c.embed_dim, per = 3 * c.image_size ** 2;
   const s = await Session.create(encoder, { threads: o.threads });
   const parts: { split: string; rows: MetadataRow[]; feats: Float32Array }[] = [];
