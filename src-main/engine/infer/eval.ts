@@ -19,7 +19,7 @@ import { exportOnnx } from '../graph/onnx.ts';
 import { codecToLm, declareBatchInputs, unifiedLoss } from '../models/unicode.ts';
 import { Session } from '../runtime/session.ts';
 import { LabelSet } from './labels.ts';
-import { builtFrom, exampleShares, readFeatureEncoder } from './memory.ts';
+import { builtFrom, embedImages, exampleShares, readFeatureEncoder } from './memory.ts';
 import type { ImageSampling } from './types.ts';
 import { fitSquare, type UnifiedModel } from './unified.ts';
 
@@ -311,17 +311,12 @@ const pixelSpace: FeatureSpace = {
 async function semanticSpace(dir: string, threads?: number): Promise<FeatureSpace> {
   const { onnx, config } = await readFeatureEncoder(dir);
   const s = await Session.create(onnx, { threads });
-  const S = config.image_size, E = config.embed_dim, per = 3 * S * S;
+  const E = config.embed_dim;
   return {
-    size: S,
+    size: config.image_size,
     async embed(images, n) {
-      const out: Float32Array[] = [];
-      for (let i = 0; i < n; i += 256) {
-        const k = Math.min(256, n - i);
-        const f = (await s.run({ pixels: { dtype: 'float32', shape: [k, 3, S, S], data: images.subarray(i * per, (i + k) * per) } })).features.data as Float32Array;
-        for (let j = 0; j < k; j++) out.push(f.slice(j * E, (j + 1) * E));
-      }
-      return out;
+      const f = await embedImages(s, config, images, n);
+      return Array.from({ length: n }, (_, j) => f.subarray(j * E, (j + 1) * E));
     },
     release: () => s.release(),
   };

@@ -84,6 +84,18 @@ interface Runner {
   release(): Promise<void>;
 }
 
+/** Unit features (n, E) of n images (n, 3, S, S) through a feature encoder, 256 at a time. */
+export async function embedImages(encoder: Runner, c: { image_size: number; embed_dim: number }, images: Float32Array, n: number, onBatch?: (k: number) => void): Promise<Float32Array> {
+  const S = c.image_size, per = 3 * S * S, feats = new Float32Array(n * c.embed_dim);
+  for (let i = 0; i < n; i += 256) {
+    const k = Math.min(256, n - i);
+    const r = await encoder.run({ pixels: { dtype: 'float32', shape: [k, 3, S, S], data: images.subarray(i * per, (i + k) * per) } });
+    feats.set(r.features.data as Float32Array, i * c.embed_dim);
+    onBatch?.(k);
+  }
+  return feats;
+}
+
 export class ExampleMemory {
   private constructor(
     readonly dir: string,
@@ -130,9 +142,7 @@ export class ExampleMemory {
 
   /** Unit features of n images (N, 3, S, S) at the memory's image size. */
   async embed(pixels: Float32Array, n: number): Promise<Float32Array> {
-    const S = this.imageSize;
-    const r = await this.encoder.run({ pixels: { dtype: 'float32', shape: [n, 3, S, S], data: pixels } });
-    return r.features.data as Float32Array;
+    return embedImages(this.encoder, this.file.encoder, pixels, n);
   }
 
   /** The k entries nearest to feature `f` (cosine), most similar first, with their softmax weights. */
@@ -280,25 +290,16 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   const mix = parseConfigWith(MixSchema, { ...MEMORY_DEFAULTS, ...o.mix }, 'memory options');
   const names = memorySplits(o.split);
   const { onnx: encoder, config: c } = await readFeatureEncoder(o.encoderDir);
-  const E = c.embed_dim, per = 3 * c.image_size ** 2;
+  const E = c.embed_dim;
   const s = await Session.create(encoder, { threads: o.threads });
   const parts: { split: string; rows: MetadataRow[]; feats: Float32Array }[] = [];
   try {
-    let total = 0, done = 0;
     const folders = [];
-    for (const split of names) {
-      const folder = await loadImageFolder(o.dataDir, { split, size: c.image_size });
-      folders.push({ split, folder });
-      total += folder.rows.length;
-    }
+    for (const split of names) folders.push({ split, folder: await loadImageFolder(o.dataDir, { split, size: c.image_size }) });
+    const total = folders.reduce((a, f) => a + f.folder.rows.length, 0);
+    let done = 0;
     for (const { split, folder } of folders) {
-      const n = folder.rows.length, feats = new Float32Array(n * E);
-      for (let i = 0; i < n; i += 256) {
-        const k = Math.min(256, n - i);
-        const r = await s.run({ pixels: { dtype: 'float32', shape: [k, 3, c.image_size, c.image_size], data: folder.images.subarray(i * per, (i + k) * per) } });
-        feats.set(r.features.data as Float32Array, i * E);
-        o.onProgress?.((done += k), total);
-      }
+      const feats = await embedImages(s, c, folder.images, folder.rows.length, (k) => o.onProgress?.((done += k), total));
       parts.push({ split, rows: folder.rows, feats });
     }
   } finally {
