@@ -270,11 +270,6 @@ export async function pixelBaseline(o: Pick<EvalOptions, 'dataDir' | 'split' | '
   return { baseline_nn_caption_exact: exact / pick.length, baseline_nn_category_acc: catN ? cat / catN : NaN, ...skinToneBreakdown('baseline_nn_caption_exact', pairs) };
 }
 
-/** A split's images as retrieval features, or null when the data has no such split. */
-async function featuresOf(dataDir: string, split: string): Promise<{ rows: MetadataRow[]; feats: Float32Array[] } | null> {
-  const f = await loadImageFolder(dataDir, { split, size: 16 }).catch(() => null);
-  return f && { rows: f.rows, feats: f.rows.map((_, i) => retrievalFeature(f.images.subarray(i * 768, (i + 1) * 768), 16)) };
-}
 
 async function encodeAll(m: UnifiedModel, images: Float32Array, n: number): Promise<Int32Array> {
   const S = m.codec.imageSize, per = 3 * S * S, P = m.config.image_positions * m.config.image_depth;
@@ -322,15 +317,19 @@ async function semanticSpace(dir: string, threads?: number): Promise<FeatureSpac
   };
 }
 
+/** A split's images as features of `space` (default the 16×16 pixel feature), or null when the data has no such split. */
+async function featuresOf(dataDir: string, split: string, space: FeatureSpace = pixelSpace): Promise<{ rows: MetadataRow[]; feats: Float32Array[] } | null> {
+  const f = await loadImageFolder(dataDir, { split, size: space.size }).catch(() => null);
+  return f && { rows: f.rows, feats: await space.embed(f.images, f.rows.length) };
+}
+
 /** The retrieval gallery of text-to-image: every image of every split (every emoji in every style;
  *  `also`: a further split, the evaluated one), as features of `space`. */
 async function retrievalGallery(dataDir: string, also?: string, space: FeatureSpace = pixelSpace): Promise<GalleryEntry[]> {
   const gallery: GalleryEntry[] = [];
   for (const split of new Set(['train', 'validation', 'test', ...(also ? [also] : [])])) {
-    const f = await loadImageFolder(dataDir, { split, size: space.size }).catch(() => null);
-    if (!f) continue;
-    const feats = await space.embed(f.images, f.rows.length);
-    f.rows.forEach((r, i) => gallery.push({ label: r.text, split, f: feats[i] }));
+    const f = await featuresOf(dataDir, split, space);
+    f?.rows.forEach((r, i) => gallery.push({ label: r.text, split, f: f.feats[i] }));
   }
   return gallery;
 }
