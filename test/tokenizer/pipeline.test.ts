@@ -200,4 +200,18 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   const [a, b] = [await memFeat(join(toy, 'memory')), await memFeat(join(tmp, 'work', 'memory-encoder', 'model'))];
   a.forEach((x, i) => expect(x).toBeCloseTo(b[i], 5));
   expect(a).not.toEqual(await memFeat(join(toy, 'image-tokenizer', 'semantic')));
+
+  // an ensemble of two memory encoders: the second is one more stage, and the memory reads with both
+  pipe.memory.encoder = [pipe.memory.encoder, { ...semantic, train: { ...semantic.train, seed: 4 } }];
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  remembered.clear();
+  expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => remembered.add(s) })).toBe('done');
+  expect([...remembered]).toEqual(['memory-encoder-2']);
+  const mem5 = JSON.parse(await readFile(join(toy, 'memory', 'memory.json'), 'utf8'));
+  expect(mem5.encoder).toMatchObject({ model_type: 'tessera-semantic-ensemble', embed_dim: 2 * mem.encoder.embed_dim });
+  const card5 = JSON.parse(await readFile(join(toy, 'tessera.json'), 'utf8'));
+  expect(card5.recipe.memory.encoder.map((e: { train: { seed: number } }) => e.train.seed)).toEqual([3, 4]);
+  expect(card5.metrics.memory_encoder_2_nn_top1).toBeGreaterThanOrEqual(0);
+  const [both, second] = [await memFeat(join(toy, 'memory')), await memFeat(join(tmp, 'work', 'memory-encoder-2', 'model'))];
+  [...a, ...second].forEach((x, i) => expect(both[i]).toBeCloseTo(x / Math.SQRT2, 5));
 }, 300_000);

@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORY_PROMPT } from '../../src-main/engine/data/tasks.ts';
 import { evaluateModel } from '../../src-main/engine/infer/eval.ts';
-import { buildMemory, describeExamples, memoryNextToken, mixMemory, nearest } from '../../src-main/engine/infer/memory.ts';
+import { buildMemory, describeExamples, memoryNextToken, mixMemory, nearest, readFeatureEncoder } from '../../src-main/engine/infer/memory.ts';
 import type { GenerationEvent, TextSampling } from '../../src-main/engine/infer/types.ts';
 import { UnifiedModel } from '../../src-main/engine/infer/unified.ts';
-import { fromHalf, toHalf } from '../../src-main/engine/io/half.ts';
-import { writeSafetensors } from '../../src-main/engine/io/safetensors.ts';
+import { floatArray, fromHalf, toHalf } from '../../src-main/engine/io/half.ts';
+import { readSafetensors, writeSafetensors } from '../../src-main/engine/io/safetensors.ts';
 import type { SemanticConfig } from '../../src-main/engine/models/semantic.ts';
 import { parseLmConfig, runLmRecipe } from '../../src-main/engine/train/recipes/lm.ts';
 import { memoryRecipe } from '../../src-main/engine/train/recipes/memory.ts';
@@ -84,7 +84,7 @@ describe('the memory mixture', () => {
 });
 
 describe('a model folder with a memory', () => {
-  let modelDir: string, dataDir: string, encoderDir: string;
+  let modelDir: string, dataDir: string, encoderDir: string, second: string;
 
   beforeAll(async () => {
     const tokDir = (await tinyTokenizer()).dir;
@@ -104,9 +104,12 @@ describe('a model folder with a memory', () => {
     // a semantic encoder with random weights: distinct images get distinct unit features
     encoderDir = tmp('sem');
     const c: SemanticConfig = { model_type: 'tessera-semantic', image_size: 16, input_size: 16, width: 8, embed_dim: 16, depth: 2, codebook_size: 16, first_token_id: 16 };
-    const rng = new Rng(11);
-    writeFileSync(join(encoderDir, 'config.json'), JSON.stringify(c));
-    await writeSafetensors(join(encoderDir, 'model.safetensors'), new Map([...tinySemanticWeights(rng)].map(([n, d]) => [n, { dtype: 'F32' as const, shape: TINY_SEMANTIC_SHAPES[n], data: d }])), { format: 'pt' });
+    // and a second one, for ensembles
+    second = tmp('sem2');
+    for (const [dir, seed] of [[encoderDir, 11], [second, 12]] as const) {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(c));
+      await writeSafetensors(join(dir, 'model.safetensors'), new Map([...tinySemanticWeights(new Rng(seed))].map(([n, d]) => [n, { dtype: 'F32' as const, shape: TINY_SEMANTIC_SHAPES[n], data: d }])), { format: 'pt' });
+    }
   }, 90_000);
 
   /** A copy of the model with a memory of the training split, mixed with weight λ and one neighbour. */
@@ -197,6 +200,48 @@ describe('a model folder with a memory', () => {
       await expect(buildMemory({ encoderDir, dataDir, split, out: join(dir, 'memory'), threads: 1 })).rejects.toThrow(want);
   }, 60_000);
 
+  it('may read images with an ensemble of encoders: the members\' unit features side by side over √n', async () => {
+    const c = JSON.parse(readFileSync(join(encoderDir, 'config.json'), 'utf8')) as SemanticConfig;
+    const build = async (encoder: string | string[]) => {
+      const dir = tmp('ens-model');
+      cpSync(modelDir, dir, { recursive: true });
+      const f = await buildMemory({ encoderDir: encoder, dataDir, split: 'train', out: join(dir, 'memory'), mix: { k: 1, lambda: 1 }, threads: 1 });
+      const t = (await readSafetensors(join(dir, 'memory', 'features.safetensors'))).tensors.get('features')!;
+      return { dir, f, feats: floatArray(t.data as Uint16Array) };
+    };
+    const a = await build(encoderDir), b = await build(second), ab = await build([encoderDir, second]);
+    const E = c.embed_dim, n = a.f.entries;
+    expect(ab.f.encoder).toMatchObject({ model_type: 'tessera-semantic-ensemble', image_size: 16, embed_dim: 2 * E, members: [c, c] });
+    expect(ab.feats.length).toBe(n * 2 * E);
+    let worst = 0, differ = 0;
+    for (let j = 0; j < n; j++) {
+      for (let e = 0; e < E; e++) {
+        worst = Math.max(worst, Math.abs(ab.feats[j * 2 * E + e] - a.feats[j * E + e] / Math.SQRT2), Math.abs(ab.feats[j * 2 * E + E + e] - b.feats[j * E + e] / Math.SQRT2));
+        differ = Math.max(differ, Math.abs(a.feats[j * E + e] - b.feats[j * E + e]));
+      }
+    }
+    expect(worst).toBeLessThan(2e-3); // binary16 storage
+    expect(differ).toBeGreaterThan(0.05); // two different encoders
+    // the ensemble memory answers from its nearest example, and a memory built from it reuses the ensemble
+    const train = await encodedSplit(dataDir, 'train');
+    const m = await UnifiedModel.load(ab.dir, { codec: tinyCodec(), threads: 1 });
+    try {
+      expect(await ask(m, train.images.subarray(768, 1536), 'What is this?')).toBe(train.rows[1].text);
+    } finally {
+      await m.release();
+    }
+    const again = await build(join(ab.dir, 'memory'));
+    expect(again.f.encoder).toEqual(ab.f.encoder);
+    expect(again.feats).toEqual(ab.feats);
+    // members that cannot make an ensemble are refused, naming the folder and field
+    const wide = tmp('sem-32');
+    cpSync(second, wide, { recursive: true });
+    writeFileSync(join(wide, 'config.json'), JSON.stringify({ ...c, image_size: 32 }));
+    await expect(readFeatureEncoder([encoderDir, encoderDir])).rejects.toThrow(/is named twice/);
+    await expect(readFeatureEncoder([encoderDir, join(ab.dir, 'memory')])).rejects.toThrow(/is a memory folder; an ensemble's members are semantic encoder folders/);
+    await expect(readFeatureEncoder([encoderDir, wide])).rejects.toThrow(new RegExp(`sem-32.*config\\.json: field 'image_size' is 32, the ensemble's first member .* reads 16`));
+  }, 60_000);
+
   it('is built by the lm recipe into the new model folder, with a semantic encoder or another memory\'s encoder', async () => {
     const tokDir = (await tinyTokenizer()).dir;
     const imgTok = tmp('imgtok2');
@@ -261,6 +306,12 @@ describe('a model folder with a memory', () => {
     expect(ok.code, ok.err).toBe(0);
     expect(ok.out).toMatch(/memory: \d+ examples of .* split 'train' \(5 questions: label, category\), k 10, tau 0\.05, lambda 0\.4/);
     expect(JSON.parse(readFileSync(join(dir, 'memory', 'memory.json'), 'utf8')).lambda).toBe(0.4);
+    const two = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--encoder', second, '--threads', '1');
+    expect(two.code, two.err).toBe(0);
+    expect(two.out).toMatch(/an ensemble of 2 encoders, k 10/);
+    expect(JSON.parse(readFileSync(join(dir, 'memory', 'memory.json'), 'utf8')).encoder.model_type).toBe('tessera-semantic-ensemble');
+    const notOne = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--encoder', join(dir, 'nowhere'));
+    expect([notOne.code, notOne.err]).toEqual([2, expect.stringContaining(`${join(dir, 'nowhere')}: no semantic encoder there`)]);
     const bad = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--lambda', '2');
     expect([bad.code, bad.err.trim()]).toEqual([2, expect.stringContaining("--lambda must be a number in [0, 1], got '2'")]);
     const noEncoder = await cli('--model', dir, '--data', dataDir);

@@ -1,6 +1,7 @@
 // `tessera memory build --model DIR --data DIR [--split train[,validation]]`: the model folder's example memory
 // (engine/infer/memory.ts) from every image of a split: their features under a semantic encoder
-// (--encoder DIR, default the model's image-tokenizer/semantic) and their labels and categories.
+// (--encoder DIR, default the model's image-tokenizer/semantic; --encoder given several times: an
+// ensemble of those encoders) and their labels and categories.
 // Captions and category answers then mix the nearest examples' answers into the LM's, token by token.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,17 +12,18 @@ import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../comma
 export const memoryBuild: Command = {
   name: 'memory build',
   summary: "Build a unified model's example memory from an imagefolder split",
-  usage: `memory build --model DIR --data DIR [--split train[,validation]] [--encoder SEMANTIC_DIR] [--k K (${MEMORY_DEFAULTS.k})] [--tau T (${MEMORY_DEFAULTS.tau})] [--lambda L (${MEMORY_DEFAULTS.lambda})] [--threads N]`,
+  usage: `memory build --model DIR --data DIR [--split train[,validation]] [--encoder SEMANTIC_DIR ...] [--k K (${MEMORY_DEFAULTS.k})] [--tau T (${MEMORY_DEFAULTS.tau})] [--lambda L (${MEMORY_DEFAULTS.lambda})] [--threads N]`,
   async run(argv) {
     const { values } = parseFlags(argv, {
-      model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, encoder: { type: 'string' },
+      model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, encoder: { type: 'string', multiple: true },
       k: { type: 'string' }, tau: { type: 'string' }, lambda: { type: 'string' }, threads: { type: 'string' },
     });
     if (!values.model) throw new UsageError('--model is required');
     if (!values.data) throw new UsageError('--data is required');
     const folder = await loadModelFolder(values.model); // a model folder, checked, before anything is written into it
-    const encoderDir = values.encoder ?? join(folder.imageTokenizerDir, 'semantic');
-    if (!existsSync(join(encoderDir, 'config.json'))) throw new UsageError(`${encoderDir}: no semantic encoder there (config.json missing); give one with --encoder DIR`);
+    const encoderDir = values.encoder ?? [join(folder.imageTokenizerDir, 'semantic')];
+    for (const dir of encoderDir)
+      if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`${dir}: no semantic encoder there (config.json missing); give one with --encoder DIR`);
     const mix = {
       k: intFlag('k', values.k, 1, MEMORY_DEFAULTS.k),
       tau: numFlag('tau', values.tau, MEMORY_DEFAULTS.tau, (x) => x > 0, 'a number > 0'),
@@ -34,7 +36,7 @@ export const memoryBuild: Command = {
       onProgress: (done, total) => process.stderr.write(`\rfeatures: ${done}/${total}   `),
     });
     process.stderr.write('\n');
-    console.log(`${out}: ${f.entries} examples of ${values.data} split '${f.source.split}' (${Object.keys(f.questions).length} questions: ${Object.keys(f.answers).join(', ')}), k ${f.k}, tau ${f.tau}, lambda ${f.lambda}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`${out}: ${f.entries} examples of ${values.data} split '${f.source.split}' (${Object.keys(f.questions).length} questions: ${Object.keys(f.answers).join(', ')}), ${encoderDir.length > 1 ? `an ensemble of ${encoderDir.length} encoders, ` : ''}k ${f.k}, tau ${f.tau}, lambda ${f.lambda}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return 0;
   },
 };

@@ -13,6 +13,10 @@
 //   memory/features.safetensors  'features' F16 (entries, embed_dim), unit rows
 //   memory/encoder.onnx          pixels (B, 3, S, S) in [0, 1] → features (B, embed_dim), weights baked
 //
+// The encoder may be an ensemble of several semantic encoders (model_type 'tessera-semantic-ensemble',
+// their configs under `members`): each member's unit features, concatenated and scaled by 1/√n, so a
+// feature is still a unit vector and a dot product is the members' mean cosine similarity.
+//
 // Memories are built from an imagefolder split (`tessera memory build`); `eval lm` never measures a
 // memory on the rows it was built from (the figures would be leaked), wherever the data lies.
 import { createHash } from 'node:crypto';
@@ -23,6 +27,7 @@ import { z } from 'zod';
 import { loadImageFolder, type MetadataRow } from '../data/imagefolder.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT } from '../data/tasks.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
+import * as op from '../graph/ops/index.ts';
 import { exportOnnx } from '../graph/onnx.ts';
 import { floatArray, halfArray } from '../io/half.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
@@ -51,7 +56,7 @@ const MixSchema = z.object({ k: z.int().min(1).max(1000), tau: z.number().positi
 const Fingerprint = z.string().regex(/^[0-9a-f]{64}$/);
 const MemoryFileSchema = z.object({
   format: z.literal('tessera-memory/1'),
-  encoder: z.looseObject({ model_type: z.literal('tessera-semantic'), image_size: z.int().min(1), embed_dim: z.int().min(1) }),
+  encoder: z.looseObject({ model_type: z.enum(['tessera-semantic', 'tessera-semantic-ensemble']), image_size: z.int().min(1), embed_dim: z.int().min(1) }),
   entries: z.int().min(1),
   ...MixSchema.shape,
   /** Question (as asked, compared without case and extra spaces) → the field that answers it. */
@@ -239,8 +244,8 @@ export function mixMemory(lmLogProbs: ArrayLike<number>, pMemory: ReadonlyMap<nu
 
 export interface BuildMemoryOptions {
   /** A semantic encoder folder (config.json + model.safetensors with encoder.* weights), or another
-   *  memory folder, whose encoder is reused. */
-  encoderDir: string;
+   *  memory folder, whose encoder is reused; or several semantic encoder folders, an ensemble. */
+  encoderDir: string | readonly string[];
   dataDir: string;
   split: string;
   /** The memory folder to write (replaced whole; a reader never sees half of one). */
@@ -250,20 +255,48 @@ export interface BuildMemoryOptions {
   onProgress?(done: number, total: number): void;
 }
 
-/** Features-only encoder ONNX from a semantic encoder's config and weights. */
-export function exportFeatureEncoder(c: SemanticConfig, weights: Map<string, Float32Array>): Uint8Array {
+/** A memory's encoder option in a config: one folder, or several (an ensemble). */
+export const MemoryEncoders = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+/** Features-only encoder ONNX of one semantic encoder, or of several (an ensemble, see the header):
+ *  each member's weights baked under its own prefix. */
+export function exportFeatureEncoder(members: readonly { config: SemanticConfig; weights: Map<string, Float32Array> }[]): Uint8Array {
+  const c = ensembleConfig(members.map((m) => m.config));
   const g = new Graph('memory_encoder');
-  const f = semanticFeatures(c, g.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]), bakedWeights(g, weights));
+  const x = g.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]);
+  const feats = members.map((m, i) => {
+    if (members.length === 1) return semanticFeatures(m.config, x, bakedWeights(g, m.weights));
+    const baked = bakedWeights(g, new Map([...m.weights].map(([k, v]) => [`member${i}.${k}`, v])));
+    return semanticFeatures(m.config, x, (name, shape) => baked(`member${i}.${name}`, shape));
+  });
+  const f = feats.length === 1 ? feats[0] : op.mul(op.concat(feats, 1), 1 / Math.sqrt(feats.length));
   return exportOnnx(g, { features: f }, { model_type: c.model_type, config: JSON.stringify(c) }).bytes;
 }
 
-/** The feature encoder of a semantic encoder folder or of a memory folder, with its config. */
-export async function readFeatureEncoder(dir: string): Promise<{ onnx: Uint8Array; config: MemoryFile['encoder'] }> {
-  if (existsSync(join(dir, 'memory.json'))) {
-    return { config: (await readMemoryFile(dir)).encoder, onnx: await readEncoderOnnx(dir) };
+/** The memory.json encoder entry of one semantic encoder's config, or of an ensemble of several. */
+function ensembleConfig(cs: readonly SemanticConfig[]): MemoryFile['encoder'] {
+  if (cs.length === 1) return { ...cs[0] };
+  return { model_type: 'tessera-semantic-ensemble', image_size: cs[0].image_size, embed_dim: cs.reduce((a, c) => a + c.embed_dim, 0), members: cs };
+}
+
+/** The feature encoder of a semantic encoder folder or of a memory folder, or of several semantic
+ *  encoder folders (an ensemble), with its config. */
+export async function readFeatureEncoder(dirs: string | readonly string[]): Promise<{ onnx: Uint8Array; config: MemoryFile['encoder'] }> {
+  const list = typeof dirs === 'string' ? [dirs] : [...dirs];
+  if (list.length === 1 && existsSync(join(list[0], 'memory.json'))) {
+    return { config: (await readMemoryFile(list[0])).encoder, onnx: await readEncoderOnnx(list[0]) };
   }
-  const c = await readSemanticEncoderConfig(dir);
-  return { onnx: exportFeatureEncoder(c, await readImageTokenizerWeights(dir)), config: { ...c } };
+  const twice = list.find((d, i) => list.indexOf(d) !== i);
+  if (twice) throw new Error(`memory encoder: ${twice} is named twice (an ensemble's members are different encoders)`);
+  const members = [];
+  for (const dir of list) {
+    if (existsSync(join(dir, 'memory.json'))) throw new Error(`memory encoder: ${dir} is a memory folder; an ensemble's members are semantic encoder folders (config.json + model.safetensors)`);
+    const config = await readSemanticEncoderConfig(dir);
+    if (members.length && config.image_size !== members[0].config.image_size)
+      throw new Error(`${join(dir, 'config.json')}: field 'image_size' is ${config.image_size}, the ensemble's first member (${list[0]}) reads ${members[0].config.image_size}`);
+    members.push({ config, weights: await readImageTokenizerWeights(dir) });
+  }
+  return { onnx: exportFeatureEncoder(members), config: ensembleConfig(members.map((m) => m.config)) };
 }
 
 /** A memory's `split` option in a config: one split or several joined by commas, checked. */

@@ -13,7 +13,8 @@
 //                   decompression), loss on answers only
 //   tokenizer-decoder  (optional) the final tokenizer's decoder fine-tuned alone with an SSIM term:
 //                   encoder and codebook fixed, so the codes the LM was trained on do not change
-//   memory-encoder  (optional) the example memory's own semantic encoder (recipe 'semantic')
+//   memory-encoder  (optional) the example memory's own semantic encoder (recipe 'semantic'); with
+//                   several recipes, an ensemble: memory-encoder-2, -3, ... after it
 //   assemble        the final model folder with its card (metrics measured on the held-out style),
 //                   and its example memory (infer/memory.ts) when the pipeline asks for one
 // Every stage runs with resume = true and is marked done in WORK/pipeline-state.json when it
@@ -100,10 +101,11 @@ export const PipelineSchema = z.object({
   }).nullable().default(null),
   /** The model folder's example memory (infer/memory.ts), built from a split of the data at assembly
    *  (or several joined by commas: train,validation);
-   *  null: none. `encoder`: its semantic encoder's recipe, trained as stage 'memory-encoder'; null:
-   *  the encoder of the model's own semantic position. */
+   *  null: none. `encoder`: its semantic encoder's recipe, trained as stage 'memory-encoder', or a
+   *  list of recipes, an ensemble (stages 'memory-encoder', 'memory-encoder-2', ...); null: the
+   *  encoder of the model's own semantic position. */
   memory: z.object({
-    encoder: RecipeRef.nullable().default(null),
+    encoder: z.union([z.array(RecipeRef).min(1), RecipeRef]).nullable().default(null),
     split: MemorySplit.default('train'),
     k: z.int().min(1).default(MEMORY_DEFAULTS.k),
     tau: z.number().positive().default(MEMORY_DEFAULTS.tau),
@@ -214,8 +216,11 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   const backToPixels = p.stage2.more.findIndex((m, i) => firstSemantic >= 0 && i > firstSemantic && !m.semantic);
   const readsAlone = p.stage2.more.findIndex((m) => m.semantic_read && !m.semantic);
   if (readsAlone >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${readsAlone}].semantic_read`, 'needs `semantic: true` in the same round: the read is of the semantic position');
-  const memCfg = p.memory?.encoder ? await semanticConfig(p.memory.encoder, 'memory.encoder') : null;
-  if (p.memory && !memCfg && firstSemantic < 0) throw new RecipeConfigError('pipeline', 'memory.encoder', 'is needed: the model reads no semantic position whose encoder the memory could use');
+  const memRefs = p.memory?.encoder ? (Array.isArray(p.memory.encoder) ? p.memory.encoder : [p.memory.encoder]) : [];
+  const memCfgs: SemanticRecipeConfig[] = [];
+  for (const [i, ref] of memRefs.entries()) memCfgs.push(await semanticConfig(ref, Array.isArray(p.memory?.encoder) ? `memory.encoder[${i}]` : 'memory.encoder'));
+  const memId = (i: number) => (i === 0 ? 'memory-encoder' : `memory-encoder-${i + 1}`);
+  if (p.memory && !memCfgs.length && firstSemantic < 0) throw new RecipeConfigError('pipeline', 'memory.encoder', 'is needed: the model reads no semantic position whose encoder the memory could use');
   if (backToPixels >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${backToPixels}].semantic`, 'must be true: an earlier round already reads images with the semantic position');
   if (tokCfg.model.first_token_id + tokCfg.model.codebook_size > p.text_tokenizer.vocab_size)
     throw new RecipeConfigError(tokRef.source, 'text_tokenizer.vocab_size', `${p.text_tokenizer.vocab_size} is too small: the image codes use token ids [${tokCfg.model.first_token_id}, ${tokCfg.model.first_token_id + tokCfg.model.codebook_size}) of the shared vocabulary`);
@@ -229,7 +234,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       [`stage2-more-${i + 1}`, m.steps],
     ]),
     ...(p.decoder ? [p.decoder, ...p.decoder.more].map((m, i): [string, number] => [i === 0 ? 'tokenizer-decoder' : `tokenizer-decoder-${i + 1}`, m.steps]) : []),
-    ...(memCfg ? [['memory-encoder', memCfg.train.steps] as [string, number]] : []),
+    ...memCfgs.map((c, i): [string, number] => [memId(i), c.train.steps]),
   ];
   const total = plan.reduce((a, [, n]) => a + n, 0);
   const before = (id: string) => plan.slice(0, plan.findIndex(([k]) => k === id)).reduce((a, [, n]) => a + n, 0);
@@ -368,10 +373,12 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       }
     }
 
-    if (memCfg && !(await stage('memory-encoder', async () => {
-      const res = await semanticRecipe.run(memCfg, recipeOpts('memory-encoder', join(work, 'memory-encoder')));
-      return { paused: res.status === 'paused', result: res.metrics };
-    }))) return false;
+    for (const [i, c] of memCfgs.entries()) {
+      if (!(await stage(memId(i), async () => {
+        const res = await semanticRecipe.run(c, recipeOpts(memId(i), join(work, memId(i))));
+        return { paused: res.status === 'paused', result: res.metrics };
+      }))) return false;
+    }
 
     return stage('assemble', async () => {
       const tmp = `${modelDir}.tmp-${process.pid}`;
@@ -396,11 +403,12 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       card.metrics = { ...card.metrics, ...(await tokenizerMetrics(join(tmp, 'image-tokenizer'), data, opts.threads)) };
       if (p.memory) {
         const { encoder: _, split, ...mix } = p.memory;
-        const encoderDir = memCfg ? join(work, 'memory-encoder', 'model') : join(tmp, 'image-tokenizer', 'semantic');
+        const encoderDir = memCfgs.length ? memCfgs.map((_, i) => join(work, memId(i), 'model')) : join(tmp, 'image-tokenizer', 'semantic');
         const f = await buildMemory({ encoderDir, dataDir: data, split, out: join(tmp, MEMORY_DIR), mix, threads: opts.threads });
-        card.recipe.memory = { ...p.memory, ...(memCfg ? { encoder: memCfg } : {}) };
-        const encoderMetrics = memCfg ? state['memory-encoder']?.result ?? {} : {};
-        card.metrics = { ...card.metrics, memory_entries: f.entries, memory_split: split, ...Object.fromEntries(Object.entries(encoderMetrics).map(([k, v]) => [`memory_encoder_${k}`, v])) };
+        card.recipe.memory = { ...p.memory, ...(memCfgs.length ? { encoder: Array.isArray(p.memory.encoder) ? memCfgs : memCfgs[0] } : {}) };
+        // memory_encoder_* for the first encoder, memory_encoder_2_* for the second, ...
+        const encoderMetrics = memCfgs.flatMap((_, i) => Object.entries(state[memId(i)]?.result ?? {}).map(([k, v]) => [`${memId(i).replace(/-/g, '_')}_${k}`, v]));
+        card.metrics = { ...card.metrics, memory_entries: f.entries, memory_split: split, ...Object.fromEntries(encoderMetrics) };
         log(`memory: ${f.entries} examples of split '${split}'`);
       }
       // the metrics of the encoder the final model reads

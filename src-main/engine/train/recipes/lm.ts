@@ -24,7 +24,7 @@ import { readMetadata, rowSplit, loadImageFolder, type MetadataRow } from '../..
 import { jitterImages } from '../../data/augment.ts';
 import { collate, layoutChat, TaskStream, type TaskKind } from '../../data/tasks.ts';
 import type { Tensor } from '../../graph/graph.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemorySplit } from '../../infer/memory.ts';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemoryEncoders, MemorySplit } from '../../infer/memory.ts';
 import { saveModelFolder } from '../../infer/model-folder.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
@@ -102,9 +102,10 @@ export const LmRecipeSchema = z.object({
   name: z.string().default('tessera-unicode'),
   /** Give the new model folder an example memory (infer/memory.ts) of data.dir's `split` (or several
    *  joined by commas: train,validation), with the
-   *  features of `encoder`: a semantic encoder folder, or a model's memory/ whose encoder is reused. */
+   *  features of `encoder`: a semantic encoder folder, or a model's memory/ whose encoder is reused,
+   *  or several semantic encoder folders (an ensemble). */
   memory: z.object({
-    encoder: z.string().min(1),
+    encoder: MemoryEncoders,
     split: MemorySplit.default('train'),
     k: posInt.default(MEMORY_DEFAULTS.k),
     tau: z.number().positive().default(MEMORY_DEFAULTS.tau),

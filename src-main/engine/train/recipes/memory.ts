@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../io/atomic.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemorySplit, readMemoryFile } from '../../infer/memory.ts';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemoryEncoders, MemorySplit, readMemoryFile } from '../../infer/memory.ts';
 import { loadModelFolder, PARTS, type ModelCard } from '../../infer/model-folder.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe } from '../recipe.ts';
 
@@ -18,8 +18,9 @@ export const MemoryRecipeSchema = z.object({
   base: z.string().min(1),
   /** The split whose images it remembers, or several joined by commas (train,validation). */
   data: z.object({ dir: z.string().min(1), split: MemorySplit.default('train') }).strict(),
-  /** A semantic encoder folder or a memory folder; null: the base's memory/, else its image-tokenizer/semantic. */
-  encoder: z.string().min(1).nullable().default(null),
+  /** A semantic encoder folder or a memory folder, or several semantic encoder folders (an ensemble);
+   *  null: the base's memory/, else its image-tokenizer/semantic. */
+  encoder: MemoryEncoders.nullable().default(null),
   name: z.string().min(1).default('tessera-memory'),
   /** null: the base memory's value, else MEMORY_DEFAULTS. */
   k: z.int().min(1).nullable().default(null),
