@@ -8,7 +8,7 @@ const appLayers = ['**/backend/**', '**/electron/**', '**/server/**', '**/cli/**
 const only = (name, owner) => ({ name, message: `${name} is owned by ${owner}; go through it.` });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'release/**', 'models/**', 'scratch/**', 'data/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'release/**', 'models/**', 'scratch/**', 'data/**', 'runs/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
