@@ -238,6 +238,7 @@ describe('a model folder with a memory', () => {
     cpSync(second, wide, { recursive: true });
     writeFileSync(join(wide, 'config.json'), JSON.stringify({ ...c, image_size: 32 }));
     await expect(readFeatureEncoder([encoderDir, encoderDir])).rejects.toThrow(/is named twice/);
+    await expect(readFeatureEncoder([encoderDir, `${encoderDir}/`])).rejects.toThrow(/is named twice/); // the same folder spelled two ways
     await expect(readFeatureEncoder([encoderDir, join(ab.dir, 'memory')])).rejects.toThrow(/is a memory folder; an ensemble's members are semantic encoder folders/);
     await expect(readFeatureEncoder([encoderDir, wide])).rejects.toThrow(new RegExp(`sem-32.*config\\.json: field 'image_size' is 32, the ensemble's first member .* reads 16`));
   }, 60_000);

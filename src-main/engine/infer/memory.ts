@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { loadImageFolder, type MetadataRow } from '../data/imagefolder.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT } from '../data/tasks.ts';
@@ -286,7 +286,8 @@ export async function readFeatureEncoder(dirs: string | readonly string[]): Prom
   if (list.length === 1 && existsSync(join(list[0], 'memory.json'))) {
     return { config: (await readMemoryFile(list[0])).encoder, onnx: await readEncoderOnnx(list[0]) };
   }
-  const twice = list.find((d, i) => list.indexOf(d) !== i);
+  const at = list.map((d) => resolve(d));
+  const twice = list.find((_, i) => at.indexOf(at[i]) !== i);
   if (twice) throw new Error(`memory encoder: ${twice} is named twice (an ensemble's members are different encoders)`);
   const members = [];
   for (const dir of list) {
