@@ -30,10 +30,14 @@ export function useItemPages(datasetId: number, filter: ItemFilter): ItemPages {
   const wantEnd = useRef(PAGE);
   const inflight = useRef(false);
   const generation = useRef(0);
+  /** The afterId the next page continues from, set the moment a page arrives (undefined: from the
+   *  start). An effect of an earlier render can still hold the cursor before that page; its request
+   *  would load the same page twice and shift every later item, so it is refused. */
+  const cursor = useRef<number | null | undefined>(undefined);
   const key = JSON.stringify(filter);
 
   const fetchMore = useCallback(async (gen: number, afterId: number | undefined) => {
-    if (inflight.current) return;
+    if (inflight.current || afterId !== cursor.current) return;
     inflight.current = true;
     setLoading(true);
     try {
@@ -43,6 +47,7 @@ export function useItemPages(datasetId: number, filter: ItemFilter): ItemPages {
       const limit = Math.min(1000, Math.max(PAGE, behind + PAGE));
       const r = await api.call('datasets.items', { ...f, datasetId, afterId, limit });
       if (gen !== generation.current) return;
+      cursor.current = r.nextAfterId;
       setState((s) => {
         const items = afterId === undefined ? r.items : [...s.items, ...r.items];
         return { items, total: Math.max(r.total, items.length), next: r.nextAfterId, done: r.nextAfterId === null };
@@ -60,6 +65,7 @@ export function useItemPages(datasetId: number, filter: ItemFilter): ItemPages {
   useEffect(() => {
     generation.current++;
     inflight.current = false;
+    cursor.current = undefined;
     setState({ items: [], total: 0, next: null, done: false });
     void fetchMore(generation.current, undefined);
   }, [fetchMore]);
@@ -85,7 +91,9 @@ export function useItemPages(datasetId: number, filter: ItemFilter): ItemPages {
     const s = stateRef.current;
     if (!s.done) return;
     const last = s.items[s.items.length - 1];
-    void fetchMore(generation.current, last ? last.id : undefined);
+    if (inflight.current) return;
+    cursor.current = last ? last.id : undefined;
+    void fetchMore(generation.current, cursor.current);
   }, [fetchMore]);
 
   return { items: state.items, total: state.total, loading, error, want, patch, refresh };
