@@ -2,7 +2,7 @@
 // encoded once into the cache, checkpoints export the embedding table for the tokenizer's pull, a
 // run that crashes after step 3 and resumes from its step-2 checkpoint reproduces the uninterrupted
 // run's losses exactly, pausing checkpoints and returns 'paused', and the model folder loads back.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFolder } from '../../src-main/engine/infer/model-folder.ts';
@@ -77,6 +77,15 @@ describe('lm recipe', () => {
     expect(m.card.parts.imageTokenizer).toBe('image-tokenizer');
     expect(existsSync(join(a.modelDir!, 'tokenizer.json')) && existsSync(join(a.modelDir!, 'image-tokenizer', 'config.json'))).toBe(true);
     expect(typeof m.card.metrics?.eval_loss).toBe('number');
+
+    // a truncated weights file: an error naming it once, with what is wrong
+    const broken = tmp('lmBroken');
+    cpSync(a.modelDir!, broken, { recursive: true });
+    const wFile = join(broken, 'model.safetensors');
+    writeFileSync(wFile, readFileSync(wFile).subarray(0, 200));
+    const err = await loadModelFolder(broken).then(() => null, (e: Error) => e.message);
+    expect(err).toMatch(/model\.safetensors: header length \d+ is larger than the \d+ bytes after the length field/);
+    expect(err!.split('model.safetensors').length).toBe(2);
   });
 
   it('fine-tuning from a model folder takes its architecture (config.json) and weights', async () => {

@@ -345,6 +345,13 @@ describe('a model folder with a memory', () => {
     expect(off.memory).toBeNull();
     await off.release();
     writeFileSync(join(mem, 'memory.json'), json);
+    // a truncated features file: named once, with what is wrong
+    const features = readFileSync(join(mem, 'features.safetensors'));
+    writeFileSync(join(mem, 'features.safetensors'), features.subarray(0, features.length - 100));
+    const err = await load().then(() => null, (e: Error) => e.message);
+    expect(err).toMatch(/features\.safetensors: tensor 'features': data_offsets .* are outside the \d+-byte buffer/);
+    expect(err!.split('features.safetensors').length).toBe(2);
+    writeFileSync(join(mem, 'features.safetensors'), features);
     rmSync(join(mem, 'encoder.onnx'));
     await expect(load()).rejects.toThrow(/encoder\.onnx: missing/);
     // a build that fails (no such split) leaves the memory that was there

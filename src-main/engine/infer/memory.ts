@@ -124,12 +124,7 @@ export class ExampleMemory {
   static async load(dir: string, open: (bytes: Uint8Array) => Promise<Runner> = (b) => Session.create(b)): Promise<ExampleMemory> {
     const file = await readMemoryFile(dir);
     const fFile = join(dir, 'features.safetensors');
-    let st;
-    try {
-      st = await readSafetensors(fFile);
-    } catch (err) {
-      throw new Error(`${fFile}: ${(err as Error).message}`);
-    }
+    const st = await readSafetensors(fFile); // its errors name the file
     const t = st.tensors.get('features');
     const E = file.encoder.embed_dim;
     if (!t) throw new Error(`${fFile}: tensor 'features' is missing`);

@@ -91,7 +91,7 @@ export async function loadModelFolder(dir: string): Promise<LoadedModelFolder> {
   try {
     st = await readSafetensors(wFile);
   } catch (err) {
-    throw new ModelFolderError(`${wFile}: ${(err as Error).message}`);
+    throw new ModelFolderError((err as Error).message); // the safetensors reader names the file
   }
   const weights = new Map<string, Float32Array>();
   for (const [n, shape] of unifiedParamShapes(config)) {
