@@ -1,0 +1,37 @@
+// `tessera generate` on the shipped unified model (models/tessera-emoji): the PNG lands in a folder
+// made for it, carrying its prompt; an --out that cannot be written is refused before any drawing.
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { tmp } from './helpers.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const MODEL = join(ROOT, 'models', 'tessera-emoji');
+const cli = (...args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', 'generate', '--model', MODEL, '--prompt', 'Draw a rocket.', ...args], { cwd: ROOT }).then(
+  (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
+  (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
+);
+
+describe('tessera generate', () => {
+  it('makes the output folder, and refuses an --out it cannot write before drawing', async () => {
+    const dir = tmp('gen-cli');
+    const file = join(dir, 'new', 'deeper', 'rocket.png');
+    const ok = await cli('--out', file, '--threads', '1');
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toContain(`wrote ${file}`);
+    const meta = await sharp(file).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 64, 64]);
+    expect(meta.comments?.find((c) => c.keyword === 'prompt')?.text).toBe('Draw a rocket.');
+
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, 'not a folder');
+    const bad = await cli('--out', join(blocker, 'rocket.png'));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain(`--out: cannot make the folder ${blocker}: a file of that name is in the way`);
+    expect(bad.err).not.toContain('drawing:');
+    expect(existsSync(join(blocker, 'rocket.png'))).toBe(false);
+  }, 60_000);
+});
