@@ -1,5 +1,6 @@
 // The shape of a `tessera` CLI command. Each command lives in its own file under commands/ and is
 // listed in commands/index.ts; dispatch.ts matches the longest command path and hands over the rest.
+import { mkdir } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export interface Command {
@@ -40,4 +41,13 @@ export function intFlag(flag: string, value: string | undefined, min: number, fa
   if (!Number.isInteger(n) || n < min)
     throw new UsageError(`--${flag} must be ${min === 0 ? 'a non-negative integer' : `an integer ≥ ${min}`}, got '${value}'`);
   return n;
+}
+
+/** Make the folder a command writes into (and its parents) before any work, or refuse the flag
+ *  that named it, saying why. */
+export async function outputFolder(flag: string, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    const why = err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'a file of that name is in the way' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.message;
+    throw new UsageError(`${flag}: cannot make the folder ${dir}: ${why}`);
+  });
 }

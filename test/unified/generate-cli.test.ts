@@ -1,7 +1,8 @@
-// `tessera generate` on the shipped unified model (models/tessera-emoji): the PNG lands in a folder
-// made for it, carrying its prompt; an --out that cannot be written is refused before any drawing.
+// `tessera generate` and `tessera chat` on the shipped unified model (models/tessera-emoji): the PNG
+// lands in a folder made for it, carrying its prompt; an --out that cannot be written is refused
+// before any drawing; a drawn chat reply's image is written before the command returns.
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -10,12 +11,13 @@ import { tmp } from './helpers.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const MODEL = join(ROOT, 'models', 'tessera-emoji');
-const cli = (...args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', 'generate', '--model', MODEL, '--prompt', 'Draw a rocket.', ...args], { cwd: ROOT }).then(
+const tessera = (...args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', ...args], { cwd: ROOT }).then(
   (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
   (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
 );
+const cli = (...args: string[]) => tessera('generate', '--model', MODEL, '--prompt', 'Draw a rocket.', ...args);
 
-describe('tessera generate', () => {
+describe('tessera generate and chat', () => {
   it('makes the output folder, and refuses an --out it cannot write before drawing', async () => {
     const dir = tmp('gen-cli');
     const file = join(dir, 'new', 'deeper', 'rocket.png');
@@ -33,5 +35,14 @@ describe('tessera generate', () => {
     expect(bad.err).toContain(`--out: cannot make the folder ${blocker}: a file of that name is in the way`);
     expect(bad.err).not.toContain('drawing:');
     expect(existsSync(join(blocker, 'rocket.png'))).toBe(false);
+
+    const chatDir = join(dir, 'chat', 'images');
+    const chat = await tessera('chat', '--model', MODEL, '--message', 'Draw a rocket.', '--out-dir', chatDir, '--threads', '1');
+    expect(chat.code, chat.err).toBe(0);
+    const [png] = readdirSync(chatDir);
+    expect(chat.out).toContain(`[image: ${join(chatDir, png)}]`);
+    expect((await sharp(join(chatDir, png)).metadata()).width).toBe(64);
+    const chatBad = await tessera('chat', '--model', MODEL, '--message', 'Draw a rocket.', '--out-dir', blocker);
+    expect([chatBad.code, chatBad.err]).toEqual([2, expect.stringContaining(`--out-dir: cannot make the folder ${blocker}: a file of that name is in the way`)]);
   }, 60_000);
 });

@@ -8,10 +8,11 @@ import type { ChatTurn, MessagePart } from '../../engine/infer/types.ts';
 import { readImageFile, writeImageFile } from '../../engine/infer/files.ts';
 import { loadUnifiedModel, type UnifiedModel } from '../../engine/infer/unified.ts';
 import { describeExamples } from '../../engine/infer/memory.ts';
-import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
+import { intFlag, outputFolder, parseFlags, UsageError, type Command } from '../command.ts';
 
 async function reply(m: UnifiedModel, turns: ChatTurn[], outDir: string, seed: number): Promise<ChatTurn> {
   const parts: MessagePart[] = [];
+  const writes: Promise<void>[] = [];
   let text = '';
   await m.chat(turns, { temperature: 0, seed, maxNewTokens: 96, image: { cfg: 3, seed } }, (e) => {
     if (e.type === 'text') {
@@ -25,9 +26,13 @@ async function reply(m: UnifiedModel, turns: ChatTurn[], outDir: string, seed: n
       text = '';
       parts.push({ type: 'image', pixels: e.pixels, size: e.size });
       const file = join(outDir, `chat-${Date.now()}-${e.index}.png`);
-      void writeImageFile(file, e.pixels, e.size, { model: m.folder.dir, seed: String(seed), Software: 'tessera chat' }).then(() => process.stdout.write(`[image: ${file}]`));
+      writes.push(writeImageFile(file, e.pixels, e.size, { model: m.folder.dir, seed: String(seed), Software: 'tessera chat' }).then(
+        () => void process.stdout.write(`[image: ${file}]`),
+        (err: Error) => console.error(`\n[image not saved: ${file}: ${err.message}]`),
+      ));
     }
   });
+  await Promise.all(writes);
   process.stdout.write('\n');
   if (text) parts.push({ type: 'text', text });
   return { role: 'assistant', parts };
@@ -41,6 +46,7 @@ export const chat: Command = {
     const { values } = parseFlags(argv, { model: { type: 'string' }, message: { type: 'string' }, image: { type: 'string' }, 'out-dir': { type: 'string' }, seed: { type: 'string' }, threads: { type: 'string' }, 'no-memory': { type: 'boolean' } });
     if (!values.model) throw new UsageError('--model is required');
     const outDir = resolve(values['out-dir'] ?? '.');
+    await outputFolder('--out-dir', outDir);
     const seed = intFlag('seed', values.seed, 0, 0);
     const m = await loadUnifiedModel(values.model, { threads: intFlag('threads', values.threads, 1), memory: !values['no-memory'] });
     const S = m.codec.imageSize;

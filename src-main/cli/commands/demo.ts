@@ -4,7 +4,7 @@
 // learning: a small conv net trained from scratch on Fashion-MNIST through onnxruntime (forward,
 // backward and AdamW in one ONNX graph per step), the loss falling, held-out accuracy, a checkpoint.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fashionBatch, loadFashionMnist, FASHION_MNIST_CLASSES } from '../../engine/data/fashion-mnist.ts';
 import { Graph, type Tensor } from '../../engine/graph/graph.ts';
@@ -17,7 +17,7 @@ import { Rng } from '../../engine/util/rng.ts';
 import { packageDir } from '../../engine/data/emoji.ts';
 import { readImageFile, writeImageFile } from '../../engine/infer/files.ts';
 import { DEFAULT_VIEWS, loadUnifiedModel } from '../../engine/infer/unified.ts';
-import { intFlag, parseFlags, type Command } from '../command.ts';
+import { intFlag, outputFolder, parseFlags, type Command } from '../command.ts';
 
 const cfg: ClassifierConfig = { channels: 1, height: 28, width: 28, classes: 10 };
 
@@ -55,7 +55,6 @@ async function modelDemo(dir: string, out: string, threads: number): Promise<voi
       if (e.type === 'text') answer += e.delta;
     });
     console.log(`\nQ: [red apple image] What category is this?\nA: ${answer.trim()}`);
-    await mkdir(out, { recursive: true });
     console.log('');
     for (const [i, prompt] of DEMO_PROMPTS.entries()) {
       const t0 = performance.now();
@@ -76,6 +75,7 @@ export const demo: Command = {
   async run(argv) {
     const { values } = parseFlags(argv, { steps: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, engine: { type: 'boolean' }, threads: { type: 'string' } });
     const out = resolve(values.out ?? join('runs', 'demo'));
+    await outputFolder('--out', out); // before any work
     const threads = intFlag('threads', values.threads, 1);
     const modelDir = resolve(values.model ?? DEFAULT_MODEL_DIR);
     // batch-1 captions and drawing: 1 thread is fastest for the default model on small machines
@@ -114,7 +114,6 @@ export const demo: Command = {
     const acc = preds.filter((p, i) => p === test.labels[i]).length / test.n;
     console.log(`\nheld-out accuracy: ${(acc * 100).toFixed(1)}% on ${test.n} test images (chance: 10%)`);
     for (let i = 0; i < 5; i++) console.log(`  test image ${i}: predicted ${FASHION_MNIST_CLASSES[preds[i]].padEnd(12)} true ${FASHION_MNIST_CLASSES[test.labels[i]]}`);
-    await mkdir(out, { recursive: true });
     const ck = await saveCheckpoint(join(out, 'checkpoints'), trainer.getState(), trainer.shapes, { model: 'classifier', config: cfg, accuracy: acc });
     console.log(`\ncheckpoint (weights, AdamW moments, RNG, step): ${ck}`);
     await session.release();

@@ -2,11 +2,10 @@
 // guidance; K images go to FILE-1.png … FILE-K.png, each PNG carrying prompt, seed, settings and model.
 // --complete IMAGE keeps that image's first positions (its semantic position, if the tokenizer has
 // one, and the top --keep-rows rows of positions) and draws the rest: image completion.
-import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { numberedPath, readImageFile, writeImageFile } from '../../engine/infer/files.ts';
 import { loadUnifiedModel } from '../../engine/infer/unified.ts';
-import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../command.ts';
+import { intFlag, numFlag, outputFolder, parseFlags, UsageError, type Command } from '../command.ts';
 
 export const generate: Command = {
   name: 'generate',
@@ -30,12 +29,7 @@ export const generate: Command = {
       topK: intFlag('top-k', values['top-k'], 0, 100),
       topP: numFlag('top-p', values['top-p'], 1, (x) => x > 0 && x <= 1, 'in (0, 1]'),
     };
-    // the output folder before any drawing: a path that cannot be written fails now, not after the work
-    const outDir = dirname(resolve(values.out));
-    await mkdir(outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'a file of that name is in the way' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.message;
-      throw new UsageError(`--out: cannot make the folder ${outDir}: ${why}`);
-    });
+    await outputFolder('--out', dirname(resolve(values.out))); // before any drawing
     const m = await loadUnifiedModel(values.model, { threads: intFlag('threads', values.threads, 1) });
     try {
       let prefix: Int32Array | undefined;
