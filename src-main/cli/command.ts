@@ -17,8 +17,12 @@ export class UsageError extends Error {
 }
 
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
+  // `--cfg -1`: a negative number after a value flag is its value (node's parser would take it for a
+  // flag), so the flag's own check can say what it needs
+  const takesValue = (a: string) => a.startsWith('--') && !a.includes('=') && options[a.slice(2)]?.type === 'string';
+  const args = argv.flatMap((a, i) => (/^-\d/.test(a) && i > 0 && takesValue(argv[i - 1]) ? [] : /^-\d/.test(argv[i + 1] ?? '') && takesValue(a) ? [`${a}=${argv[i + 1]}`] : [a]));
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+    return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
