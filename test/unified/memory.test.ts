@@ -174,6 +174,12 @@ describe('a model folder with a memory', () => {
       expect(lmAlone).toMatchObject({ generated: 2, gallery: rows.length, t2i_real_top1: 1, t2i_real_top5: 1, t2i_judge_real_top1: 1, t2i_judge_real_top5: 1 });
       expect(lmAlone.t2i_top5).toBeGreaterThanOrEqual(lmAlone.t2i_top1);
       expect(lmAlone.t2i_judge_top5).toBeGreaterThanOrEqual(lmAlone.t2i_judge_top1); // a second judge, the semantic encoder's features
+      // a judge folder that cannot judge fails before any question is asked or image drawn
+      const progress: string[] = [];
+      const noJudge = tmp('no-judge');
+      await expect(evaluateModel(m, { dataDir, split: 'copy', limit: 2, generate: 2, closedSet: false, judge: noJudge, onProgress: (what) => progress.push(what) }))
+        .rejects.toThrow(`${join(noJudge, 'config.json')}: cannot read the semantic encoder config`);
+      expect(progress).toEqual([]);
     } finally {
       await m.release();
     }

@@ -12,7 +12,7 @@
 //   by whether the label names skin tones, the same for the reference.
 //   caption_closed_top1/top5: the true label among the model's 1 or 5 most likely answers out of
 //   every label of the data (all splits: the list of emoji names), by rankLabels' trie beam search.
-import { loadImageFolder, readMetadata, type MetadataRow } from '../data/imagefolder.ts';
+import { loadImageFolder, readMetadata, type LoadedImageFolder, type MetadataRow } from '../data/imagefolder.ts';
 import { CATEGORY_PROMPT, collate, layoutChat, TaskStream } from '../data/tasks.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { exportOnnx } from '../graph/onnx.ts';
@@ -124,11 +124,21 @@ export interface EvalOptions {
 const SAME_IMAGE = 0.999;
 
 export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Record<string, number>> {
+  const folder = await loadImageFolder(o.dataDir, { split: o.split, size: m.codec.imageSize });
+  if (folder.rows.length === 0) throw new Error(`${o.dataDir}: split '${o.split}' has no rows`);
+  // the judge is opened first: a folder that cannot judge fails before the long parts run
+  const judge = o.generate > 0 && o.judge ? await semanticSpace(o.judge, o.judgeThreads) : null;
+  try {
+    return await evaluateWith(m, o, folder, judge);
+  } finally {
+    await judge?.release();
+  }
+}
+
+async function evaluateWith(m: UnifiedModel, o: EvalOptions, folder: LoadedImageFolder, judge: FeatureSpace | null): Promise<Record<string, number>> {
   const c = m.config;
   const S = m.codec.imageSize;
-  const folder = await loadImageFolder(o.dataDir, { split: o.split, size: S });
   const rows = folder.rows, N = rows.length, per = 3 * S * S;
-  if (N === 0) throw new Error(`${o.dataDir}: split '${o.split}' has no rows`);
   const pick = Array.from({ length: Math.min(o.limit, N) }, (_, i) => Math.floor((i * N) / Math.min(o.limit, N)));
   const out: Record<string, number> = { images: pick.length, answer_views: o.views ?? 1, ...(o.semanticOnly ? { answers_semantic_only: 1 } : {}) };
   const imageAt = (i: number) => folder.images.subarray(i * per, (i + 1) * per);
@@ -235,7 +245,7 @@ export async function evaluateModel(m: UnifiedModel, o: EvalOptions): Promise<Re
   out.text_ppl = Math.exp((await lossOf({ caption: 0.5, question: 0.5 })).text);
   out.image_code_nll = (await lossOf({ t2i: 1 })).image;
 
-  if (o.generate > 0) Object.assign(out, await generationMetrics(m, o, rows));
+  if (o.generate > 0) Object.assign(out, await generationMetrics(m, o, rows, judge));
   return out;
 }
 
@@ -345,46 +355,42 @@ const DRAW_SAMPLING = { cfg: 3, temperature: 1, topK: 100 };
 
 const drawPrompt = (label: string) => `Draw ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label}.`;
 
-async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: MetadataRow[]) {
-  const spaces: { prefix: string; space: FeatureSpace }[] = [{ prefix: 't2i', space: pixelSpace }];
-  if (o.judge) spaces.push({ prefix: 't2i_judge', space: await semanticSpace(o.judge, o.judgeThreads) });
+/** Text-to-image figures; `judge` (its owner releases it) also retrieves the drawings. */
+async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: MetadataRow[], judge: FeatureSpace | null) {
+  const spaces: { prefix: string; space: FeatureSpace }[] = [{ prefix: 't2i', space: pixelSpace }, ...(judge ? [{ prefix: 't2i_judge', space: judge }] : [])];
   const labels = [...new Set(testRows.map((r) => r.text))];
   const chosen = Array.from({ length: Math.min(o.generate, labels.length) }, (_, i) => labels[Math.floor((i * labels.length) / Math.min(o.generate, labels.length))]);
   const sampling = { ...DRAW_SAMPLING, ...o.sampling };
   const figures: Record<string, number> = {};
   let ms = 0;
-  try {
-    const galleries = [];
-    for (const { space } of spaces) galleries.push(await retrievalGallery(o.dataDir, o.split, space));
-    const hits = spaces.map(() => ({ top1: 0, top5: 0, real1: 0, real5: 0, realN: 0 }));
-    for (const [k, label] of chosen.entries()) {
-      const t0 = performance.now();
-      const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k });
-      ms += performance.now() - t0;
-      for (const [j, { space }] of spaces.entries()) {
-        const [q] = await space.embed(fitSquare(img.pixels, img.size, space.size), 1);
-        const r = retrieves(galleries[j], q, label), h = hits[j];
-        h.top1 += r.top1 ? 1 : 0;
-        h.top5 += r.top5 ? 1 : 0;
-        // the ceiling: a real image of the label in the evaluated style, not in the gallery itself
-        const real = galleries[j].find((g) => g.split === o.split && g.label === label);
-        if (real) {
-          const c = retrieves(galleries[j], real.f, label, real);
-          h.realN++;
-          h.real1 += c.top1 ? 1 : 0;
-          h.real5 += c.top5 ? 1 : 0;
-        }
+  const galleries = [];
+  for (const { space } of spaces) galleries.push(await retrievalGallery(o.dataDir, o.split, space));
+  const hits = spaces.map(() => ({ top1: 0, top5: 0, real1: 0, real5: 0, realN: 0 }));
+  for (const [k, label] of chosen.entries()) {
+    const t0 = performance.now();
+    const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k });
+    ms += performance.now() - t0;
+    for (const [j, { space }] of spaces.entries()) {
+      const [q] = await space.embed(fitSquare(img.pixels, img.size, space.size), 1);
+      const r = retrieves(galleries[j], q, label), h = hits[j];
+      h.top1 += r.top1 ? 1 : 0;
+      h.top5 += r.top5 ? 1 : 0;
+      // the ceiling: a real image of the label in the evaluated style, not in the gallery itself
+      const real = galleries[j].find((g) => g.split === o.split && g.label === label);
+      if (real) {
+        const c = retrieves(galleries[j], real.f, label, real);
+        h.realN++;
+        h.real1 += c.top1 ? 1 : 0;
+        h.real5 += c.top5 ? 1 : 0;
       }
-      o.onProgress?.('generation', k + 1, chosen.length);
     }
-    for (const [j, { prefix }] of spaces.entries()) {
-      const h = hits[j], n = chosen.length;
-      Object.assign(figures, { [`${prefix}_top1`]: h.top1 / n, [`${prefix}_top5`]: h.top5 / n }, h.realN ? { [`${prefix}_real_top1`]: h.real1 / h.realN, [`${prefix}_real_top5`]: h.real5 / h.realN } : {});
-    }
-    figures.gallery = galleries[0].length;
-  } finally {
-    for (const { space } of spaces) await space.release();
+    o.onProgress?.('generation', k + 1, chosen.length);
   }
+  for (const [j, { prefix }] of spaces.entries()) {
+    const h = hits[j], n = chosen.length;
+    Object.assign(figures, { [`${prefix}_top1`]: h.top1 / n, [`${prefix}_top5`]: h.top5 / n }, h.realN ? { [`${prefix}_real_top1`]: h.real1 / h.realN, [`${prefix}_real_top5`]: h.real5 / h.realN } : {});
+  }
+  figures.gallery = galleries[0].length;
   const n = chosen.length;
   const tokens = m.config.image_positions * m.config.image_depth;
   return {
