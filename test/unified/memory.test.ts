@@ -253,14 +253,20 @@ describe('a model folder with a memory', () => {
     const tokDir = (await tinyTokenizer()).dir;
     const imgTok = tmp('imgtok2');
     writeFileSync(join(imgTok, 'config.json'), JSON.stringify({ palette: [16, 4, 2, 2, 16] }));
-    const run = async (encoder: string) => {
+    const run = async (encoder: string, split = 'train', onProgress?: () => void) => {
       const cfg = parseLmConfig({
         model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 48, max_position_embeddings: 112, depth_head_heads: 2, depth_head_intermediate_size: 32 },
-        data: { dir: dataDir, eval_split: 'test' }, image_tokenizer: imgTok, text_tokenizer: tokDir, stage: 'stage2', memory: { encoder, k: 4, lambda: 0.6 },
+        data: { dir: dataDir, eval_split: 'test' }, image_tokenizer: imgTok, text_tokenizer: tokDir, stage: 'stage2', memory: { encoder, split, k: 4, lambda: 0.6 },
         train: { steps: 1, batch: 2, warmup_steps: 0, checkpoint_every: 1, eval_batches: 1, threads: 1 },
       }, 'lm.json');
-      return (await runLmRecipe(cfg, { outDir: tmp('lm-mem'), resume: false }, { loadCodec: async () => tinyCodec() })).modelDir!;
+      return (await runLmRecipe(cfg, { outDir: tmp('lm-mem'), resume: false, onProgress }, { loadCodec: async () => tinyCodec() })).modelDir!;
     };
+    // a memory that could not be built at the end is refused before any step
+    let steps = 0;
+    const nowhere = tmp('no-encoder');
+    await expect(run(nowhere, 'train', () => steps++)).rejects.toThrow(`config: memory.encoder: ${join(nowhere, 'config.json')}: cannot read the semantic encoder config`);
+    await expect(run(encoderDir, 'train,nope', () => steps++)).rejects.toThrow(`config: memory.split: ${dataDir} has no rows for split 'nope'`);
+    expect(steps).toBe(0);
     const first = await run(encoderDir);
     const f1 = JSON.parse(readFileSync(join(first, 'memory', 'memory.json'), 'utf8'));
     const train = await encodedSplit(dataDir, 'train');

@@ -24,7 +24,7 @@ import { readMetadata, rowSplit, loadImageFolder, type MetadataRow } from '../..
 import { jitterImages } from '../../data/augment.ts';
 import { collate, layoutChat, TaskStream, type TaskKind } from '../../data/tasks.ts';
 import type { Tensor } from '../../graph/graph.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemoryEncoders, MemorySplit } from '../../infer/memory.ts';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemoryEncoders, memorySplits, MemorySplit, readFeatureEncoder } from '../../infer/memory.ts';
 import { saveModelFolder } from '../../infer/model-folder.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
@@ -256,9 +256,20 @@ export interface LmRecipeDeps {
 }
 const defaultDeps: LmRecipeDeps = { loadCodec: (dir, threads) => loadImageTokenizer(dir, { threads }) };
 
+/** The memory a run will build at its end can be built: its encoder reads and its splits have rows. */
+async function checkMemory(memory: NonNullable<LmRecipeConfig['memory']>, dataDir: string): Promise<void> {
+  await readFeatureEncoder(memory.encoder).catch((err: Error) => {
+    throw new RecipeConfigError('config', 'memory.encoder', err.message);
+  });
+  const have = new Set((await readMetadata(dataDir)).map(({ row }) => rowSplit(row)));
+  const missing = memorySplits(memory.split).find((x) => !have.has(x));
+  if (missing) throw new RecipeConfigError('config', 'memory.split', `${dataDir} has no rows for split '${missing}' (splits: ${[...have].join(', ')})`);
+}
+
 export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, deps: LmRecipeDeps = defaultDeps): Promise<RecipeResult> {
   const t = cfg.train;
   const threads = opts.threads ?? t.threads ?? 2;
+  if (cfg.memory) await checkMemory(cfg.memory, cfg.data.dir); // before training, not after it
   const tok = await TextTokenizer.load(cfg.text_tokenizer);
   const codec = await deps.loadCodec(cfg.image_tokenizer, threads);
   const base = cfg.init_from ? await baseConfig(cfg.init_from, tok.vocabSize, codec) : null;
