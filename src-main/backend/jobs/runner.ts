@@ -221,7 +221,15 @@ export class JobRunner {
       this.pump();
     });
     worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-    void mkdir(outDir, { recursive: true }).then(() => worker.postMessage({ type: 'start', job: w } satisfies ToWorker));
+    void mkdir(outDir, { recursive: true }).then(
+      () => worker.postMessage({ type: 'start', job: w } satisfies ToWorker),
+      (err: NodeJS.ErrnoException) => {
+        // the worker never got the job: it fails with the reason and the worker goes back to the pool
+        const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'a file of that name is in the way' : err.message;
+        finish('failed', { error: `cannot make the job's folder ${outDir}: ${why}` });
+        a.detach();
+      },
+    );
   }
 
   private async onMessage(a: Active, m: FromWorker, finish: (s: JobStatus, o?: { error?: string; result?: Record<string, unknown> }) => void): Promise<void> {

@@ -1,7 +1,7 @@
 // The job runner in-process with a real store and the real classifier recipe in a worker thread:
 // progress events and metrics rows, pause (a checkpoint at the step reached), resume (losses equal
 // an uninterrupted run's), cancel, FIFO with one heavy job at a time, and a recipe config error.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,26 @@ describe('job runner', () => {
     expect(store.jobs.samples({ runId: run.id }).at(-1)?.text).toMatch(/^held-out accuracy \d+\.\d% on 64 images/);
     expect(() => runner.pause(job.id)).toThrow(`job ${job.id} is done; only a running job can be paused`);
     expect(store.integrityCheck()).toBe('ok');
+    await runner.close();
+    store.close();
+  });
+
+  it('fails a job whose folder cannot be made, saying why, and runs the next one', async () => {
+    const blocked = mkdtempSync(join(dir, 'blocked-'));
+    writeFileSync(join(blocked, 'jobs'), 'a file where the jobs folder goes');
+    const store = await openStore(join(blocked, 'tessera.db'));
+    const log = new EventLog();
+    const runner = new JobRunner({ store, dataDir: blocked, emit: log.push, threads: () => 1 });
+    runner.start();
+    const { job, run } = startTraining(store, runner, { recipe: 'classifier', config: TINY });
+    await log.until(jobStatus(job.id, 'failed'), 30_000, 'failed');
+    expect(store.jobs.get(job.id).error).toBe(`cannot make the job's folder ${runner.jobDir(job.id)}: a file of that name is in the way`);
+    expect(log.events).toContainEqual(expect.objectContaining({ type: 'job.error', jobId: job.id }));
+    expect(store.runs.get(run.id).status).toBe('failed');
+    // with the way clear, the next job runs
+    rmSync(join(blocked, 'jobs'));
+    const next = startTraining(store, runner, { recipe: 'classifier', config: { ...TINY, steps: 2 } });
+    await log.until(jobStatus(next.job.id, 'done'), 60_000, 'next done');
     await runner.close();
     store.close();
   });
