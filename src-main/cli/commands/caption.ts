@@ -3,7 +3,8 @@
 // --labels FILE, the model's most likely labels of that list (one per line) instead, each with its
 // probability among the list's labels (exact up to 64 labels, else among those a beam of 64 reaches).
 // A model folder with an example memory (memory/) mixes its nearest examples' labels into the free
-// captions (engine/infer/memory.ts); --no-memory captions with the LM alone.
+// captions (engine/infer/memory.ts); --no-memory captions with the LM alone. An image that cannot be
+// read is named on stderr and skipped; the command then exits 1.
 import { readFile } from 'node:fs/promises';
 import { readImageFile } from '../../engine/infer/files.ts';
 import { LabelSet } from '../../engine/infer/labels.ts';
@@ -34,8 +35,16 @@ export const caption: Command = {
           throw new UsageError(`--labels ${values.labels}: ${(e as Error).message.replace(/^labels: /, '')} (one label per line)`);
         }
       }
+      // an image that cannot be read is reported and skipped; the others are still captioned
+      const unread: string[] = [];
       for (const file of positionals) {
-        const { pixels, note } = await readImageFile(file, m.codec.imageSize);
+        const read = await readImageFile(file, m.codec.imageSize).catch((e: Error) => {
+          console.error(e.message.startsWith(file) ? e.message : `${file}: ${e.message}`);
+          unread.push(file);
+          return null;
+        });
+        if (!read) continue;
+        const { pixels, note } = read;
         if (note) console.error(note);
         if (!set) console.log(`${file}: ${await m.caption(pixels, m.codec.imageSize, { views })}`);
         else {
@@ -43,6 +52,10 @@ export const caption: Command = {
           const ranked = await m.rankLabels(pixels, m.codec.imageSize, set, { top, beam: Math.min(64, set.labels.length), views });
           console.log(`${file}: ${ranked.map((r) => `${r.label} (${(r.share * 100).toFixed(1)}%)`).join(', ')}`);
         }
+      }
+      if (unread.length) {
+        console.error(`${unread.length} of ${positionals.length} images could not be read`);
+        return 1;
       }
     } finally {
       await m.release();

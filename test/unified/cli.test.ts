@@ -1,12 +1,14 @@
-// `tessera generate` and `tessera chat` on the shipped unified model (models/tessera-emoji): the PNG
-// lands in a folder made for it, carrying its prompt; an --out that cannot be written is refused
-// before any drawing; a drawn chat reply's image is written before the command returns.
+// The CLI on the shipped unified model (models/tessera-emoji): `generate` and `chat` write their PNGs
+// into a folder made for them, carrying the prompt; an --out that cannot be written is refused before
+// any drawing; a drawn chat reply's image is written before the command returns; `caption` names an
+// image it cannot read, captions the others and exits 1.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { packageDir } from '../../src-main/engine/data/emoji.ts';
 import { tmp } from './helpers.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -44,5 +46,19 @@ describe('tessera generate and chat', () => {
     expect((await sharp(join(chatDir, png)).metadata()).width).toBe(64);
     const chatBad = await tessera('chat', '--model', MODEL, '--message', 'Draw a rocket.', '--out-dir', blocker);
     expect([chatBad.code, chatBad.err]).toEqual([2, expect.stringContaining(`--out-dir: cannot make the folder ${blocker}: a file of that name is in the way`)]);
+  }, 60_000);
+
+  it('captions the images it can read and names the others', async () => {
+    const dir = tmp('caption-cli');
+    const rocket = join(packageDir('emoji-datasource-apple'), 'img', 'apple', '64', '1f680.png');
+    const broken = join(dir, 'broken.png');
+    writeFileSync(broken, 'not an image');
+    const missing = join(dir, 'missing.png');
+    const r = await tessera('caption', '--model', MODEL, '--threads', '1', missing, rocket, broken);
+    expect(r.code).toBe(1);
+    expect(r.out.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^${rocket}: \\S`))]);
+    expect(r.err).toContain(`${missing}: no such file`);
+    expect(r.err).toContain(`${broken}: not an image`);
+    expect(r.err).toContain('2 of 3 images could not be read');
   }, 60_000);
 });
