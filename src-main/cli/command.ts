@@ -2,6 +2,7 @@
 // listed in commands/index.ts; dispatch.ts matches the longest command path and hands over the rest.
 import { mkdir } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { fsReason } from '../engine/io/fs-errors.ts';
 
 export interface Command {
   /** Words that select it, e.g. "data emoji" or "gradcheck". */
@@ -50,8 +51,7 @@ export function intFlag(flag: string, value: string | undefined, min: number, fa
 /** Make the folder a command writes into (and its parents) before any work, or refuse the flag
  *  that named it, saying why. */
 export async function outputFolder(flag: string, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-    const why = err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'a file of that name is in the way' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.message;
-    throw new UsageError(`${flag}: cannot make the folder ${dir}: ${why}`);
+  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+    throw new UsageError(`${flag}: cannot make the folder ${dir}: ${fsReason(err)}`);
   });
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { ApiEvent, Job } from '../../contract/api.ts';
 import { startWorker } from '../../engine/runtime/threads.ts';
+import { fsReason } from '../../engine/io/fs-errors.ts';
 import { sha256File, type JobRow, type JobStatus, type NewJob, type RunStatus, RUN_TRANSITIONS, type Store } from '../store/index.ts';
 import { ConflictError } from './errors.ts';
 import { JOB_KIND_TABLE } from './kinds.ts';
@@ -223,10 +224,9 @@ export class JobRunner {
     worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     void mkdir(outDir, { recursive: true }).then(
       () => worker.postMessage({ type: 'start', job: w } satisfies ToWorker),
-      (err: NodeJS.ErrnoException) => {
+      (err: unknown) => {
         // the worker never got the job: it fails with the reason and the worker goes back to the pool
-        const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'a file of that name is in the way' : err.message;
-        finish('failed', { error: `cannot make the job's folder ${outDir}: ${why}` });
+        finish('failed', { error: `cannot make the job's folder ${outDir}: ${fsReason(err)}` });
         a.detach();
       },
     );

@@ -8,8 +8,7 @@ import { decodeImage, encodePng, imageInfo } from '../io/image.ts';
 /** Pixels (3, S, S) of an image file, and a note when it was not already S×S. */
 export async function readImageFile(file: string, size: number): Promise<{ pixels: Float32Array; note: string | null }> {
   const info = await imageInfo(file).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new Error(`${file}: no such file`);
-    throw err;
+    throw err.code === 'ENOENT' || err.code === 'ENOTDIR' ? new Error(`${file}: no such file`) : err;
   });
   const img = await decodeImage(file, { size, fit: 'contain', background: [255, 255, 255] });
   const note = info.width === size && info.height === size ? null : `${file}: ${info.width}×${info.height} fitted to ${size}×${size} (letterboxed on white, area average), as the training images were made`;
