@@ -21,7 +21,8 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
   // `--cfg -1`: a negative number after a value flag is its value (node's parser would take it for a
   // flag), so the flag's own check can say what it needs
   const takesValue = (a: string) => a.startsWith('--') && !a.includes('=') && options[a.slice(2)]?.type === 'string';
-  const args = argv.flatMap((a, i) => (/^-\d/.test(a) && i > 0 && takesValue(argv[i - 1]) ? [] : /^-\d/.test(argv[i + 1] ?? '') && takesValue(a) ? [`${a}=${argv[i + 1]}`] : [a]));
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) args.push(takesValue(argv[i]) && /^-\d/.test(argv[i + 1] ?? '') ? `${argv[i]}=${argv[++i]}` : argv[i]);
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (err) {
