@@ -1,9 +1,10 @@
 // The CLI on the shipped unified model (models/tessera-emoji): `generate` and `chat` write their PNGs
 // into a folder made for them, carrying the prompt; an --out that cannot be written is refused before
 // any drawing; a drawn chat reply's image is written before the command returns; `caption` names an
-// image it cannot read, captions the others and exits 1.
+// image it cannot read, captions the others and exits 1; a model folder whose image tokenizer does not
+// give what config.json says is refused, naming the file, the field and the likely cause.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -60,5 +61,15 @@ describe('tessera generate and chat', () => {
     expect(r.err).toContain(`${missing}: no such file`);
     expect(r.err).toContain(`${broken}: not an image`);
     expect(r.err).toContain('2 of 3 images could not be read');
+  }, 60_000);
+
+  it('refuses a model folder whose image tokenizer lost its semantic encoder, saying so', async () => {
+    const dir = tmp('no-semantic');
+    cpSync(MODEL, dir, { recursive: true });
+    rmSync(join(dir, 'image-tokenizer', 'semantic'), { recursive: true });
+    const rocket = join(packageDir('emoji-datasource-apple'), 'img', 'apple', '64', '1f680.png');
+    const r = await tessera('caption', '--model', dir, rocket);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain(`${join(dir, 'config.json')}: field 'image_positions' is 65, but the image tokenizer in ${join(dir, 'image-tokenizer')} gives 64 (a semantic encoder adds a leading position: is image-tokenizer/semantic/ missing?)`);
   }, 60_000);
 });

@@ -183,9 +183,16 @@ export class UnifiedModel implements UnifiedModelApi {
     const textVocab = c.codebook_mode === 'separate' ? c.image_token_offset : c.vocab_size;
     if (tok.vocabSize !== textVocab) throw new Error(`${dir}/tokenizer.json: ${tok.vocabSize} tokens, config.json field 'vocab_size' implies ${textVocab}`);
     const codec = opts.codec ?? (await loadImageTokenizer(folder.imageTokenizerDir, { threads: opts.threads }));
-    const want = { positions: c.image_positions, depth: c.image_depth, firstTokenId: c.image_first_token_id, codebookSize: c.image_codebook_size };
-    for (const [k, v] of Object.entries(want))
-      if (codec[k as keyof typeof want] !== v) throw new Error(`${folder.imageTokenizerDir}: the image tokenizer's ${k} is ${codec[k as keyof typeof want]}, config.json says ${v}`);
+    // the image tokenizer must give the LM what config.json says it reads
+    const want = [
+      ['positions', 'image_positions', c.image_positions], ['depth', 'image_depth', c.image_depth],
+      ['firstTokenId', 'image_first_token_id', c.image_first_token_id], ['codebookSize', 'image_codebook_size', c.image_codebook_size],
+    ] as const;
+    for (const [k, field, v] of want) {
+      if (codec[k] === v) continue;
+      const hint = k === 'positions' && codec[k] < v ? ' (a semantic encoder adds a leading position: is image-tokenizer/semantic/ missing?)' : '';
+      throw new Error(`${join(dir, 'config.json')}: field '${field}' is ${v}, but the image tokenizer in ${folder.imageTokenizerDir} gives ${codec[k]}${hint}`);
+    }
     const weight = (name: string, shape: number[]): Tensor => {
       const d = folder.weights.get(name);
       if (!d) throw new Error(`${dir}/model.safetensors: '${name}' is missing`);
