@@ -301,19 +301,17 @@ interface GalleryEntry {
 interface FeatureSpace {
   size: number;
   embed(images: Float32Array, n: number): Promise<Float32Array[]>;
-  release(): Promise<void>;
 }
 
 /** The 16×16 mean-removed RGB feature (retrievalFeature). */
 const pixelSpace: FeatureSpace = {
   size: 16,
   embed: async (images, n) => Array.from({ length: n }, (_, i) => retrievalFeature(images.subarray(i * 768, (i + 1) * 768), 16)),
-  release: async () => {},
 };
 
 /** Unit features of a semantic encoder (a semantic encoder folder or a memory folder): a judge that
  *  knows emoji across styles, fixed for the evaluation. */
-async function semanticSpace(dir: string, threads?: number): Promise<FeatureSpace> {
+async function semanticSpace(dir: string, threads?: number): Promise<FeatureSpace & { release(): Promise<void> }> {
   const { onnx, config } = await readFeatureEncoder(dir);
   const s = await Session.create(onnx, { threads });
   const E = config.embed_dim;

@@ -3,12 +3,13 @@
 // average), saying when it had to fit; write a generated image as a PNG whose tEXt chunk records
 // the prompt, seed, settings and model.
 import { writeFile } from 'node:fs/promises';
-import { decodeImage, encodePng, imageInfo } from '../io/image.ts';
+import { fsReason } from '../io/fs-errors.ts';
+import { decodeImage, encodePng, ImageError, imageInfo } from '../io/image.ts';
 
 /** Pixels (3, S, S) of an image file, and a note when it was not already S×S. */
 export async function readImageFile(file: string, size: number): Promise<{ pixels: Float32Array; note: string | null }> {
-  const info = await imageInfo(file).catch((err: NodeJS.ErrnoException) => {
-    throw err.code === 'ENOENT' || err.code === 'ENOTDIR' ? new Error(`${file}: no such file`) : err;
+  const info = await imageInfo(file).catch((err: unknown) => {
+    throw err instanceof ImageError ? err : new Error(`${file}: ${fsReason(err)}`); // the file could not be read at all
   });
   const img = await decodeImage(file, { size, fit: 'contain', background: [255, 255, 255] });
   const note = info.width === size && info.height === size ? null : `${file}: ${info.width}×${info.height} fitted to ${size}×${size} (letterboxed on white, area average), as the training images were made`;

@@ -216,9 +216,10 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   const backToPixels = p.stage2.more.findIndex((m, i) => firstSemantic >= 0 && i > firstSemantic && !m.semantic);
   const readsAlone = p.stage2.more.findIndex((m) => m.semantic_read && !m.semantic);
   if (readsAlone >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${readsAlone}].semantic_read`, 'needs `semantic: true` in the same round: the read is of the semantic position');
-  const memRefs = p.memory?.encoder ? (Array.isArray(p.memory.encoder) ? p.memory.encoder : [p.memory.encoder]) : [];
+  const memListed = Array.isArray(p.memory?.encoder); // a list of recipes: an ensemble
+  const memRefs = p.memory?.encoder ? [p.memory.encoder].flat() : [];
   const memCfgs: SemanticRecipeConfig[] = [];
-  for (const [i, ref] of memRefs.entries()) memCfgs.push(await semanticConfig(ref, Array.isArray(p.memory?.encoder) ? `memory.encoder[${i}]` : 'memory.encoder'));
+  for (const [i, ref] of memRefs.entries()) memCfgs.push(await semanticConfig(ref, memListed ? `memory.encoder[${i}]` : 'memory.encoder'));
   const memId = (i: number) => (i === 0 ? 'memory-encoder' : `memory-encoder-${i + 1}`);
   if (p.memory && !memCfgs.length && firstSemantic < 0) throw new RecipeConfigError('pipeline', 'memory.encoder', 'is needed: the model reads no semantic position whose encoder the memory could use');
   if (backToPixels >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${backToPixels}].semantic`, 'must be true: an earlier round already reads images with the semantic position');
@@ -405,7 +406,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
         const { encoder: _, split, ...mix } = p.memory;
         const encoderDir = memCfgs.length ? memCfgs.map((_, i) => join(work, memId(i), 'model')) : join(tmp, 'image-tokenizer', 'semantic');
         const f = await buildMemory({ encoderDir, dataDir: data, split, out: join(tmp, MEMORY_DIR), mix, threads: opts.threads });
-        card.recipe.memory = { ...p.memory, ...(memCfgs.length ? { encoder: Array.isArray(p.memory.encoder) ? memCfgs : memCfgs[0] } : {}) };
+        card.recipe.memory = { ...p.memory, ...(memCfgs.length ? { encoder: memListed ? memCfgs : memCfgs[0] } : {}) };
         // memory_encoder_* for the first encoder, memory_encoder_2_* for the second, ...
         const encoderMetrics = memCfgs.flatMap((_, i) => Object.entries(state[memId(i)]?.result ?? {}).map(([k, v]) => [`${memId(i).replace(/-/g, '_')}_${k}`, v]));
         card.metrics = { ...card.metrics, memory_entries: f.entries, memory_split: split, ...Object.fromEntries(encoderMetrics) };
