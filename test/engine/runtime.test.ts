@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Graph, type Tensor } from '../../src-main/engine/graph/graph.ts';
 import * as op from '../../src-main/engine/graph/ops/index.ts';
-import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
+import { exportOnnx, readOnnxInitializers } from '../../src-main/engine/graph/onnx.ts';
 import { providerStatus, Session } from '../../src-main/engine/runtime/session.ts';
 import { WorkerRuntime } from '../../src-main/engine/runtime/worker-session.ts';
 import { Rng } from '../../src-main/engine/util/rng.ts';
@@ -52,5 +52,16 @@ describe('runtime', () => {
       await expect(Session.create(model(4), { provider: p.name })).rejects.toThrow(new RegExp(`execution provider '${p.name}' is not available: .+ Available: .*cpu`));
     }
     expect(providerStatus().find((p) => p.name === 'cpu')?.available).toBe(true);
+  });
+
+  it('reads an exported model\'s baked weights back exactly, and names the file of one it cannot read', () => {
+    const g = new Graph('baked');
+    const x = g.input('x', 'float32', [2, 3]);
+    const w = { dtype: 'float32' as const, shape: [3, 4], data: new Rng(2).fillNormal(new Float32Array(12), 1) };
+    const bytes = exportOnnx(g, { y: op.matmul(x, g.constant(w, 'layer.weight')) }).bytes;
+    const got = readOnnxInitializers(bytes, 'enc.onnx').get('layer.weight')!;
+    expect(got.shape).toEqual([3, 4]);
+    expect(Array.from(got.data)).toEqual(Array.from(w.data));
+    expect(() => readOnnxInitializers(bytes.subarray(0, bytes.length - 7), 'cut.onnx')).toThrow(/^cut\.onnx: not an ONNX model \(/);
   });
 });

@@ -84,7 +84,7 @@ describe('the memory mixture', () => {
 });
 
 describe('a model folder with a memory', () => {
-  let modelDir: string, dataDir: string, encoderDir: string, second: string;
+  let modelDir: string, dataDir: string, encoderDir: string, second: string, third: string;
 
   beforeAll(async () => {
     const tokDir = (await tinyTokenizer()).dir;
@@ -104,9 +104,10 @@ describe('a model folder with a memory', () => {
     // a semantic encoder with random weights: distinct images get distinct unit features
     encoderDir = tmp('sem');
     const c: SemanticConfig = { model_type: 'tessera-semantic', image_size: 16, input_size: 16, width: 8, embed_dim: 16, depth: 2, codebook_size: 16, first_token_id: 16 };
-    // and a second one, for ensembles
+    // and two more, for ensembles
     second = tmp('sem2');
-    for (const [dir, seed] of [[encoderDir, 11], [second, 12]] as const) {
+    third = tmp('sem3');
+    for (const [dir, seed] of [[encoderDir, 11], [second, 12], [third, 13]] as const) {
       writeFileSync(join(dir, 'config.json'), JSON.stringify(c));
       await writeSafetensors(join(dir, 'model.safetensors'), new Map([...tinySemanticWeights(new Rng(seed))].map(([n, d]) => [n, { dtype: 'F32' as const, shape: TINY_SEMANTIC_SHAPES[n], data: d }])), { format: 'pt' });
     }
@@ -245,7 +246,16 @@ describe('a model folder with a memory', () => {
     writeFileSync(join(wide, 'config.json'), JSON.stringify({ ...c, image_size: 32 }));
     await expect(readFeatureEncoder([encoderDir, encoderDir])).rejects.toThrow(/is named twice/);
     await expect(readFeatureEncoder([encoderDir, `${encoderDir}/`])).rejects.toThrow(/is named twice/); // the same folder spelled two ways
-    await expect(readFeatureEncoder([encoderDir, join(ab.dir, 'memory')])).rejects.toThrow(/is a memory folder; an ensemble's members are semantic encoder folders/);
+    // a memory folder as a member gives its encoder's members, read back from its encoder.onnx: an
+    // ensemble grows by one encoder without the folders it was built from
+    const abc = await build([encoderDir, second, third]), grown = await build([join(ab.dir, 'memory'), third]);
+    expect(grown.f.encoder).toEqual(abc.f.encoder);
+    expect(grown.feats).toEqual(abc.feats);
+    const aFirst = await build([join(a.dir, 'memory'), second]); // a one-encoder memory gives its one member
+    expect(aFirst.feats).toEqual(ab.feats);
+    // the same encoder twice is refused, however it is named
+    await expect(readFeatureEncoder([join(ab.dir, 'memory'), second])).rejects.toThrow(new RegExp(`${second} and .*ens-model.*memory \\(member 2 of 2\\) are the same encoder`));
+    await expect(readFeatureEncoder([join(a.dir, 'memory'), join(ab.dir, 'memory')])).rejects.toThrow(/\(member 1 of 2\) and .*memory are the same encoder/);
     await expect(readFeatureEncoder([encoderDir, wide])).rejects.toThrow(new RegExp(`sem-32.*config\\.json: field 'image_size' is 32, the ensemble's first member .* reads 16`));
   }, 60_000);
 
@@ -323,13 +333,18 @@ describe('a model folder with a memory', () => {
     expect(two.code, two.err).toBe(0);
     expect(two.out).toMatch(/an ensemble of 2 encoders, k 10/);
     expect(JSON.parse(readFileSync(join(dir, 'memory', 'memory.json'), 'utf8')).encoder.model_type).toBe('tessera-semantic-ensemble');
+    // the model's own memory grows by one encoder, in place
+    const three = await cli('--model', dir, '--data', dataDir, '--encoder', join(dir, 'memory'), '--encoder', third, '--threads', '1');
+    expect(three.code, three.err).toBe(0);
+    expect(three.out).toMatch(/an ensemble of 3 encoders, k 10/);
+    expect(JSON.parse(readFileSync(join(dir, 'memory', 'memory.json'), 'utf8')).encoder.members).toHaveLength(3);
     const notOne = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--encoder', join(dir, 'nowhere'));
     expect([notOne.code, notOne.err]).toEqual([2, expect.stringContaining(`${join(dir, 'nowhere')}: no semantic encoder there`)]);
     const bad = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--lambda', '2');
     expect([bad.code, bad.err.trim()]).toEqual([2, expect.stringContaining("--lambda must be a number in [0, 1], got '2'")]);
     const noEncoder = await cli('--model', dir, '--data', dataDir);
     expect(noEncoder.code).toBe(2);
-    expect(noEncoder.err).toContain(`${join(dir, 'image-tokenizer', 'semantic')}: no semantic encoder there (config.json missing); give one with --encoder DIR`);
+    expect(noEncoder.err).toContain(`${join(dir, 'image-tokenizer', 'semantic')}: no semantic encoder there (config.json missing) and no memory (memory.json missing); give one with --encoder DIR`);
     expect((await cli('--model', dir)).err).toContain('--data is required');
   }, 60_000);
 

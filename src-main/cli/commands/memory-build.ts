@@ -1,7 +1,9 @@
 // `tessera memory build --model DIR --data DIR [--split train[,validation]]`: the model folder's example memory
 // (engine/infer/memory.ts) from every image of a split: their features under a semantic encoder
 // (--encoder DIR, default the model's image-tokenizer/semantic; --encoder given several times: an
-// ensemble of those encoders) and their labels and categories.
+// ensemble of those encoders; a memory folder as --encoder gives its encoder's members, so
+// `--encoder MODEL/memory --encoder NEW` grows a memory's ensemble by one encoder) and their labels
+// and categories.
 // Captions and category answers then mix the nearest examples' answers into the LM's, token by token.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../comma
 export const memoryBuild: Command = {
   name: 'memory build',
   summary: "Build a unified model's example memory from an imagefolder split",
-  usage: `memory build --model DIR --data DIR [--split train[,validation]] [--encoder SEMANTIC_DIR ...] [--k K (${MEMORY_DEFAULTS.k})] [--tau T (${MEMORY_DEFAULTS.tau})] [--lambda L (${MEMORY_DEFAULTS.lambda})] [--threads N]`,
+  usage: `memory build --model DIR --data DIR [--split train[,validation]] [--encoder SEMANTIC_OR_MEMORY_DIR ...] [--k K (${MEMORY_DEFAULTS.k})] [--tau T (${MEMORY_DEFAULTS.tau})] [--lambda L (${MEMORY_DEFAULTS.lambda})] [--threads N]`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, encoder: { type: 'string', multiple: true },
@@ -23,7 +25,8 @@ export const memoryBuild: Command = {
     const folder = await loadModelFolder(values.model); // a model folder, checked, before anything is written into it
     const encoderDir = values.encoder ?? [join(folder.imageTokenizerDir, 'semantic')];
     for (const dir of encoderDir)
-      if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`${dir}: no semantic encoder there (config.json missing); give one with --encoder DIR`);
+      if (!existsSync(join(dir, 'config.json')) && !existsSync(join(dir, 'memory.json')))
+        throw new UsageError(`${dir}: no semantic encoder there (config.json missing) and no memory (memory.json missing); give one with --encoder DIR`);
     const mix = {
       k: intFlag('k', values.k, 1, MEMORY_DEFAULTS.k),
       tau: numFlag('tau', values.tau, MEMORY_DEFAULTS.tau, (x) => x > 0, 'a number > 0'),
@@ -36,7 +39,7 @@ export const memoryBuild: Command = {
       onProgress: (done, total) => process.stderr.write(`\rfeatures: ${done}/${total}   `),
     });
     process.stderr.write('\n');
-    console.log(`${out}: ${f.entries} examples of ${values.data} split '${f.source.split}' (${Object.keys(f.questions).length} questions: ${Object.keys(f.answers).join(', ')}), ${encoderDir.length > 1 ? `an ensemble of ${encoderDir.length} encoders, ` : ''}k ${f.k}, tau ${f.tau}, lambda ${f.lambda}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`${out}: ${f.entries} examples of ${values.data} split '${f.source.split}' (${Object.keys(f.questions).length} questions: ${Object.keys(f.answers).join(', ')}), ${f.encoder.model_type === 'tessera-semantic-ensemble' ? `an ensemble of ${(f.encoder.members as unknown[]).length} encoders, ` : ''}k ${f.k}, tau ${f.tau}, lambda ${f.lambda}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return 0;
   },
 };

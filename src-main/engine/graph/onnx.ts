@@ -135,3 +135,26 @@ export function exportOnnx(g: Graph, outputs: Record<string, Value>, meta: Recor
   if (err) throw new GraphError(`ONNX export: ${err}`);
   return { bytes: ModelProto.encode(ModelProto.create(model)).finish(), inputs, outputNames: Object.keys(outputs) };
 }
+
+/**
+ * The float32 initializers of an ONNX model (name → shape and values): the weights an exported model
+ * holds baked in (e.g. a memory's encoder.onnx). Errors name `file`.
+ */
+export function readOnnxInitializers(bytes: Uint8Array, file: string): Map<string, { shape: number[]; data: Float32Array }> {
+  let model: { graph?: { initializer?: { name?: string; dims?: (number | { toNumber(): number })[]; dataType?: number; rawData?: Uint8Array }[] } };
+  try {
+    model = ModelProto.decode(bytes) as typeof model;
+  } catch (err) {
+    throw new GraphError(`${file}: not an ONNX model (${(err as Error).message})`);
+  }
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const t of model.graph?.initializer ?? []) {
+    if (t.dataType !== ELEM.float32 || !t.name) continue;
+    const shape = (t.dims ?? []).map((d) => (typeof d === 'number' ? d : d.toNumber()));
+    const raw = t.rawData ?? new Uint8Array(0);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (raw.byteLength !== n * 4) throw new GraphError(`${file}: initializer '${t.name}' has ${raw.byteLength} bytes of data, its shape [${shape}] needs ${n * 4}`);
+    out.set(t.name, { shape, data: new Float32Array(new Uint8Array(raw).buffer) }); // a copy (protobufjs may hand a view of `bytes`): aligned
+  }
+  return out;
+}

@@ -15,7 +15,9 @@
 //
 // The encoder may be an ensemble of several semantic encoders (model_type 'tessera-semantic-ensemble',
 // their configs under `members`): each member's unit features, concatenated and scaled by 1/√n, so a
-// feature is still a unit vector and a dot product is the members' mean cosine similarity.
+// feature is still a unit vector and a dot product is the members' mean cosine similarity. A memory
+// folder named as a member brings its encoder's members, their weights read back from its
+// encoder.onnx, so an ensemble can grow without the folders it was built from.
 //
 // Memories are built from an imagefolder split (`tessera memory build`); `eval lm` never measures a
 // memory on the rows it was built from (the figures would be leaked), wherever the data lies.
@@ -28,11 +30,11 @@ import { loadImageFolder, type MetadataRow } from '../data/imagefolder.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT } from '../data/tasks.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import * as op from '../graph/ops/index.ts';
-import { exportOnnx } from '../graph/onnx.ts';
+import { exportOnnx, readOnnxInitializers } from '../graph/onnx.ts';
 import { floatArray, halfArray } from '../io/half.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { readImageTokenizerWeights, readSemanticEncoderConfig } from '../models/image-tokenizer.ts';
-import { semanticFeatures, type SemanticConfig } from '../models/semantic.ts';
+import { semanticFeatures, validateSemanticConfig, type SemanticConfig } from '../models/semantic.ts';
 import { bakedWeights } from '../models/vqtok.ts';
 import { Session } from '../runtime/session.ts';
 import { parseConfigWith } from '../train/recipe.ts';
@@ -274,8 +276,61 @@ function ensembleConfig(cs: readonly SemanticConfig[]): MemoryFile['encoder'] {
   return { model_type: 'tessera-semantic-ensemble', image_size: cs[0].image_size, embed_dim: cs.reduce((a, c) => a + c.embed_dim, 0), members: cs };
 }
 
-/** The feature encoder of a semantic encoder folder or of a memory folder, or of several semantic
- *  encoder folders (an ensemble), with its config. */
+/** One member of a memory encoder: a semantic encoder's config and (at least) its feature weights. */
+interface EncoderMember {
+  config: SemanticConfig;
+  weights: Map<string, Float32Array>;
+  /** Where it came from, for messages: its folder, or a memory folder and its place there. */
+  from: string;
+}
+
+/** The weights a semantic encoder's features read (its codebooks and heads are not among them). */
+function featureWeightNames(c: SemanticConfig): string[] {
+  const g = new Graph('names'), names: string[] = [];
+  semanticFeatures(c, g.input('pixels', 'float32', [1, 3, c.image_size, c.image_size]), (name, shape) => (names.push(name), g.input(name, 'float32', shape)));
+  return names;
+}
+
+/** `weights`' feature weights (featureWeightNames), each looked up under `prefix`; a missing one is an error naming `file`. */
+function featureWeights(c: SemanticConfig, lookup: (name: string) => Float32Array | undefined, file: string, prefix = ''): Map<string, Float32Array> {
+  return new Map(featureWeightNames(c).map((n) => {
+    const w = lookup(prefix + n);
+    if (!w) throw new Error(`${file}: the encoder's weight '${prefix + n}' is missing`);
+    return [n, w];
+  }));
+}
+
+/** The members of a semantic encoder folder (one) or of a memory folder (its encoder's, read back from
+ *  the weights baked into its encoder.onnx), each with its feature weights alone. */
+async function encoderMembers(dir: string): Promise<EncoderMember[]> {
+  if (!existsSync(join(dir, 'memory.json'))) {
+    const config = await readSemanticEncoderConfig(dir), all = await readImageTokenizerWeights(dir);
+    return [{ config, weights: featureWeights(config, (n) => all.get(n), join(dir, 'model.safetensors')), from: dir }];
+  }
+  const jsonFile = join(dir, 'memory.json'), onnxFile = join(dir, 'encoder.onnx');
+  const c = (await readMemoryFile(dir)).encoder;
+  const configs = (c.model_type === 'tessera-semantic-ensemble' ? c.members : [c]) as SemanticConfig[] | undefined;
+  if (!Array.isArray(configs) || configs.length === 0) throw new Error(`${jsonFile}: field 'encoder.members' is missing or empty`);
+  const baked = readOnnxInitializers(await readEncoderOnnx(dir), onnxFile);
+  return configs.map((config, i) => {
+    validateSemanticConfig(config, `${jsonFile} (encoder${configs.length > 1 ? `.members[${i}]` : ''})`);
+    const weights = featureWeights(config, (n) => baked.get(n)?.data, onnxFile, configs.length > 1 ? `member${i}.` : '');
+    return { config, weights, from: configs.length > 1 ? `${dir} (member ${i + 1} of ${configs.length})` : dir };
+  });
+}
+
+/** A digest of a member's weights: two members with the same one are the same encoder. */
+function weightsDigest(w: ReadonlyMap<string, Float32Array>): string {
+  const h = createHash('sha256');
+  for (const k of [...w.keys()].sort()) {
+    const v = w.get(k)!;
+    h.update(k).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/** The feature encoder of a semantic encoder folder or of a memory folder, or an ensemble of several
+ *  of them (a memory folder gives all of its encoder's members), with its config. */
 export async function readFeatureEncoder(dirs: string | readonly string[]): Promise<{ onnx: Uint8Array; config: MemoryFile['encoder'] }> {
   const list = typeof dirs === 'string' ? [dirs] : [...dirs];
   if (list.length === 1 && existsSync(join(list[0], 'memory.json'))) {
@@ -284,13 +339,17 @@ export async function readFeatureEncoder(dirs: string | readonly string[]): Prom
   const at = list.map((d) => resolve(d));
   const twice = list.find((_, i) => at.indexOf(at[i]) !== i);
   if (twice) throw new Error(`memory encoder: ${twice} is named twice (an ensemble's members are different encoders)`);
-  const members = [];
+  const members: EncoderMember[] = [];
+  const digests = new Map<string, string>();
   for (const dir of list) {
-    if (existsSync(join(dir, 'memory.json'))) throw new Error(`memory encoder: ${dir} is a memory folder; an ensemble's members are semantic encoder folders (config.json + model.safetensors)`);
-    const config = await readSemanticEncoderConfig(dir);
-    if (members.length && config.image_size !== members[0].config.image_size)
-      throw new Error(`${join(dir, 'config.json')}: field 'image_size' is ${config.image_size}, the ensemble's first member (${list[0]}) reads ${members[0].config.image_size}`);
-    members.push({ config, weights: await readImageTokenizerWeights(dir) });
+    for (const m of await encoderMembers(dir)) {
+      const d = weightsDigest(m.weights), seen = digests.get(d);
+      if (seen) throw new Error(`memory encoder: ${m.from} and ${seen} are the same encoder (an ensemble's members are different encoders)`);
+      digests.set(d, m.from);
+      if (members.length && m.config.image_size !== members[0].config.image_size)
+        throw new Error(`${existsSync(join(dir, 'memory.json')) ? join(dir, 'memory.json') : join(dir, 'config.json')}: field 'image_size' is ${m.config.image_size}, the ensemble's first member (${members[0].from}) reads ${members[0].config.image_size}`);
+      members.push(m);
+    }
   }
   return { onnx: exportFeatureEncoder(members), config: ensembleConfig(members.map((m) => m.config)) };
 }
