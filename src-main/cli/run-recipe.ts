@@ -77,6 +77,7 @@ export async function runRecipeCommand<C>(recipe: Recipe<C>, argv: string[]): Pr
       },
       onCheckpoint: (ck) => console.log(`checkpoint ${ck.path}`),
       onSample: (s) => console.log(`sample @${s.step}${s.prompt ? ` [${s.prompt}]` : ''}: ${s.value}`),
+      onNotice: (m) => console.error(`warning: ${m}`),
     });
     if (r.status === 'paused') {
       console.log(`paused at step ${r.step}; continue with --resume`);

@@ -1,7 +1,7 @@
 // The training step: AdamW against an independent JS implementation (clipping, decoupled decay,
 // bias correction, warmup), accumulation equal to a big batch, frozen groups untouched, and exact
 // resume from a checkpoint on disk.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -148,6 +148,25 @@ describe('exact resume', () => {
     const tail = await run(second, 3);
     expect([...head, ...tail]).toEqual(straight);
     for (const [n, w] of full.params) expect(Array.from(second.params.get(n)!)).toEqual(Array.from(w));
+  });
+
+  it('passes over a newest checkpoint that cannot be read, saying which and why, and refuses when none can', async () => {
+    const t = await Trainer.create(spec, cfg());
+    const dir = join(tmp, 'ck-broken');
+    await saveCheckpoint(dir, t.getState(), t.shapes);
+    await t.trainStep([batch(new Rng(3), 8)]);
+    const newest = await saveCheckpoint(dir, t.getState(), t.shapes);
+    await t.release();
+    const model = join(newest, 'model.safetensors');
+    truncateSync(model, 20); // a crash mid-write of a file the atomic save would never leave; a bad disk can
+    const notices: string[] = [];
+    const ck = await loadLatestCheckpoint(dir, (m) => notices.push(m));
+    expect(ck?.state.step).toBe(0);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain(`passed over a checkpoint that cannot be read (${model}: `);
+    expect(notices[0]).toMatch(/; resuming from step 0 \(.*step-00000000\)$/);
+    truncateSync(join(dir, 'step-00000000', 'state.json'), 3);
+    await expect(loadLatestCheckpoint(dir)).rejects.toThrow(new RegExp(`no usable checkpoint in ${dir}:\\n  .*model\\.safetensors: .*\\n  .*state\\.json: cannot read checkpoint state`));
   });
 
   it('rejects a checkpoint of another model with the name and shapes', async () => {

@@ -48,6 +48,7 @@ const train: Executor = async (job, { signal, post }) => {
     threads: job.threads,
     onProgress: (q) => post({ type: 'progress', progress: { step: q.step, total: q.totalSteps, phase: q.phase, loss: q.loss, etaSeconds: q.etaSeconds, metrics: q.metrics } }),
     onCheckpoint: (c) => post({ type: 'checkpoint', step: c.step, path: c.path }),
+    onNotice: (message) => post({ type: 'log', level: 'warn', message }),
     onSample: (s) => post(s.kind === 'text'
       ? { type: 'sample', step: s.step, kind: 'text', text: s.value, prompt: s.prompt }
       : { type: 'sample', step: s.step, kind: 'image', imagePath: s.value, prompt: s.prompt }),

@@ -81,8 +81,11 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   return { state: { step: st.step, params, m, v, rng: st.rng, data: st.data }, meta: st.meta, path };
 }
 
-/** The newest checkpoint under DIR that loads, or null when there is none. */
-export async function loadLatestCheckpoint(dir: string): Promise<LoadedCheckpoint | null> {
+/**
+ * The newest checkpoint under DIR that loads, or null when there is none. A newer one that cannot be
+ * read is passed over, and `notice` says which and why; when none loads, the error lists them all.
+ */
+export async function loadLatestCheckpoint(dir: string, notice?: (message: string) => void): Promise<LoadedCheckpoint | null> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((d) => /^step-\d{8}$/.test(d)).sort().reverse();
@@ -92,7 +95,9 @@ export async function loadLatestCheckpoint(dir: string): Promise<LoadedCheckpoin
   const errors: string[] = [];
   for (const name of names) {
     try {
-      return await loadCheckpoint(join(dir, name));
+      const ck = await loadCheckpoint(join(dir, name));
+      for (const e of errors) notice?.(`passed over a checkpoint that cannot be read (${e}); resuming from step ${ck.state.step} (${ck.path})`);
+      return ck;
     } catch (err) {
       errors.push((err as Error).message);
     }
@@ -100,4 +105,3 @@ export async function loadLatestCheckpoint(dir: string): Promise<LoadedCheckpoin
   if (errors.length) throw new CheckpointError(`no usable checkpoint in ${dir}:\n  ${errors.join('\n  ')}`);
   return null;
 }
-

@@ -244,6 +244,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     onProgress: (x: RecipeProgress) => opts.onProgress?.(id, x, { step: before(id) + Math.min(x.step, x.totalSteps), total }),
     onSample: opts.onSample && ((s: RecipeSample) => opts.onSample!(id, s)),
     onCheckpoint: (c: { step: number; path: string }) => opts.onCheckpoint?.(id, c),
+    onNotice: (m: string) => opts.log?.(`${id}: warning: ${m}`),
   });
 
   const ok = await (async () => {

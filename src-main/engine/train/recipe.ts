@@ -34,6 +34,8 @@ export interface RecipeRunOptions {
   onProgress?(p: RecipeProgress): void;
   onCheckpoint?(c: { step: number; path: string }): void;
   onSample?(s: RecipeSample): void;
+  /** Something the person running it should know that does not stop it (a broken checkpoint passed over on resume). */
+  onNotice?(message: string): void;
   /** Intra-op threads for onnxruntime sessions. */
   threads?: number;
 }

@@ -186,7 +186,7 @@ export async function runTokenizerRecipe(cfg: TokenizerRecipeConfig, opts: Recip
   let cursor: Cursor = { epoch: 0, pos: 0, kmeansDone: false };
   let resumed = false;
   if (opts.resume) {
-    const ck = await loadLatestCheckpoint(ckDir);
+    const ck = await loadLatestCheckpoint(ckDir, opts.onNotice);
     if (ck) {
       trainer.setState(ck.state);
       ema.codebook = ck.state.params.get('ema.codebook')!;

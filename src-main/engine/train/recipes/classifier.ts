@@ -75,7 +75,7 @@ export const classifierRecipe: Recipe<ClassifierRecipeConfig> = {
     try {
       let dataRng = new Rng(c.seed ^ 0xda7a);
       if (opts.resume) {
-        const ck = await loadLatestCheckpoint(ckDir);
+        const ck = await loadLatestCheckpoint(ckDir, opts.onNotice);
         if (ck) {
           trainer.setState(ck.state);
           dataRng = new Rng((ck.state.data as DataCursor).rng);

@@ -364,7 +364,7 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
   if (semBooks) trainer.params.set('model.semantic_codebooks', semBooks.data);
   const ckDir = join(opts.outDir, 'checkpoints');
   if (opts.resume) {
-    const ck = await loadLatestCheckpoint(ckDir);
+    const ck = await loadLatestCheckpoint(ckDir, opts.onNotice);
     if (ck) {
       trainer.setState(ck.state);
       stream.cursor = (ck.state.data as { cursor: typeof stream.cursor }).cursor;

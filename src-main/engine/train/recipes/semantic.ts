@@ -110,7 +110,7 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
     try {
       let dataRng = new Rng(t.seed ^ 0x5e3a);
       if (opts.resume) {
-        const ck = await loadLatestCheckpoint(ckDir);
+        const ck = await loadLatestCheckpoint(ckDir, opts.onNotice);
         if (ck) {
           trainer.setState(ck.state);
           dataRng = new Rng((ck.state.data as { rng: RngState }).rng);
