@@ -346,7 +346,7 @@ describe('a model folder with a memory', () => {
     expect(noEncoder.code).toBe(2);
     expect(noEncoder.err).toContain(`${join(dir, 'image-tokenizer', 'semantic')}: no semantic encoder there (config.json missing) and no memory (memory.json missing); give one with --encoder DIR`);
     expect((await cli('--model', dir)).err).toContain('--data is required');
-  }, 60_000);
+  }, 120_000);
 
   it('names the file and field of a broken memory, loads without it when asked, and a failed build keeps the old one', async () => {
     const dir = await withMemory(0.5);
