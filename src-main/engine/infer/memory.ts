@@ -282,6 +282,8 @@ interface EncoderMember {
   weights: Map<string, Float32Array>;
   /** Where it came from, for messages: its folder, or a memory folder and its place there. */
   from: string;
+  /** The file its config was read from (config.json, or a memory's memory.json). */
+  configFile: string;
 }
 
 /** The weights a semantic encoder's features read (its codebooks and heads are not among them). */
@@ -305,7 +307,7 @@ function featureWeights(c: SemanticConfig, lookup: (name: string) => Float32Arra
 async function encoderMembers(dir: string): Promise<EncoderMember[]> {
   if (!existsSync(join(dir, 'memory.json'))) {
     const config = await readSemanticEncoderConfig(dir), all = await readImageTokenizerWeights(dir);
-    return [{ config, weights: featureWeights(config, (n) => all.get(n), join(dir, 'model.safetensors')), from: dir }];
+    return [{ config, weights: featureWeights(config, (n) => all.get(n), join(dir, 'model.safetensors')), from: dir, configFile: join(dir, 'config.json') }];
   }
   const jsonFile = join(dir, 'memory.json'), onnxFile = join(dir, 'encoder.onnx');
   const c = (await readMemoryFile(dir)).encoder;
@@ -315,7 +317,7 @@ async function encoderMembers(dir: string): Promise<EncoderMember[]> {
   return configs.map((config, i) => {
     validateSemanticConfig(config, `${jsonFile} (encoder${configs.length > 1 ? `.members[${i}]` : ''})`);
     const weights = featureWeights(config, (n) => baked.get(n)?.data, onnxFile, configs.length > 1 ? `member${i}.` : '');
-    return { config, weights, from: configs.length > 1 ? `${dir} (member ${i + 1} of ${configs.length})` : dir };
+    return { config, weights, from: configs.length > 1 ? `${dir} (member ${i + 1} of ${configs.length})` : dir, configFile: jsonFile };
   });
 }
 
@@ -347,7 +349,7 @@ export async function readFeatureEncoder(dirs: string | readonly string[]): Prom
       if (seen) throw new Error(`memory encoder: ${m.from} and ${seen} are the same encoder (an ensemble's members are different encoders)`);
       digests.set(d, m.from);
       if (members.length && m.config.image_size !== members[0].config.image_size)
-        throw new Error(`${existsSync(join(dir, 'memory.json')) ? join(dir, 'memory.json') : join(dir, 'config.json')}: field 'image_size' is ${m.config.image_size}, the ensemble's first member (${members[0].from}) reads ${members[0].config.image_size}`);
+        throw new Error(`${m.configFile}: field 'image_size' is ${m.config.image_size}, the ensemble's first member (${members[0].from}) reads ${members[0].config.image_size}`);
       members.push(m);
     }
   }
