@@ -10,7 +10,8 @@
 //
 //   memory/memory.json           format, encoder config, k, tau, lambda, questions → field, each
 //                                field's answer per entry, source (data folder, split, rows)
-//   memory/features.safetensors  'features' F16 (entries, embed_dim), unit rows
+//   memory/features.safetensors  'features' F16 (entries, embed_dim), unit rows; with a variant prior
+//                                also 'variant_weight' F32 (classes, bins³) and 'variant_bias' F32 (classes)
 //   memory/encoder.onnx          pixels (B, 3, S, S) in [0, 1] → features (B, embed_dim), weights baked
 //
 // The encoder may be an ensemble of several semantic encoders (model_type 'tessera-semantic-ensemble',
@@ -18,6 +19,10 @@
 // feature is still a unit vector and a dot product is the members' mean cosine similarity. A memory
 // folder named as a member brings its encoder's members, their weights read back from its
 // encoder.onnx, so an ensemble can grow without the folders it was built from.
+//
+// Where the labels name colour variants of a base ("waving hand: medium skin tone"), the memory
+// also holds a colour prior over them (infer/variant-prior.ts, memory.json 'variants'): the
+// neighbours of a label question are weighted by what the image's colours say of their variants.
 //
 // Memories are built from an imagefolder split (`tessera memory build`); `eval lm` never measures a
 // memory on the rows it was built from (the figures would be leaked), wherever the data lies.
@@ -32,12 +37,13 @@ import { Graph, type Tensor } from '../graph/graph.ts';
 import * as op from '../graph/ops/index.ts';
 import { exportOnnx, readOnnxInitializers } from '../graph/onnx.ts';
 import { floatArray, halfArray } from '../io/half.ts';
-import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
+import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
 import { readImageTokenizerWeights, readSemanticEncoderConfig } from '../models/image-tokenizer.ts';
 import { semanticFeatures, validateSemanticConfig, type SemanticConfig } from '../models/semantic.ts';
 import { bakedWeights } from '../models/vqtok.ts';
 import { Session } from '../runtime/session.ts';
 import { parseConfigWith } from '../train/recipe.ts';
+import { VariantPrior, VariantPriorSchema, type VariantPriorConfig } from './variant-prior.ts';
 
 export const MEMORY_DIR = 'memory';
 
@@ -50,6 +56,9 @@ export interface MemoryMix {
   /** Weight of the memory's distribution against the LM's (0 = the LM alone, 1 = the memory wherever it has an answer). */
   lambda: number;
 }
+
+/** The variant prior's α when a build does not say (README "Example memory"). */
+export const VARIANT_ALPHA = 1;
 
 /** k 10 and τ 0.05 from the held-out probe of README "Example memory"; λ 0.5 weighs both alike. */
 export const MEMORY_DEFAULTS: MemoryMix = { k: 10, tau: 0.05, lambda: 0.5 };
@@ -73,6 +82,8 @@ const MemoryFileSchema = z.object({
     data: z.string(), split: z.string(), rows: z.int().min(0), fingerprint: Fingerprint,
     parts: z.array(z.object({ split: z.string().min(1), rows: z.int().min(0), fingerprint: Fingerprint }).strict()).optional(),
   }).strict(),
+  /** The colour prior over the labels' variants (infer/variant-prior.ts); absent: none. */
+  variants: VariantPriorSchema.optional(),
   built_at: z.string().optional(),
 }).strict();
 export type MemoryFile = z.infer<typeof MemoryFileSchema>;
@@ -110,7 +121,15 @@ export class ExampleMemory {
     /** (entries, embed_dim), unit rows. */
     readonly features: Float32Array,
     private encoder: Runner,
-  ) {}
+    /** The colour prior over the labels' variants, when the memory has one. */
+    readonly variants: VariantPrior | null = null,
+  ) {
+    const field = variants?.config.field;
+    this.entryClass = variants && field ? Int32Array.from(file.answers[field], (a) => variants.classOf(a)) : null;
+  }
+
+  /** Each entry's variant class under `variants` (−1: none). */
+  private readonly entryClass: Int32Array | null;
 
   get entries(): number {
     return this.file.entries;
@@ -131,8 +150,9 @@ export class ExampleMemory {
     const E = file.encoder.embed_dim;
     if (!t) throw new Error(`${fFile}: tensor 'features' is missing`);
     if (t.dtype !== 'F16' || t.shape.join() !== [file.entries, E].join()) throw new Error(`${fFile}: tensor 'features' is ${t.dtype}[${t.shape}], memory.json needs F16[${file.entries},${E}]`);
+    const variants = file.variants ? readVariantPrior(file.variants, st.tensors, fFile) : null;
     const encoder = await open(await readEncoderOnnx(dir));
-    return new ExampleMemory(dir, file, floatArray(t.data as Uint16Array), encoder);
+    return new ExampleMemory(dir, file, floatArray(t.data as Uint16Array), encoder, variants);
   }
 
   /** The field answering `question`, or null when the memory does not know that question. */
@@ -150,6 +170,21 @@ export class ExampleMemory {
   /** The k entries nearest to feature `f` (cosine), most similar first, with their softmax weights. */
   neighbours(f: ArrayLike<number>, mix: Pick<MemoryMix, 'k' | 'tau'> = this.mix, exclude?: (entry: number) => boolean): Neighbour[] {
     return nearest(this.features, this.file.encoder.embed_dim, f, mix, exclude);
+  }
+
+  /**
+   * The neighbours of a question answered by `field`, weighted by the variant prior when it reads
+   * that field: each neighbour's weight × its variant's factor for the image `pixels` (3, S, S) at
+   * the memory's image size, normalised again. Unchanged without a prior or for other fields.
+   */
+  weigh(neighbours: readonly Neighbour[], field: string, pixels: ArrayLike<number>): Neighbour[] {
+    const v = this.variants;
+    if (!v || !this.entryClass || v.config.field !== field || neighbours.length === 0) return [...neighbours];
+    const f = v.factors(pixels);
+    const w = neighbours.map((nb) => nb.weight * (this.entryClass![nb.entry] >= 0 ? f[this.entryClass![nb.entry]] : 1));
+    const z = w.reduce((a, b) => a + b, 0);
+    if (!(z > 0) || !Number.isFinite(z)) return [...neighbours];
+    return neighbours.map((nb, i) => ({ ...nb, weight: w[i] / z }));
   }
 
   /** The answer of entry `entry` for `field` ('' when it has none). */
@@ -183,7 +218,21 @@ export async function readMemoryFile(dir: string): Promise<MemoryFile> {
     if (!file.answers[field]) throw new Error(`${jsonFile}: field 'questions': '${q}' is answered by '${field}', which 'answers' does not hold`);
   for (const [field, list] of Object.entries(file.answers))
     if (list.length !== file.entries) throw new Error(`${jsonFile}: field 'answers.${field}' has ${list.length} answers for ${file.entries} entries`);
+  if (file.variants && !file.answers[file.variants.field]) throw new Error(`${jsonFile}: field 'variants.field': 'answers' holds no field '${file.variants.field}'`);
+  if (file.variants && file.variants.size !== file.encoder.image_size) throw new Error(`${jsonFile}: field 'variants.size' is ${file.variants.size}, the encoder reads ${file.encoder.image_size}`);
   return file;
+}
+
+/** The variant prior of memory.json's `variants` with its tensors from features.safetensors (errors name the file and tensor). */
+function readVariantPrior(config: VariantPriorConfig, tensors: ReadonlyMap<string, SafeTensor>, file: string): VariantPrior {
+  const C = config.classes.length, F = config.bins ** 3;
+  const get = (name: string, shape: number[]) => {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`${file}: tensor '${name}' is missing (memory.json has a variant prior)`);
+    if (t.dtype !== 'F32' || t.shape.join() !== shape.join()) throw new Error(`${file}: tensor '${name}' is ${t.dtype}[${t.shape}], memory.json's variant prior needs F32[${shape}]`);
+    return t.data as Float32Array;
+  };
+  return new VariantPrior(config, get('variant_weight', [C, F]), get('variant_bias', [C]));
 }
 
 /** The k rows of `features` (N, E) nearest to `f` by dot product, with softmax(s / τ) weights. */
@@ -248,6 +297,9 @@ export interface BuildMemoryOptions {
   /** The memory folder to write (replaced whole; a reader never sees half of one). */
   out: string;
   mix?: Partial<MemoryMix>;
+  /** α of the colour prior over the labels' variants (infer/variant-prior.ts); 0 builds none.
+   *  Default VARIANT_ALPHA; labels with fewer than two variants get none either way. */
+  variantAlpha?: number;
   threads?: number;
   onProgress?(done: number, total: number): void;
 }
@@ -382,7 +434,7 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   const { onnx: encoder, config: c } = await readFeatureEncoder(o.encoderDir);
   const E = c.embed_dim;
   const s = await Session.create(encoder, { threads: o.threads });
-  const parts: { split: string; rows: MetadataRow[]; feats: Float32Array }[] = [];
+  const parts: { split: string; rows: MetadataRow[]; feats: Float32Array; images: Float32Array }[] = [];
   try {
     const folders = [];
     for (const split of names) folders.push({ split, folder: await loadImageFolder(o.dataDir, { split, size: c.image_size }) });
@@ -390,7 +442,7 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
     let done = 0;
     for (const { split, folder } of folders) {
       const feats = await embedImages(s, c, folder.images, folder.rows.length, (k) => o.onProgress?.((done += k), total));
-      parts.push({ split, rows: folder.rows, feats });
+      parts.push({ split, rows: folder.rows, feats, images: folder.images });
     }
   } finally {
     await s.release();
@@ -400,6 +452,14 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   parts.reduce((at, p) => (feats.set(p.feats, at), at + p.feats.length), 0);
   const label = rows.map((r) => r.text.trim());
   const category = rows.map((r) => r.category?.trim() ?? '');
+  const alpha = o.variantAlpha ?? VARIANT_ALPHA;
+  if (!(alpha >= 0 && alpha <= 10)) throw new Error(`memory options: variant alpha must be in 0..10, got ${alpha}`);
+  let variants: VariantPrior | null = null;
+  if (alpha > 0) {
+    const per = 3 * c.image_size * c.image_size, images = new Float32Array(n * per);
+    parts.reduce((at, p) => (images.set(p.images, at), at + p.images.length), 0);
+    variants = VariantPrior.fit(label, images, { field: 'label', size: c.image_size, alpha });
+  }
   const questions: Record<string, string> = Object.fromEntries(CAPTION_PROMPTS.map((q) => [q, 'label']));
   const answers: Record<string, string[]> = { label };
   if (category.some((x) => x)) {
@@ -412,13 +472,19 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
       data: o.dataDir, split: names.join(','), rows: n, fingerprint: rowsFingerprint(names.join(','), rows),
       ...(parts.length > 1 ? { parts: parts.map((p) => ({ split: p.split, rows: p.rows.length, fingerprint: rowsFingerprint(p.split, p.rows) })) } : {}),
     },
+    ...(variants ? { variants: variants.config } : {}),
     built_at: new Date().toISOString(),
   };
   const tmp = `${o.out}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await writeFile(join(tmp, 'memory.json'), JSON.stringify(file) + '\n');
-  await writeSafetensors(join(tmp, 'features.safetensors'), new Map([['features', { dtype: 'F16' as const, shape: [n, E], data: halfArray(feats) }]]), { format: 'pt' });
+  const tensors = new Map<string, SafeTensor>([['features', { dtype: 'F16', shape: [n, E], data: halfArray(feats) }]]);
+  if (variants) {
+    tensors.set('variant_weight', { dtype: 'F32', shape: [variants.config.classes.length, variants.config.bins ** 3], data: variants.weight });
+    tensors.set('variant_bias', { dtype: 'F32', shape: [variants.config.classes.length], data: variants.bias });
+  }
+  await writeSafetensors(join(tmp, 'features.safetensors'), tensors, { format: 'pt' });
   await writeFile(join(tmp, 'encoder.onnx'), encoder);
   await rm(o.out, { recursive: true, force: true });
   await rename(tmp, o.out);

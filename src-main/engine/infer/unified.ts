@@ -458,11 +458,12 @@ export class UnifiedModel implements UnifiedModelApi {
     if (images.length !== 1 || !field) return null;
     const mix: MemoryMix = { ...mem.mix, ...(typeof want === 'object' ? want : {}) };
     const img = images[0];
-    const f = await mem.embed(fitSquare(img.pixels, img.size, mem.imageSize), 1);
+    const px = fitSquare(img.pixels, img.size, mem.imageSize);
+    const f = await mem.embed(px, 1);
     const answers: { ids: number[]; weight: number }[] = [];
     const examples: { answer: string; similarity: number; weight: number }[] = [];
     const idsOf = new Map<string, number[]>(); // neighbours often share an answer (one emoji in several styles)
-    for (const nb of mem.neighbours(f, mix)) {
+    for (const nb of mem.weigh(mem.neighbours(f, mix), field, px)) {
       const text = mem.answer(field, nb.entry);
       if (!text) continue;
       if (!idsOf.has(text)) idsOf.set(text, answerIds(this.tok, question.trim(), text));

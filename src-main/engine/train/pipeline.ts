@@ -36,7 +36,7 @@ import { alignSemanticEncoder, semanticRecipe, type SemanticRecipeConfig } from 
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemorySplit } from '../infer/memory.ts';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemorySplit, VARIANT_ALPHA } from '../infer/memory.ts';
 
 /** A stage's recipe: a JSON file (relative to the pipeline file) or the config inline. */
 const RecipeRef = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
@@ -110,6 +110,8 @@ export const PipelineSchema = z.object({
     k: z.int().min(1).default(MEMORY_DEFAULTS.k),
     tau: z.number().positive().default(MEMORY_DEFAULTS.tau),
     lambda: z.number().min(0).max(1).default(MEMORY_DEFAULTS.lambda),
+    /** α of the colour prior over the labels' variants (infer/variant-prior.ts); 0: none. */
+    variant_alpha: z.number().min(0).max(10).default(VARIANT_ALPHA),
   }).strict().nullable().default(null),
 });
 export type Pipeline = z.infer<typeof PipelineSchema>;
@@ -404,9 +406,9 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       };
       card.metrics = { ...card.metrics, ...(await tokenizerMetrics(join(tmp, 'image-tokenizer'), data, opts.threads)) };
       if (p.memory) {
-        const { encoder: _, split, ...mix } = p.memory;
+        const { encoder: _, split, variant_alpha: variantAlpha, ...mix } = p.memory;
         const encoderDir = memCfgs.length ? memCfgs.map((_, i) => join(work, memId(i), 'model')) : join(tmp, 'image-tokenizer', 'semantic');
-        const f = await buildMemory({ encoderDir, dataDir: data, split, out: join(tmp, MEMORY_DIR), mix, threads: opts.threads });
+        const f = await buildMemory({ encoderDir, dataDir: data, split, out: join(tmp, MEMORY_DIR), mix, variantAlpha, threads: opts.threads });
         card.recipe.memory = { ...p.memory, ...(memCfgs.length ? { encoder: memListed ? memCfgs : memCfgs[0] } : {}) };
         // memory_encoder_* for the first encoder, memory_encoder_2_* for the second, ...
         const encoderMetrics = memCfgs.flatMap((_, i) => Object.entries(state[memId(i)]?.result ?? {}).map(([k, v]) => [`${memId(i).replace(/-/g, '_')}_${k}`, v]));

@@ -24,7 +24,7 @@ import { readMetadata, rowSplit, loadImageFolder, type MetadataRow } from '../..
 import { jitterImages } from '../../data/augment.ts';
 import { collate, layoutChat, TaskStream, type TaskKind } from '../../data/tasks.ts';
 import type { Tensor } from '../../graph/graph.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemoryEncoders, memorySplits, MemorySplit, readFeatureEncoder } from '../../infer/memory.ts';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemoryEncoders, memorySplits, MemorySplit, readFeatureEncoder, VARIANT_ALPHA } from '../../infer/memory.ts';
 import { saveModelFolder } from '../../infer/model-folder.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
@@ -110,6 +110,8 @@ export const LmRecipeSchema = z.object({
     k: posInt.default(MEMORY_DEFAULTS.k),
     tau: z.number().positive().default(MEMORY_DEFAULTS.tau),
     lambda: z.number().min(0).max(1).default(MEMORY_DEFAULTS.lambda),
+    /** α of the colour prior over the labels' variants (infer/variant-prior.ts); 0: none. */
+    variant_alpha: z.number().min(0).max(10).default(VARIANT_ALPHA),
   }).strict().nullable().default(null),
   train: z.object({
     steps: posInt,
@@ -462,8 +464,8 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
       },
     });
     if (cfg.memory) {
-      const { encoder, split, ...mix } = cfg.memory;
-      const f = await buildMemory({ encoderDir: encoder, dataDir: cfg.data.dir, split, out: join(modelDir, MEMORY_DIR), mix, threads });
+      const { encoder, split, variant_alpha: variantAlpha, ...mix } = cfg.memory;
+      const f = await buildMemory({ encoderDir: encoder, dataDir: cfg.data.dir, split, out: join(modelDir, MEMORY_DIR), mix, variantAlpha, threads });
       const cardFile = join(modelDir, 'tessera.json');
       const card = JSON.parse(await readFile(cardFile, 'utf8')) as { metrics: Record<string, unknown> };
       card.metrics = { ...card.metrics, memory_entries: f.entries, memory_split: split };

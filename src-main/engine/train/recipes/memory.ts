@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../io/atomic.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemoryEncoders, MemorySplit, readMemoryFile } from '../../infer/memory.ts';
+import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemoryEncoders, MemorySplit, readMemoryFile, VARIANT_ALPHA } from '../../infer/memory.ts';
 import { loadModelFolder, PARTS, type ModelCard } from '../../infer/model-folder.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe } from '../recipe.ts';
 
@@ -26,6 +26,8 @@ export const MemoryRecipeSchema = z.object({
   k: z.int().min(1).nullable().default(null),
   tau: z.number().positive().nullable().default(null),
   lambda: z.number().min(0).max(1).nullable().default(null),
+  /** α of the colour prior over the labels' variants; null: the base memory's, else VARIANT_ALPHA. 0: none. */
+  variant_alpha: z.number().min(0).max(10).nullable().default(null),
 }).strict();
 export type MemoryRecipeConfig = z.infer<typeof MemoryRecipeSchema>;
 
@@ -41,13 +43,14 @@ export const memoryRecipe: Recipe<MemoryRecipeConfig> = {
     if (!encoderDir) throw new RecipeConfigError('memory recipe', 'encoder', `${cfg.base} has no example memory and no semantic encoder (${baseSemantic}); give an encoder folder`);
     const from = hasMemory ? await readMemoryFile(baseMemory) : null;
     const mix = { k: cfg.k ?? from?.k ?? MEMORY_DEFAULTS.k, tau: cfg.tau ?? from?.tau ?? MEMORY_DEFAULTS.tau, lambda: cfg.lambda ?? from?.lambda ?? MEMORY_DEFAULTS.lambda };
+    const variantAlpha = cfg.variant_alpha ?? from?.variants?.alpha ?? VARIANT_ALPHA;
     const modelDir = join(opts.outDir, 'model'), tmp = `${modelDir}.tmp-${process.pid}`;
     await rm(tmp, { recursive: true, force: true });
     try {
       await cp(cfg.base, tmp, { recursive: true, filter: (src) => src !== baseMemory });
       let total = 0;
       const f = await buildMemory({
-        encoderDir, dataDir: cfg.data.dir, split: cfg.data.split, out: join(tmp, MEMORY_DIR), mix, threads: opts.threads,
+        encoderDir, dataDir: cfg.data.dir, split: cfg.data.split, out: join(tmp, MEMORY_DIR), mix, variantAlpha, threads: opts.threads,
         onProgress: (done, n) => {
           total = n;
           if (opts.signal?.aborted) throw new DOMException('paused', 'AbortError');
