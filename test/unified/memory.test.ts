@@ -327,7 +327,7 @@ describe('a model folder with a memory', () => {
     cpSync(modelDir, dir, { recursive: true });
     const ok = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--lambda', '0.4', '--threads', '1');
     expect(ok.code, ok.err).toBe(0);
-    expect(ok.out).toMatch(/memory: \d+ examples of .* split 'train' \(5 questions: label, category\), k 10, tau 0\.05, lambda 0\.4/);
+    expect(ok.out).toMatch(/memory: \d+ examples of .* split 'train' \(5 questions: label, category\), k 10, tau 0\.05, lambda 0\.4, no colour prior/);
     expect(JSON.parse(readFileSync(join(dir, 'memory', 'memory.json'), 'utf8')).lambda).toBe(0.4);
     const two = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--encoder', second, '--threads', '1');
     expect(two.code, two.err).toBe(0);
@@ -342,6 +342,8 @@ describe('a model folder with a memory', () => {
     expect([notOne.code, notOne.err]).toEqual([2, expect.stringContaining(`${join(dir, 'nowhere')}: no semantic encoder there`)]);
     const bad = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--lambda', '2');
     expect([bad.code, bad.err.trim()]).toEqual([2, expect.stringContaining("--lambda must be a number in [0, 1], got '2'")]);
+    const badAlpha = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--variant-alpha', '-1');
+    expect([badAlpha.code, badAlpha.err.trim()]).toEqual([2, expect.stringContaining("--variant-alpha must be a number in [0, 10], got '-1'")]);
     const noEncoder = await cli('--model', dir, '--data', dataDir);
     expect(noEncoder.code).toBe(2);
     expect(noEncoder.err).toContain(`${join(dir, 'image-tokenizer', 'semantic')}: no semantic encoder there (config.json missing) and no memory (memory.json missing); give one with --encoder DIR`);
