@@ -180,6 +180,7 @@ export const RECIPES: Record<string, RecipeEntry> = {
         field('data.split', 'Split whose images it remembers', 'string', false, { help: 'one split, or several joined by commas: train,validation' }),
         field('lambda', 'Weight of the memory (0–1; empty: the base model\'s)', 'number', true, { min: 0, max: 1 }),
         field('k', 'Neighbours consulted (empty: the base model\'s)', 'int', true, { min: 1 }),
+        field('variant_alpha', 'Colour prior over label variants, α (0: none; empty: the base model\'s)', 'number', true, { min: 0, max: 10, help: 'where labels name colour variants of a base ("waving hand: medium skin tone"), the colours of an image weigh its neighbours by their variant' }),
       ],
     },
     prepare: (c, w) => {
@@ -198,14 +199,14 @@ function memoryFrom(base: ModelRow, split: string): Record<string, unknown> | nu
   const memDir = join(base.dir, MEMORY_DIR), semDir = join(base.dir, PARTS.imageTokenizer, 'semantic');
   if (existsSync(join(memDir, 'memory.json'))) {
     // the base's mix when its memory.json reads; a broken one is named by the build itself
-    const f = ((): { k?: number; tau?: number; lambda?: number } => {
+    const f = ((): { k?: number; tau?: number; lambda?: number; variants?: { alpha?: number } } => {
       try {
         return JSON.parse(readFileSync(join(memDir, 'memory.json'), 'utf8'));
       } catch {
         return {};
       }
     })();
-    return { encoder: memDir, split, k: f.k, tau: f.tau, lambda: f.lambda };
+    return { encoder: memDir, split, k: f.k, tau: f.tau, lambda: f.lambda, variant_alpha: f.variants?.alpha };
   }
   return existsSync(join(semDir, 'config.json')) ? { encoder: semDir, split } : null;
 }

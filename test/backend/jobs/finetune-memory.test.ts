@@ -1,5 +1,5 @@
 // The app's fine-tune recipe builds the new model an example memory of the dataset: with the base
-// model's memory encoder and mix (the shipped model has one), else with its semantic encoder, and
+// model's memory encoder, mix and colour prior (the shipped model has one), else with its semantic encoder, and
 // none when the base has neither or the user turned it off; the UI's switch never reaches the
 // engine's config.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +26,8 @@ describe('fine-tuning builds an example memory', () => {
     expect(RECIPES.finetune.info.fields.find((f) => f.key === 'build_memory')?.type).toBe('boolean');
     const shipped = JSON.parse(readFileSync(join(SHIPPED, 'memory', 'memory.json'), 'utf8'));
     const c = prepare(SHIPPED);
-    expect(c.memory).toEqual({ encoder: join(SHIPPED, 'memory'), split: 'train', k: shipped.k, tau: shipped.tau, lambda: shipped.lambda });
+    expect(c.memory).toEqual({ encoder: join(SHIPPED, 'memory'), split: 'train', k: shipped.k, tau: shipped.tau, lambda: shipped.lambda, variant_alpha: shipped.variants.alpha });
+    expect(shipped.variants.alpha).toBe(1);
     expect(c).not.toHaveProperty('build_memory');
     expect(lmRecipe.parseConfig(c, 'finetune').memory?.encoder).toBe(join(SHIPPED, 'memory'));
 
@@ -36,5 +37,7 @@ describe('fine-tuning builds an example memory', () => {
     expect(prepare(semOnly).memory).toEqual({ encoder: join(semOnly, 'image-tokenizer', 'semantic'), split: 'train' });
     expect(prepare(mkdtempSync(join(tmpdir(), 'tessera-base-'))).memory).toBeNull();
     expect(prepare(SHIPPED, { build_memory: false }).memory).toBeNull();
+    // the 'memory' recipe offers the prior's α among its fields
+    expect(RECIPES.memory.info.fields.find((f) => f.key === 'variant_alpha')).toMatchObject({ type: 'number', min: 0, max: 10 });
   });
 });
