@@ -158,6 +158,7 @@ describe('a model folder with a memory', () => {
     try {
       const copy = await evaluateModel(m, { dataDir, split: 'copy', limit: 6, generate: 0, closedSet: false });
       expect(copy).toMatchObject({ caption_exact_memory: 1, memory_nn_caption_exact: 1, category_acc_memory: 1, memory_nn_category_acc: 1, memory_k: 1, memory_lambda: 1 });
+      expect(copy).not.toHaveProperty('memory_variant_alpha'); // these labels name no variants: no colour prior
       expect(copy.caption_exact).toBeLessThan(1);
       expect(copy.memory_seen).toBe(1); // copies of its examples, and eval says so
       const own = await evaluateModel(m, { dataDir, split: 'train', limit: 4, generate: 0, closedSet: false });

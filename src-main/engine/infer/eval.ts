@@ -201,6 +201,7 @@ async function evaluateWith(m: UnifiedModel, o: EvalOptions, folder: LoadedImage
       caption_exact_memory: mExact / pick.length, caption_f1_memory: mF1 / pick.length, category_acc_memory: catN ? mCat / catN : NaN,
       memory_nn_caption_exact: nnExact / pick.length, memory_nn_category_acc: catN ? nnCat / catN : NaN, memory_seen: seen / pick.length,
       memory_entries: mem.entries, memory_k: mem.mix.k, memory_tau: mem.mix.tau, memory_lambda: mem.mix.lambda,
+      ...(mem.variants ? { memory_variant_classes: mem.variants.config.classes.length, memory_variant_alpha: mem.variants.config.alpha } : {}),
     }, skinToneBreakdown('caption_exact_memory', mCaptions));
 
   // closed-set captions: the model's most likely answers among every label of the data (all splits)
