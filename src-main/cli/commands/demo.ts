@@ -39,7 +39,7 @@ async function modelDemo(dir: string, out: string, threads: number): Promise<voi
     const S = m.codec.imageSize;
     const folder = join(packageDir('emoji-datasource-facebook'), 'img', 'facebook', '64');
     const mem = m.memory;
-    console.log(`captions of held-out emoji (facebook style, never seen in training), each read from ${DEFAULT_VIEWS} views${mem ? `, with the example memory (${mem.entries.toLocaleString('en')} labelled images of split ${mem.file.source.split}, ${mem.file.encoder.model_type === 'tessera-semantic-ensemble' ? `read by ${(mem.file.encoder.members as unknown[]).length} encoders, ` : ''}λ ${mem.mix.lambda}) and by the LM alone` : ''}:`);
+    console.log(`captions of held-out emoji (facebook style, never seen in training), each read from ${DEFAULT_VIEWS} views${mem ? `, with the example memory (${mem.entries.toLocaleString('en')} labelled images of split ${mem.file.source.split}, ${mem.file.encoder.model_type === 'tessera-semantic-ensemble' ? `read by ${(mem.file.encoder.members as unknown[]).length} encoders, ` : ''}${mem.variants ? `a colour prior over ${mem.variants.config.classes.length} label variants, ` : ''}λ ${mem.mix.lambda}) and by the LM alone` : ''}:`);
     let first: Float32Array | null = null;
     for (const [code, label] of DEMO_EMOJI) {
       const { pixels } = await readImageFile(join(folder, `${code}.png`), S);
