@@ -146,13 +146,10 @@ export class ExampleMemory {
     const file = await readMemoryFile(dir);
     const fFile = join(dir, 'features.safetensors');
     const st = await readSafetensors(fFile); // its errors name the file
-    const t = st.tensors.get('features');
-    const E = file.encoder.embed_dim;
-    if (!t) throw new Error(`${fFile}: tensor 'features' is missing`);
-    if (t.dtype !== 'F16' || t.shape.join() !== [file.entries, E].join()) throw new Error(`${fFile}: tensor 'features' is ${t.dtype}[${t.shape}], memory.json needs F16[${file.entries},${E}]`);
+    const features = checkedTensor(st.tensors, 'features', 'F16', [file.entries, file.encoder.embed_dim], fFile, 'memory.json');
     const variants = file.variants ? readVariantPrior(file.variants, st.tensors, fFile) : null;
     const encoder = await open(await readEncoderOnnx(dir));
-    return new ExampleMemory(dir, file, floatArray(t.data as Uint16Array), encoder, variants);
+    return new ExampleMemory(dir, file, floatArray(features as Uint16Array), encoder, variants);
   }
 
   /** The field answering `question`, or null when the memory does not know that question. */
@@ -223,16 +220,19 @@ export async function readMemoryFile(dir: string): Promise<MemoryFile> {
   return file;
 }
 
-/** The variant prior of memory.json's `variants` with its tensors from features.safetensors (errors name the file and tensor). */
+/** Tensor `name` of a memory's features file, of the dtype and shape `who` needs (errors name the file and tensor). */
+function checkedTensor(tensors: ReadonlyMap<string, SafeTensor>, name: string, dtype: SafeTensor['dtype'], shape: number[], file: string, who: string): SafeTensor['data'] {
+  const t = tensors.get(name);
+  if (!t) throw new Error(`${file}: tensor '${name}' is missing (${who} needs ${dtype}[${shape}])`);
+  if (t.dtype !== dtype || t.shape.join() !== shape.join()) throw new Error(`${file}: tensor '${name}' is ${t.dtype}[${t.shape}], ${who} needs ${dtype}[${shape}]`);
+  return t.data;
+}
+
+/** The variant prior of memory.json's `variants` with its tensors from features.safetensors. */
 function readVariantPrior(config: VariantPriorConfig, tensors: ReadonlyMap<string, SafeTensor>, file: string): VariantPrior {
-  const C = config.classes.length, F = config.bins ** 3;
-  const get = (name: string, shape: number[]) => {
-    const t = tensors.get(name);
-    if (!t) throw new Error(`${file}: tensor '${name}' is missing (memory.json has a variant prior)`);
-    if (t.dtype !== 'F32' || t.shape.join() !== shape.join()) throw new Error(`${file}: tensor '${name}' is ${t.dtype}[${t.shape}], memory.json's variant prior needs F32[${shape}]`);
-    return t.data as Float32Array;
-  };
-  return new VariantPrior(config, get('variant_weight', [C, F]), get('variant_bias', [C]));
+  const C = config.classes.length, who = "memory.json's variant prior";
+  const weight = checkedTensor(tensors, 'variant_weight', 'F32', [C, config.bins ** 3], file, who);
+  return new VariantPrior(config, weight as Float32Array, checkedTensor(tensors, 'variant_bias', 'F32', [C], file, who) as Float32Array);
 }
 
 /** The k rows of `features` (N, E) nearest to `f` by dot product, with softmax(s / τ) weights. */
@@ -456,9 +456,9 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   if (!(alpha >= 0 && alpha <= 10)) throw new Error(`memory options: variant alpha must be in 0..10, got ${alpha}`);
   let variants: VariantPrior | null = null;
   if (alpha > 0) {
-    const per = 3 * c.image_size * c.image_size, images = new Float32Array(n * per);
-    parts.reduce((at, p) => (images.set(p.images, at), at + p.images.length), 0);
-    variants = VariantPrior.fit(label, images, { field: 'label', size: c.image_size, alpha });
+    const per = 3 * c.image_size * c.image_size;
+    const imageAt = parts.flatMap((p) => p.rows.map((_, i) => () => p.images.subarray(i * per, (i + 1) * per)));
+    variants = VariantPrior.fit(label, (i) => imageAt[i](), { field: 'label', size: c.image_size, alpha });
   }
   const questions: Record<string, string> = Object.fromEntries(CAPTION_PROMPTS.map((q) => [q, 'label']));
   const answers: Record<string, string[]> = { label };

@@ -140,17 +140,16 @@ export class VariantPrior {
     return p.map((v, c) => Math.pow(v / this.config.prior[c], a));
   }
 
-  /** Fit the prior on labelled images (n, 3, size, size); null when the labels have fewer than two variants. */
-  static fit(labels: readonly string[], images: Float32Array, o: { field: string; size: number; alpha: number; bins?: number; white?: number; minBases?: number }): VariantPrior | null {
+  /** Fit the prior on labelled images, image i (3, size, size) given by `imageAt(i)`; null when the labels have fewer than two variants. */
+  static fit(labels: readonly string[], imageAt: (i: number) => Float32Array, o: { field: string; size: number; alpha: number; bins?: number; white?: number; minBases?: number }): VariantPrior | null {
     const classes = variantClasses(labels, o.minBases);
     if (classes.length < 2) return null;
-    const bins = o.bins ?? 8, white = o.white ?? 0.92, per = 3 * o.size * o.size, F = bins ** 3;
-    if (images.length !== labels.length * per) throw new Error(`variant prior: ${images.length} values are not ${labels.length} images of 3×${o.size}×${o.size}`);
+    const bins = o.bins ?? 8, white = o.white ?? 0.92, F = bins ** 3;
     const index = new Map(classes.map((c, i) => [c, i]));
     const rows = labels.map((l, i) => [index.get(labelQualifier(l).part) ?? -1, i]).filter(([c]) => c >= 0);
     const x = new Float32Array(rows.length * F), y = new Int32Array(rows.length);
     rows.forEach(([c, i], r) => {
-      x.set(colourHistogram(images.subarray(i * per, (i + 1) * per), o.size, bins, white), r * F);
+      x.set(colourHistogram(imageAt(i), o.size, bins, white), r * F);
       y[r] = c;
     });
     const prior = classes.map((_, c) => rows.filter(([k]) => k === c).length / rows.length);
