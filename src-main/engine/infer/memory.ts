@@ -124,12 +124,11 @@ export class ExampleMemory {
     /** The colour prior over the labels' variants, when the memory has one. */
     readonly variants: VariantPrior | null = null,
   ) {
-    const field = variants?.config.field;
-    this.entryClass = variants && field ? Int32Array.from(file.answers[field], (a) => variants.classOf(a)) : null;
+    this.entryClass = variants ? Int32Array.from(file.answers[variants.config.field], (a) => variants.classOf(a)) : new Int32Array(0);
   }
 
-  /** Each entry's variant class under `variants` (−1: none). */
-  private readonly entryClass: Int32Array | null;
+  /** Each entry's variant class under `variants` (−1: none); empty without a prior. */
+  private readonly entryClass: Int32Array;
 
   get entries(): number {
     return this.file.entries;
@@ -175,10 +174,10 @@ export class ExampleMemory {
    * the memory's image size, normalised again. Unchanged without a prior or for other fields.
    */
   weigh(neighbours: readonly Neighbour[], field: string, pixels: ArrayLike<number>): Neighbour[] {
-    const v = this.variants;
-    if (!v || !this.entryClass || v.config.field !== field || neighbours.length === 0) return [...neighbours];
+    const v = this.variants, cls = this.entryClass;
+    if (!v || v.config.field !== field || neighbours.length === 0) return [...neighbours];
     const f = v.factors(pixels);
-    const w = neighbours.map((nb) => nb.weight * (this.entryClass![nb.entry] >= 0 ? f[this.entryClass![nb.entry]] : 1));
+    const w = neighbours.map((nb) => nb.weight * (cls[nb.entry] >= 0 ? f[cls[nb.entry]] : 1));
     const z = w.reduce((a, b) => a + b, 0);
     if (!(z > 0) || !Number.isFinite(z)) return [...neighbours];
     return neighbours.map((nb, i) => ({ ...nb, weight: w[i] / z }));
@@ -457,8 +456,8 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   let variants: VariantPrior | null = null;
   if (alpha > 0) {
     const per = 3 * c.image_size * c.image_size;
-    const imageAt = parts.flatMap((p) => p.rows.map((_, i) => () => p.images.subarray(i * per, (i + 1) * per)));
-    variants = VariantPrior.fit(label, (i) => imageAt[i](), { field: 'label', size: c.image_size, alpha });
+    const images = parts.flatMap((p) => p.rows.map((_, i) => p.images.subarray(i * per, (i + 1) * per))); // views, no copies
+    variants = VariantPrior.fit(label, (i) => images[i], { field: 'label', size: c.image_size, alpha });
   }
   const questions: Record<string, string> = Object.fromEntries(CAPTION_PROMPTS.map((q) => [q, 'label']));
   const answers: Record<string, string[]> = { label };

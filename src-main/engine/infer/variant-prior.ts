@@ -21,6 +21,7 @@
 // Measured on the default model's memory (README "Example memory"): the three-encoder vote over the
 // 3,645 held-out facebook images 49.0% → 49.7% exact at α 1.
 import { z } from 'zod';
+import { logSoftmax } from './sampling.ts';
 
 /** Bases a qualifier part must be shared by to count as a variant. */
 export const VARIANT_MIN_BASES = 20;
@@ -80,12 +81,11 @@ export function fitSoftmax(x: Float32Array, y: Int32Array, C: number, o: { epoch
   const n = y.length, F = x.length / n, epochs = o.epochs ?? 150, lr = o.lr ?? 0.5, l2 = o.l2 ?? 1e-4;
   if (!Number.isInteger(F) || n === 0) throw new Error(`fitSoftmax: ${x.length} values do not make ${n} rows`);
   const weight = new Float32Array(C * F), bias = new Float32Array(C);
-  const p = new Float64Array(C);
   for (let ep = 0; ep < epochs; ep++) {
     const gW = new Float64Array(C * F), gb = new Float64Array(C);
     for (let i = 0; i < n; i++) {
       const xi = x.subarray(i * F, (i + 1) * F);
-      softmaxRow(weight, bias, xi, p);
+      const p = softmaxOf(weight, bias, xi);
       for (let c = 0; c < C; c++) {
         const d = p[c] - (c === y[i] ? 1 : 0);
         gb[c] += d;
@@ -98,19 +98,15 @@ export function fitSoftmax(x: Float32Array, y: Int32Array, C: number, o: { epoch
   return { weight, bias };
 }
 
-/** softmax(W·x + b) into `out`. */
-function softmaxRow(weight: Float32Array, bias: Float32Array, x: ArrayLike<number>, out: Float64Array): void {
-  const C = bias.length, F = x.length;
-  let max = -Infinity;
-  for (let c = 0; c < C; c++) {
-    let s = bias[c];
+/** softmax(W·x + b). */
+function softmaxOf(weight: Float32Array, bias: Float32Array, x: ArrayLike<number>): Float64Array {
+  const F = x.length;
+  const logits = Array.from(bias, (b, c) => {
+    let s = b;
     for (let f = 0, o = c * F; f < F; f++) s += weight[o + f] * x[f];
-    out[c] = s;
-    if (s > max) max = s;
-  }
-  let z = 0;
-  for (let c = 0; c < C; c++) z += out[c] = Math.exp(out[c] - max);
-  for (let c = 0; c < C; c++) out[c] /= z;
+    return s;
+  });
+  return logSoftmax(logits).map(Math.exp);
 }
 
 export class VariantPrior {
@@ -129,9 +125,8 @@ export class VariantPrior {
 
   /** p(variant | image) of one image (3, size, size) at the prior's size. */
   probabilities(px: ArrayLike<number>): Float64Array {
-    const c = this.config, p = new Float64Array(c.classes.length);
-    softmaxRow(this.weight, this.bias, colourHistogram(px, c.size, c.bins, c.white), p);
-    return p;
+    const c = this.config;
+    return softmaxOf(this.weight, this.bias, colourHistogram(px, c.size, c.bins, c.white));
   }
 
   /** Each class's factor (p(c | image) / prior(c))^α. */
