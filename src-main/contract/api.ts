@@ -162,6 +162,9 @@ const GenerateRequest = z.object({
   cfg: z.number().min(1).max(20).default(3),
   temperature: z.number().min(0).max(5).default(1),
   topK: z.int().min(0).default(0),
+  /** Drawing by example: a prompt naming a label the model's example memory holds images of is drawn
+   *  by the model rewriting one of them (the generation's params say which); false: the LM alone. */
+  examples: z.boolean().default(true),
   modelId: Id.optional(),
 }).strict();
 export const Generation = z.object({

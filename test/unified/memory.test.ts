@@ -10,11 +10,11 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } 
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CATEGORY_PROMPT } from '../../src-main/engine/data/tasks.ts';
+import { CATEGORY_PROMPT, DECOMPRESS_PROMPT } from '../../src-main/engine/data/tasks.ts';
 import { evaluateModel } from '../../src-main/engine/infer/eval.ts';
 import { buildMemory, describeExamples, memoryNextToken, mixMemory, nearest, readFeatureEncoder } from '../../src-main/engine/infer/memory.ts';
 import type { GenerationEvent, TextSampling } from '../../src-main/engine/infer/types.ts';
-import { UnifiedModel } from '../../src-main/engine/infer/unified.ts';
+import { Rows, UnifiedModel } from '../../src-main/engine/infer/unified.ts';
 import { floatArray, fromHalf, toHalf } from '../../src-main/engine/io/half.ts';
 import { readSafetensors, writeSafetensors } from '../../src-main/engine/io/safetensors.ts';
 import type { SemanticConfig } from '../../src-main/engine/models/semantic.ts';
@@ -292,6 +292,79 @@ describe('a model folder with a memory', () => {
     await m.release();
   }, 60_000);
 
+  it('draws by example: a prompt naming a label has the LM rewrite one of its examples, read from the codes the memory stores', async () => {
+    const dir = tmp('draw-model');
+    cpSync(modelDir, dir, { recursive: true });
+    const f = await buildMemory({ encoderDir, dataDir, split: 'train', out: join(dir, 'memory'), mix: { k: 1, lambda: 1 }, threads: 1, model: dir, codec: tinyCodec() });
+    const train = await encodedSplit(dataDir, 'train');
+    const P = 16, D = 2; // the tiny codec's positions and depth
+    expect(f.drawing).toMatchObject({ positions: P, depth: D, image_tokenizer: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // the stored codes are the LM ids of each example under the model's image tokenizer
+    const codes = (await readSafetensors(join(dir, 'memory', 'features.safetensors'))).tensors.get('codes')!;
+    expect(codes).toMatchObject({ dtype: 'I16', shape: [train.rows.length, P * D] });
+    expect(Array.from(codes.data as Int16Array)).toEqual(Array.from(train.codes)); // unified vocabulary: codec id = LM id
+    const seen: { image: number; cond: Float32Array; chosen: number }[] = [];
+    const m = await UnifiedModel.load(dir, { codec: tinyCodec(), threads: 1, onImageCode: (e) => seen.push(e) });
+    try {
+      expect(m.drawsByExample).toBe(true);
+      const mem = m.memory!;
+      // the longest label the prompt names as whole words, any case
+      const labels = [...new Set(train.rows.map((r) => r.text))];
+      const long = labels.find((l) => labels.some((x) => x !== l && l.startsWith(x + ' ')))!;
+      const short = labels.find((x) => long.startsWith(x + ' '))!;
+      expect(mem.examplesNamed(`Draw a ${long.toUpperCase()}.`)?.label).toBe(long);
+      expect(mem.examplesNamed(`Draw a ${short}, please`)?.label).toBe(short);
+      expect(mem.examplesNamed(`Draw a ${short}xyz`)).toBeNull();
+      const named = mem.examplesNamed(`Draw a ${short}.`)!;
+      expect(named.entries).toEqual(train.rows.flatMap((r, i) => (r.text === short ? [i] : [])));
+      // two images: examples (seed + i) mod count, each the LM's greedy rewriting of its example's codes
+      const events: GenerationEvent[] = [];
+      const imgs = await m.generateImages(`Draw a ${short}.`, 2, { seed: 1, temperature: 0 }, (e) => events.push(e));
+      const examples = events.filter((e) => e.type === 'example');
+      const count = named.entries.length;
+      expect(examples).toEqual([0, 1].map((i) => ({ type: 'example', index: i, label: short, entry: named.entries[(1 + i) % count], example: ((1 + i) % count) + 1, of: count })));
+      expect(imgs).toHaveLength(2);
+      for (const im of imgs) {
+        expect(im.tokens).toHaveLength(P * D);
+        for (const t of im.tokens) expect(t >= 16 && t < 32).toBe(true);
+      }
+      const first = seen.filter((e) => e.image === 0);
+      expect(first).toHaveLength(P * D); // exactly P·D codes, each the most likely under temperature 0
+      for (const e of first) expect(e.cond[e.chosen]).toBe(Math.max(...e.cond));
+      // the first code's logits are those of the decompression task asked about the example's pixels
+      const entry = named.entries[1 % count];
+      const rows = new Rows(m, 1);
+      await rows.prefill([await m.promptOf([{ role: 'user', parts: [{ type: 'image', pixels: train.images.subarray(entry * 768, (entry + 1) * 768), size: 16 }, { type: 'text', text: DECOMPRESS_PROMPT }] }])]);
+      await rows.step([[m.tok.specials.imgStart]]);
+      const want = rows.logits.slice(16, 32);
+      first[0].cond.forEach((x, j) => expect(x).toBeCloseTo(want[j], 4));
+      // off, a completion, or a prompt naming no label: the LM draws alone
+      for (const [prompt, s] of [[`Draw a ${short}.`, { examples: false }], [`Draw a ${short}.`, { prefix: train.codes.subarray(0, D) }], ['Draw a thing.', {}]] as const) {
+        const ev: GenerationEvent[] = [];
+        await m.generateImages(prompt, 1, { seed: 0, ...s }, (e) => ev.push(e));
+        expect(ev.some((e) => e.type === 'example'), prompt).toBe(false);
+      }
+    } finally {
+      await m.release();
+    }
+    // a model whose image tokenizer is not the one that wrote the codes draws alone, and says why
+    const other = tmp('draw-other');
+    cpSync(dir, other, { recursive: true });
+    const tokConfig = join(other, 'image-tokenizer', 'config.json');
+    writeFileSync(tokConfig, readFileSync(tokConfig, 'utf8') + '\n');
+    const notices: string[] = [];
+    const m2 = await UnifiedModel.load(other, { codec: tinyCodec(), threads: 1, onNotice: (n) => notices.push(n) });
+    expect(m2.drawsByExample).toBe(false);
+    await m2.release();
+    expect(notices.join('\n')).toMatch(/written by another image tokenizer .*drawings come from the LM alone/);
+    // codes of the wrong shape name the file and tensor
+    const feats = join(other, 'memory', 'features.safetensors');
+    const st = await readSafetensors(feats);
+    st.tensors.set('codes', { dtype: 'I16', shape: [train.rows.length, P], data: new Int16Array(train.rows.length * P) });
+    await writeSafetensors(feats, st.tensors, { format: 'pt' });
+    await expect(UnifiedModel.load(other, { codec: tinyCodec(), threads: 1 })).rejects.toThrow(`${feats}: tensor 'codes' is I16[${train.rows.length},${P}], memory.json's drawing needs I16[${train.rows.length},${P * D}]`);
+  }, 60_000);
+
   it("the 'memory' recipe gives a copy of a model a memory of a dataset, and an abort leaves nothing", async () => {
     const base = await withMemory(0.9); // a base with a memory of its own: its encoder and mix are reused
     const cfg = memoryRecipe.parseConfig({ base, data: { dir: dataDir, split: 'copy' }, name: 'taught' }, 'memory.json');
@@ -326,16 +399,22 @@ describe('a model folder with a memory', () => {
     );
     const dir = tmp('cli-model');
     cpSync(modelDir, dir, { recursive: true });
-    const ok = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--lambda', '0.4', '--threads', '1');
+    // this model's image tokenizer is the tests' palette codec, which no folder holds: it cannot write
+    // the examples' codes, and says so before reading any features (and writes nothing)
+    const noCodes = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--threads', '1');
+    expect([noCodes.code, noCodes.err]).toEqual([1, expect.stringContaining(`${join(dir, 'image-tokenizer', 'config.json')}: field 'model_type' must be 'tessera-vqtok'`)]);
+    expect(noCodes.err).not.toContain('features:');
+    expect(existsSync(join(dir, 'memory'))).toBe(false);
+    const ok = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--lambda', '0.4', '--threads', '1', '--no-drawing');
     expect(ok.code, ok.err).toBe(0);
-    expect(ok.out).toMatch(/memory: \d+ examples of .* split 'train' \(5 questions: label, category\), k 10, tau 0\.05, lambda 0\.4, no colour prior/);
+    expect(ok.out).toMatch(/memory: \d+ examples of .* split 'train' \(5 questions: label, category\), k 10, tau 0\.05, lambda 0\.4, no colour prior, no image codes/);
     expect(JSON.parse(readFileSync(join(dir, 'memory', 'memory.json'), 'utf8')).lambda).toBe(0.4);
-    const two = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--encoder', second, '--threads', '1');
+    const two = await cli('--model', dir, '--data', dataDir, '--encoder', encoderDir, '--encoder', second, '--threads', '1', '--no-drawing');
     expect(two.code, two.err).toBe(0);
     expect(two.out).toMatch(/an ensemble of 2 encoders, k 10/);
     expect(JSON.parse(readFileSync(join(dir, 'memory', 'memory.json'), 'utf8')).encoder.model_type).toBe('tessera-semantic-ensemble');
     // the model's own memory grows by one encoder, in place
-    const three = await cli('--model', dir, '--data', dataDir, '--encoder', join(dir, 'memory'), '--encoder', third, '--threads', '1');
+    const three = await cli('--model', dir, '--data', dataDir, '--encoder', join(dir, 'memory'), '--encoder', third, '--threads', '1', '--no-drawing');
     expect(three.code, three.err).toBe(0);
     expect(three.out).toMatch(/an ensemble of 3 encoders, k 10/);
     expect(JSON.parse(readFileSync(join(dir, 'memory', 'memory.json'), 'utf8')).encoder.members).toHaveLength(3);

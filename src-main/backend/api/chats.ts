@@ -118,10 +118,10 @@ export function chatHandlers(ctx: Ctx): Pick<Handlers, 'chats.list' | 'chats.cre
       s?.abort();
       return { stopped: s !== undefined };
     },
-    'generate.start': ({ prompt, n, seed, cfg, temperature, topK, modelId }) => {
+    'generate.start': ({ prompt, n, seed, cfg, temperature, topK, examples, modelId }) => {
       const m = unifiedModel(ctx, modelId);
       const s = seed ?? randomInt(0, 0xffffffff);
-      const { streamId, jobId } = startStream(ctx, `Generate ${n} × "${prompt.slice(0, 40)}"`, { mode: 'images', modelId: m.id, prompt, n, sampling: { seed: s, cfg, temperature, topK: topK || undefined } });
+      const { streamId, jobId } = startStream(ctx, `Generate ${n} × "${prompt.slice(0, 40)}"`, { mode: 'images', modelId: m.id, prompt, n, sampling: { seed: s, cfg, temperature, topK: topK || undefined, examples } });
       return { streamId, jobId, seed: s };
     },
     'gallery.list': ({ modelId, beforeId, limit }) => {

@@ -10,7 +10,7 @@ import type { ApiEvent } from '../../contract/api.ts';
 import { decodeImage, encodePng } from '../../engine/io/image.ts';
 import type { ChatTurn, GenerationEvent, ImageSampling, TextSampling } from '../../engine/infer/types.ts';
 import { loadUnifiedModel } from '../../engine/infer/unified.ts';
-import { describeExamples, exampleShares } from '../../engine/infer/memory.ts';
+import { describeDrawnFrom, describeExamples, exampleShares } from '../../engine/infer/memory.ts';
 import { openStore, writeFileAtomic, type NewMessage } from '../store/index.ts';
 import { cachedModel, modelKey } from './model-cache.ts';
 import type { Executor } from './kinds.ts';
@@ -50,6 +50,7 @@ export const generateJob: Executor = async (job, { signal, post }) => {
     let text = '';
     let reason: 'eos' | 'length' | 'aborted' = 'eos';
     let memory: { answer: string; share: number }[] | null = null;
+    const drawnFrom = new Map<number, { label: string; example: number; of: number }>(); // image index → the example it redraws
     const meta = (index: number) => ({ prompt: p.prompt ?? '', seed: String(p.sampling.seed ?? ''), settings: JSON.stringify({ ...p.sampling, index }), model: model.name });
     const onEvent = (e: GenerationEvent) => {
       if (e.type === 'text') { text += e.delta; stream({ type: 'stream.text', delta: e.delta }); }
@@ -65,11 +66,15 @@ export const generateJob: Executor = async (job, { signal, post }) => {
           await writeFileAtomic(path, bytes);
           saved.push({ index: e.index, path, sha256, size: e.size, bytes });
           if (p.mode === 'images') {
-            const g = store.generations.add({ prompt: p.prompt ?? '', params: { ...p.sampling, seed: p.sampling.seed ?? 0, cfg: p.sampling.cfg ?? 3, temperature: p.sampling.temperature ?? 1, index: e.index, n: p.n ?? 1 }, modelId: model.id, imagePath: path });
+            const example = drawnFrom.get(e.index);
+            const g = store.generations.add({ prompt: p.prompt ?? '', params: { ...p.sampling, seed: p.sampling.seed ?? 0, cfg: p.sampling.cfg ?? 3, temperature: p.sampling.temperature ?? 1, index: e.index, n: p.n ?? 1, ...(example ? { example } : {}) }, modelId: model.id, imagePath: path });
             generationIds.push(g.id);
             stream({ type: 'stream.image-done', index: e.index, url: `/api/files/generations/${g.id}`, generationId: g.id, attachmentId: null });
           }
         }));
+      } else if (e.type === 'example') {
+        drawnFrom.set(e.index, { label: e.label, example: e.example, of: e.of });
+        post({ type: 'log', level: 'info', message: `image ${e.index + 1} is drawn ${describeDrawnFrom(e)}` });
       } else if (e.type === 'memory') {
         post({ type: 'log', level: 'info', message: `answered with the example memory (λ ${e.lambda}): ${describeExamples(e.examples)}` });
         memory = exampleShares(e.examples);

@@ -1,13 +1,14 @@
 // `tessera chat --model DIR [--message TEXT] [--image FILE]`: talk to a unified model. With --message,
 // one reply; without, a REPL (node:readline) where `/image FILE` attaches an image to the next message
 // and `/reset` starts over. Images the model draws are written as PNGs into --out-dir. Questions the
-// model folder's example memory knows ("What is this?") are answered with it; --no-memory: the LM alone.
+// model folder's example memory knows ("What is this?") are answered with it, and a drawing asked for
+// by a label the memory holds images of is drawn by example; --no-memory: the LM alone.
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChatTurn, MessagePart } from '../../engine/infer/types.ts';
 import { readImageFile, writeImageFile } from '../../engine/infer/files.ts';
 import { loadUnifiedModel, type UnifiedModel } from '../../engine/infer/unified.ts';
-import { describeExamples } from '../../engine/infer/memory.ts';
+import { describeDrawnFrom, describeExamples } from '../../engine/infer/memory.ts';
 import { intFlag, outputFolder, parseFlags, UsageError, type Command } from '../command.ts';
 
 async function reply(m: UnifiedModel, turns: ChatTurn[], outDir: string, seed: number): Promise<ChatTurn> {
@@ -21,6 +22,8 @@ async function reply(m: UnifiedModel, turns: ChatTurn[], outDir: string, seed: n
     } else if (e.type === 'memory') {
       // which labelled examples the answer leans on (stderr: the reply stays clean)
       console.error(`[memory, λ ${e.lambda}: ${describeExamples(e.examples)}]`);
+    } else if (e.type === 'example') {
+      console.error(`[drawn ${describeDrawnFrom(e)}]`);
     } else if (e.type === 'image-done') {
       if (text) parts.push({ type: 'text', text });
       text = '';

@@ -17,6 +17,7 @@ import { Rng } from '../../engine/util/rng.ts';
 import { packageDir } from '../../engine/data/emoji.ts';
 import { readImageFile, writeImageFile } from '../../engine/infer/files.ts';
 import { DEFAULT_VIEWS, loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { describeDrawnFrom } from '../../engine/infer/memory.ts';
 import { intFlag, outputFolder, parseFlags, type Command } from '../command.ts';
 
 const cfg: ClassifierConfig = { channels: 1, height: 28, width: 28, classes: 10 };
@@ -33,7 +34,7 @@ async function modelDemo(dir: string, out: string, threads: number): Promise<voi
   const card = JSON.parse(await readFile(join(dir, 'tessera.json'), 'utf8')) as { name?: string; metrics?: Record<string, unknown> };
   const m0 = card.metrics ?? {};
   const pct = (k: string) => (typeof m0[k] === 'number' ? `${((m0[k] as number) * 100).toFixed(1)}%` : 'not measured');
-  console.log(`its card (tessera.json), on the held-out style: caption exact ${pct('caption_exact')}${typeof m0.caption_exact_memory === 'number' ? ` (${pct('caption_exact_memory')} with its example memory)` : ''}, category ${pct('category_acc')}, text→image top-5 ${pct('t2i_top5')}\n`);
+  console.log(`its card (tessera.json), on the held-out style: caption exact ${pct('caption_exact')}${typeof m0.caption_exact_memory === 'number' ? ` (${pct('caption_exact_memory')} with its example memory)` : ''}, category ${pct('category_acc')}, text→image top-5 ${pct('t2i_top5')}${typeof m0.t2i_memory_top5 === 'number' ? ` (${pct('t2i_memory_top5')} drawn by example; ${pct('t2i_memory_unseen_top5')} with the example itself out of the gallery)` : ''}\n`);
   const m = await loadUnifiedModel(dir, { threads });
   try {
     const S = m.codec.imageSize;
@@ -56,12 +57,17 @@ async function modelDemo(dir: string, out: string, threads: number): Promise<voi
     });
     console.log(`\nQ: [red apple image] What category is this?\nA: ${answer.trim()}`);
     console.log('');
+    // each prompt drawn by example where the memory holds images of it, and by the LM from the words alone
     for (const [i, prompt] of DEMO_PROMPTS.entries()) {
-      const t0 = performance.now();
-      const [img] = await m.generateImages(prompt, 1, { seed: i + 1, cfg: 3, temperature: 1, topK: 100 });
-      const file = join(out, `${prompt.replace(/^Draw (an? )?/, '').replace(/\W+/g, '-').replace(/-+$/, '')}.png`);
-      await writeImageFile(file, img.pixels, img.size, { prompt, seed: String(i + 1), settings: JSON.stringify({ cfg: 3, temperature: 1, topK: 100 }), model: resolve(dir), Software: 'tessera' });
-      console.log(`"${prompt}" → ${file} (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
+      for (const examples of m.drawsByExample ? [true, false] : [false]) {
+        const t0 = performance.now();
+        let from = '';
+        const [img] = await m.generateImages(prompt, 1, { seed: i + 1, cfg: 3, temperature: 1, topK: 100, examples }, (e) => e.type === 'example' && (from = describeDrawnFrom(e)));
+        const file = join(out, `${prompt.replace(/^Draw (an? )?/, '').replace(/\W+/g, '-').replace(/-+$/, '')}${m.drawsByExample && !examples ? '-lm-alone' : ''}.png`);
+        await writeImageFile(file, img.pixels, img.size, { prompt, seed: String(i + 1), settings: JSON.stringify({ cfg: 3, temperature: 1, topK: 100, examples }), model: resolve(dir), Software: 'tessera' });
+        const how = from || (m.drawsByExample ? 'by the LM alone, from the words' : '');
+        console.log(`"${prompt}" → ${file} (${((performance.now() - t0) / 1000).toFixed(2)} s${how ? `, ${how}` : ''})`);
+      }
     }
   } finally {
     await m.release();

@@ -8,6 +8,11 @@
 //   each drawn label from the evaluated split, itself left out of the gallery (what a drawing as good
 //   as a real image in that style would score). For scale, baseline_nn_caption_exact/category_acc: the
 //   label of each image's nearest training image under that same feature, no model involved.
+//   With a memory that draws by example (infer/memory.ts): t2i_memory_top1/top5, the same labels
+//   drawn by example, and t2i_memory_unseen_top1/top5, retrieved with the example's own image left
+//   out of the gallery (a drawing that only copies its example scores there like a real image of
+//   another style); ms_per_image_memory, and t2i_memory_drawn_by_example, the share of labels the
+//   memory held examples of.
 //   caption_exact_plain / _skin_tone (/ _skin_tone_base / _skin_tone_tones): the exact captions split
 //   by whether the label names skin tones, the same for the reference.
 //   caption_closed_top1/top5: the true label among the model's 1 or 5 most likely answers out of
@@ -246,7 +251,7 @@ async function evaluateWith(m: UnifiedModel, o: EvalOptions, folder: LoadedImage
   out.text_ppl = Math.exp((await lossOf({ caption: 0.5, question: 0.5 })).text);
   out.image_code_nll = (await lossOf({ t2i: 1 })).image;
 
-  if (o.generate > 0) Object.assign(out, await generationMetrics(m, o, rows, judge));
+  if (o.generate > 0) Object.assign(out, await generationMetrics(m, o, rows, judge, withMemory));
   return out;
 }
 
@@ -295,6 +300,8 @@ async function encodeAll(m: UnifiedModel, images: Float32Array, n: number): Prom
 interface GalleryEntry {
   label: string;
   split: string;
+  /** Its row in the split. */
+  row: number;
   f: Float32Array;
 }
 
@@ -338,7 +345,7 @@ async function retrievalGallery(dataDir: string, also?: string, space: FeatureSp
   const gallery: GalleryEntry[] = [];
   for (const split of new Set(['train', 'validation', 'test', ...(also ? [also] : [])])) {
     const f = await featuresOf(dataDir, split, space);
-    f?.rows.forEach((r, i) => gallery.push({ label: r.text, split, f: f.feats[i] }));
+    f?.rows.forEach((r, i) => gallery.push({ label: r.text, split, row: i, f: f.feats[i] }));
   }
   return gallery;
 }
@@ -354,44 +361,78 @@ const DRAW_SAMPLING = { cfg: 3, temperature: 1, topK: 100 };
 
 const drawPrompt = (label: string) => `Draw ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label}.`;
 
-/** Text-to-image figures; `judge` (its owner releases it) also retrieves the drawings. */
-async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: MetadataRow[], judge: FeatureSpace | null) {
+/** The gallery entry of memory entry `entry`'s image (its split, row and label), or undefined when the gallery does not hold it. */
+function exampleInGallery(m: UnifiedModel, gallery: GalleryEntry[], entry: number): GalleryEntry | undefined {
+  const src = m.memory!.file.source;
+  let at = entry;
+  for (const part of src.parts ?? [{ split: src.split, rows: src.rows }]) {
+    if (at < part.rows) {
+      const label = m.memory!.answer('label', entry).trim();
+      return gallery.find((g) => g.split === part.split && g.row === at && g.label.trim() === label);
+    }
+    at -= part.rows;
+  }
+  return undefined;
+}
+
+/**
+ * Text-to-image figures; `judge` (its owner releases it) also retrieves the drawings. The headline
+ * figures are the LM's alone; with `byExample` (a memory that draws, not built from the evaluated
+ * split) the same labels are drawn again by example (`*_memory_*`), and retrieved a second time
+ * with the example's own image left out of the gallery (`*_memory_unseen_*`): whether the drawing
+ * is the emoji, not only a copy of the example.
+ */
+async function generationMetrics(m: UnifiedModel, o: EvalOptions, testRows: MetadataRow[], judge: FeatureSpace | null, memory: boolean) {
   const spaces: { prefix: string; space: FeatureSpace }[] = [{ prefix: 't2i', space: pixelSpace }, ...(judge ? [{ prefix: 't2i_judge', space: judge }] : [])];
   const labels = [...new Set(testRows.map((r) => r.text))];
   const chosen = Array.from({ length: Math.min(o.generate, labels.length) }, (_, i) => labels[Math.floor((i * labels.length) / Math.min(o.generate, labels.length))]);
   const sampling = { ...DRAW_SAMPLING, ...o.sampling };
   const figures: Record<string, number> = {};
-  let ms = 0;
   const galleries = [];
   for (const { space } of spaces) galleries.push(await retrievalGallery(o.dataDir, o.split, space));
-  const hits = spaces.map(() => ({ top1: 0, top5: 0, real1: 0, real5: 0, realN: 0 }));
-  for (const [k, label] of chosen.entries()) {
-    const t0 = performance.now();
-    const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k });
-    ms += performance.now() - t0;
-    for (const [j, { space }] of spaces.entries()) {
-      const [q] = await space.embed(fitSquare(img.pixels, img.size, space.size), 1);
-      const r = retrieves(galleries[j], q, label), h = hits[j];
-      h.top1 += r.top1 ? 1 : 0;
-      h.top5 += r.top5 ? 1 : 0;
-      // the ceiling: a real image of the label in the evaluated style, not in the gallery itself
-      const real = galleries[j].find((g) => g.split === o.split && g.label === label);
-      if (real) {
-        const c = retrieves(galleries[j], real.f, label, real);
-        h.realN++;
-        h.real1 += c.top1 ? 1 : 0;
-        h.real5 += c.top5 ? 1 : 0;
+  const byExample = memory && m.drawsByExample;
+  let ms = 0, msExample = 0, drawnByExample = 0;
+  for (const pass of byExample ? ['', '_memory'] : ['']) {
+    const hits = spaces.map(() => ({ top1: 0, top5: 0, real1: 0, real5: 0, realN: 0, unseen1: 0, unseen5: 0 }));
+    for (const [k, label] of chosen.entries()) {
+      const t0 = performance.now();
+      let example: number | null = null;
+      const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k, examples: pass !== '' }, (e) => e.type === 'example' && (example = e.entry));
+      if (pass) [msExample, drawnByExample] = [msExample + performance.now() - t0, drawnByExample + (example === null ? 0 : 1)];
+      else ms += performance.now() - t0;
+      for (const [j, { space }] of spaces.entries()) {
+        const [q] = await space.embed(fitSquare(img.pixels, img.size, space.size), 1);
+        const r = retrieves(galleries[j], q, label), h = hits[j];
+        h.top1 += r.top1 ? 1 : 0;
+        h.top5 += r.top5 ? 1 : 0;
+        if (pass) {
+          const u = example === null ? r : retrieves(galleries[j], q, label, exampleInGallery(m, galleries[j], example));
+          h.unseen1 += u.top1 ? 1 : 0;
+          h.unseen5 += u.top5 ? 1 : 0;
+          continue;
+        }
+        // the ceiling: a real image of the label in the evaluated style, not in the gallery itself
+        const real = galleries[j].find((g) => g.split === o.split && g.label === label);
+        if (real) {
+          const c = retrieves(galleries[j], real.f, label, real);
+          h.realN++;
+          h.real1 += c.top1 ? 1 : 0;
+          h.real5 += c.top5 ? 1 : 0;
+        }
       }
+      o.onProgress?.(pass ? 'drawing by example' : 'generation', k + 1, chosen.length);
     }
-    o.onProgress?.('generation', k + 1, chosen.length);
-  }
-  for (const [j, { prefix }] of spaces.entries()) {
-    const h = hits[j], n = chosen.length;
-    Object.assign(figures, { [`${prefix}_top1`]: h.top1 / n, [`${prefix}_top5`]: h.top5 / n }, h.realN ? { [`${prefix}_real_top1`]: h.real1 / h.realN, [`${prefix}_real_top5`]: h.real5 / h.realN } : {});
+    for (const [j, { prefix }] of spaces.entries()) {
+      const h = hits[j], n = chosen.length, at = prefix + pass;
+      Object.assign(figures, { [`${at}_top1`]: h.top1 / n, [`${at}_top5`]: h.top5 / n });
+      if (pass) Object.assign(figures, { [`${at}_unseen_top1`]: h.unseen1 / n, [`${at}_unseen_top5`]: h.unseen5 / n });
+      else if (h.realN) Object.assign(figures, { [`${prefix}_real_top1`]: h.real1 / h.realN, [`${prefix}_real_top5`]: h.real5 / h.realN });
+    }
   }
   figures.gallery = galleries[0].length;
   const n = chosen.length;
   const tokens = m.config.image_positions * m.config.image_depth;
+  if (byExample) Object.assign(figures, { t2i_memory_drawn_by_example: drawnByExample / n, ms_per_image_memory: msExample / n });
   return {
     ...figures, ms_per_image: ms / n, image_tokens_per_s: (tokens * n) / (ms / 1000), generated: n,
     t2i_cfg: sampling.cfg, t2i_temperature: sampling.temperature, t2i_top_k: sampling.topK, ...(sampling.topP !== undefined ? { t2i_top_p: sampling.topP } : {}),
@@ -430,7 +471,7 @@ export async function completionMetrics(m: UnifiedModel, o: CompletionOptions): 
     const i = Math.floor((k * N) / n), label = folder.rows[i].text;
     const codes = await m.imageCodes(folder.images.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), S);
     for (const [j, r] of rowsGiven.entries()) {
-      const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k, prefix: codes.subarray(0, (lead + r * g) * D) });
+      const [img] = await m.generateImages(drawPrompt(label), 1, { ...sampling, seed: k, prefix: codes.subarray(0, (lead + r * g) * D), examples: false });
       const got = retrieves(gallery, retrievalFeature(img.pixels, img.size), label);
       hits[j].top1 += got.top1 ? 1 : 0;
       hits[j].top5 += got.top5 ? 1 : 0;

@@ -11,7 +11,9 @@
 //   memory/memory.json           format, encoder config, k, tau, lambda, questions → field, each
 //                                field's answer per entry, source (data folder, split, rows)
 //   memory/features.safetensors  'features' F16 (entries, embed_dim), unit rows; with a variant prior
-//                                also 'variant_weight' F32 (classes, bins³) and 'variant_bias' F32 (classes)
+//                                also 'variant_weight' F32 (classes, bins³) and 'variant_bias' F32 (classes);
+//                                with drawing, 'codes' I16 (entries, positions·depth): each example's
+//                                LM ids as the model's image tokenizer writes them
 //   memory/encoder.onnx          pixels (B, 3, S, S) in [0, 1] → features (B, embed_dim), weights baked
 //
 // The encoder may be an ensemble of several semantic encoders (model_type 'tessera-semantic-ensemble',
@@ -23,6 +25,12 @@
 // Where the labels name colour variants of a base ("waving hand: medium skin tone"), the memory
 // also holds a colour prior over them (infer/variant-prior.ts, memory.json 'variants'): the
 // neighbours of a label question are weighted by what the image's colours say of their variants.
+//
+// Drawing by example (retrieval-augmented generation, as Re-Imagen, Chen et al. 2022, retrieves
+// image-text pairs for its generator): when a drawing prompt names a label the memory holds examples
+// of, the LM reads one of them and writes it out again through the decompression task it trained on
+// (infer/unified.ts). memory.json 'drawing' says which image tokenizer wrote the codes (a digest of
+// its files); a model whose tokenizer differs draws without them.
 //
 // Memories are built from an imagefolder split (`tessera memory build`); `eval lm` never measures a
 // memory on the rows it was built from (the figures would be leaked), wherever the data lies.
@@ -38,11 +46,14 @@ import * as op from '../graph/ops/index.ts';
 import { exportOnnx, readOnnxInitializers } from '../graph/onnx.ts';
 import { floatArray, halfArray } from '../io/half.ts';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
-import { readImageTokenizerWeights, readSemanticEncoderConfig } from '../models/image-tokenizer.ts';
+import type { ImageCodec } from '../models/image-codec.ts';
+import { imageTokenizerDigest, loadImageTokenizer, readImageTokenizerWeights, readSemanticEncoderConfig } from '../models/image-tokenizer.ts';
+import { codecToLm } from '../models/unicode.ts';
 import { semanticFeatures, validateSemanticConfig, type SemanticConfig } from '../models/semantic.ts';
 import { bakedWeights } from '../models/vqtok.ts';
 import { Session } from '../runtime/session.ts';
 import { parseConfigWith } from '../train/recipe.ts';
+import { loadModelFolder } from './model-folder.ts';
 import { VariantPrior, VariantPriorSchema, type VariantPriorConfig } from './variant-prior.ts';
 
 export const MEMORY_DIR = 'memory';
@@ -84,6 +95,10 @@ const MemoryFileSchema = z.object({
   }).strict(),
   /** The colour prior over the labels' variants (infer/variant-prior.ts); absent: none. */
   variants: VariantPriorSchema.optional(),
+  /** The examples' image codes for drawing by example ('codes' in features.safetensors): LM positions
+   *  and codes per position, and the digest of the image tokenizer that wrote them
+   *  (imageTokenizerDigest); absent: the memory does not draw. */
+  drawing: z.object({ positions: z.int().min(1), depth: z.int().min(1), image_tokenizer: Fingerprint }).strict().optional(),
   built_at: z.string().optional(),
 }).strict();
 export type MemoryFile = z.infer<typeof MemoryFileSchema>;
@@ -123,6 +138,8 @@ export class ExampleMemory {
     private encoder: Runner,
     /** The colour prior over the labels' variants, when the memory has one. */
     readonly variants: VariantPrior | null = null,
+    /** (entries, positions·depth) LM ids of each example's image, when the memory draws. */
+    private readonly codes: Int16Array | null = null,
   ) {
     this.entryClass = variants ? Int32Array.from(file.answers[variants.config.field], (a) => variants.classOf(a)) : new Int32Array(0);
   }
@@ -147,8 +164,53 @@ export class ExampleMemory {
     const st = await readSafetensors(fFile); // its errors name the file
     const features = checkedTensor(st.tensors, 'features', 'F16', [file.entries, file.encoder.embed_dim], fFile, 'memory.json');
     const variants = file.variants ? readVariantPrior(file.variants, st.tensors, fFile) : null;
+    const d = file.drawing;
+    const codes = d ? (checkedTensor(st.tensors, 'codes', 'I16', [file.entries, d.positions * d.depth], fFile, "memory.json's drawing") as Int16Array) : null;
     const encoder = await open(await readEncoderOnnx(dir));
-    return new ExampleMemory(dir, file, floatArray(features as Uint16Array), encoder, variants);
+    return new ExampleMemory(dir, file, floatArray(features as Uint16Array), encoder, variants, codes);
+  }
+
+  /** Whether the memory holds its examples' image codes (drawing by example). */
+  get draws(): boolean {
+    return this.codes !== null;
+  }
+
+  /** Lower case, single spaces: how drawing prompts and labels are compared. */
+  private labelIndex: Map<string, { label: string; entries: number[] }> | null = null;
+
+  /**
+   * The label a drawing prompt names that the memory holds examples of, with those entries: the
+   * longest label found in the prompt as whole words, ignoring case ("Draw a red apple." names "red
+   * apple" rather than "apple"). Null when the memory does not draw or the prompt names none.
+   */
+  examplesNamed(prompt: string): { label: string; entries: number[] } | null {
+    const field = this.fieldFor(CAPTION_PROMPTS[0]);
+    if (!this.codes || !field) return null;
+    if (!this.labelIndex) {
+      this.labelIndex = new Map();
+      this.file.answers[field].forEach((a, e) => {
+        const key = normaliseQuestion(a);
+        if (key) (this.labelIndex!.get(key) ?? this.labelIndex!.set(key, { label: a.trim(), entries: [] }).get(key)!).entries.push(e);
+      });
+    }
+    const text = normaliseQuestion(prompt), word = /[\p{L}\p{N}]/u;
+    let best: { label: string; entries: number[] } | null = null, bestLen = 0;
+    for (const [key, v] of this.labelIndex) {
+      if (key.length <= bestLen) continue;
+      for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+        if ((at > 0 && word.test(text[at - 1])) || (at + key.length < text.length && word.test(text[at + key.length]))) continue;
+        [best, bestLen] = [v, key.length];
+        break;
+      }
+    }
+    return best;
+  }
+
+  /** LM ids (positions·depth) of entry `entry`'s image. */
+  exampleCodes(entry: number): Int32Array {
+    if (!this.codes || !this.file.drawing) throw new Error(`${this.dir}: the memory holds no image codes (rebuild it with the model: tessera memory build)`);
+    const per = this.file.drawing.positions * this.file.drawing.depth;
+    return Int32Array.from(this.codes.subarray(entry * per, (entry + 1) * per));
   }
 
   /** The field answering `question`, or null when the memory does not know that question. */
@@ -296,6 +358,10 @@ export interface BuildMemoryOptions {
   /** The memory folder to write (replaced whole; a reader never sees half of one). */
   out: string;
   mix?: Partial<MemoryMix>;
+  /** The model folder the memory is for: its image tokenizer (or `codec`, the same one already
+   *  loaded) writes each example's codes, so the model can draw by example. Absent: no codes. */
+  model?: string;
+  codec?: ImageCodec;
   /** α of the colour prior over the labels' variants (infer/variant-prior.ts); 0 builds none.
    *  Default VARIANT_ALPHA; labels with fewer than two variants get none either way. */
   variantAlpha?: number;
@@ -434,9 +500,12 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
   const E = c.embed_dim;
   const s = await Session.create(encoder, { threads: o.threads });
   const parts: { split: string; rows: MetadataRow[]; feats: Float32Array; images: Float32Array }[] = [];
+  let drawn: Awaited<ReturnType<typeof exampleCodes>> | null = null;
   try {
     const folders = [];
     for (const split of names) folders.push({ split, folder: await loadImageFolder(o.dataDir, { split, size: c.image_size }) });
+    // the codes first: a model whose image tokenizer cannot write them fails before the long part
+    if (o.model) drawn = await exampleCodes(o.model, o.codec, folders.map(({ split, folder }) => ({ split, rows: folder.rows, images: folder.images })), c.image_size, o.dataDir, o.threads);
     const total = folders.reduce((a, f) => a + f.folder.rows.length, 0);
     let done = 0;
     for (const { split, folder } of folders) {
@@ -472,6 +541,7 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
       ...(parts.length > 1 ? { parts: parts.map((p) => ({ split: p.split, rows: p.rows.length, fingerprint: rowsFingerprint(p.split, p.rows) })) } : {}),
     },
     ...(variants ? { variants: variants.config } : {}),
+    ...(drawn ? { drawing: drawn.drawing } : {}),
     built_at: new Date().toISOString(),
   };
   const tmp = `${o.out}.tmp-${process.pid}`;
@@ -483,11 +553,36 @@ export async function buildMemory(o: BuildMemoryOptions): Promise<MemoryFile> {
     tensors.set('variant_weight', { dtype: 'F32', shape: [variants.config.classes.length, variants.config.bins ** 3], data: variants.weight });
     tensors.set('variant_bias', { dtype: 'F32', shape: [variants.config.classes.length], data: variants.bias });
   }
+  if (drawn) tensors.set('codes', { dtype: 'I16', shape: [n, drawn.drawing.positions * drawn.drawing.depth], data: drawn.codes });
   await writeSafetensors(join(tmp, 'features.safetensors'), tensors, { format: 'pt' });
   await writeFile(join(tmp, 'encoder.onnx'), encoder);
   await rm(o.out, { recursive: true, force: true });
   await rename(tmp, o.out);
   return file;
+}
+
+/** Each example's image as the LM ids of model folder `modelDir`'s image tokenizer (`codec`: that
+ *  tokenizer, already loaded), for drawing by example; 256 images at a time. */
+async function exampleCodes(modelDir: string, codec: ImageCodec | undefined, parts: readonly { split: string; rows: MetadataRow[]; images: Float32Array }[], size: number, dataDir: string, threads?: number): Promise<{ codes: Int16Array; drawing: NonNullable<MemoryFile['drawing']> }> {
+  const folder = await loadModelFolder(modelDir);
+  if (folder.config.vocab_size > 32768) throw new Error(`${join(modelDir, 'config.json')}: field 'vocab_size' is ${folder.config.vocab_size}; a memory stores image codes as 16-bit ids (at most 32768)`);
+  const own = codec ?? (await loadImageTokenizer(folder.imageTokenizerDir, { threads }));
+  try {
+    const S = own.imageSize, per = own.positions * own.depth, total = parts.reduce((a, p) => a + p.rows.length, 0);
+    const codes = new Int16Array(total * per);
+    let at = 0;
+    for (const p of parts) {
+      const images = S === size ? p.images : (await loadImageFolder(dataDir, { split: p.split, size: S })).images;
+      for (let i = 0; i < p.rows.length; i += 256) {
+        const k = Math.min(256, p.rows.length - i);
+        codes.set(codecToLm(folder.config, await own.encode(images.subarray(i * 3 * S * S, (i + k) * 3 * S * S), k)), at);
+        at += k * per;
+      }
+    }
+    return { codes, drawing: { positions: own.positions, depth: own.depth, image_tokenizer: await imageTokenizerDigest(folder.imageTokenizerDir) } };
+  } finally {
+    if (!codec) await own.release();
+  }
 }
 
 /** The examples' distinct answers with their summed weights, the `top` largest first. */
@@ -500,6 +595,10 @@ export function exampleShares(examples: readonly { answer: string; weight: numbe
 /** "waving hand 62%, raised hand 20%": exampleShares as a line. */
 export const describeExamples = (examples: readonly { answer: string; weight: number }[], top = 3): string =>
   exampleShares(examples, top).map((x) => `${x.answer} ${(x.share * 100).toFixed(0)}%`).join(', ');
+
+/** "by example: the LM rewrote example 2 of 3 of 'red apple' in its memory": a drawing's 'example' event as a line. */
+export const describeDrawnFrom = (e: { label: string; example: number; of: number }): string =>
+  `by example: the LM rewrote example ${e.example} of ${e.of} of '${e.label}' in its memory`;
 
 /** sha256 over a split's name and its rows' file names and labels, in order. */
 export function rowsFingerprint(split: string, rows: readonly { file_name: string; text: string }[]): string {

@@ -46,6 +46,13 @@ export interface ImageSampling {
    * draws the rest. A dual tokenizer's semantic position comes first, then the pixel rows.
    */
   prefix?: ArrayLike<number>;
+  /**
+   * Drawing by example (infer/memory.ts): when the prompt names a label the model's example memory
+   * holds images of, the LM writes one of them out again (example (seed + i) mod their count for
+   * image i), unguided, instead of drawing from the text alone. On by default where the memory holds
+   * image codes; false = the LM alone. A completion (`prefix`) never uses it.
+   */
+  examples?: boolean;
 }
 
 export type GenerationEvent =
@@ -56,6 +63,8 @@ export type GenerationEvent =
   | { type: 'image-done'; index: number; pixels: Float32Array; size: number; tokens: Int32Array }
   /** The example memory's nearest examples helped with this answer (infer/memory.ts): their answers, cosine similarities and weights. */
   | { type: 'memory'; examples: { answer: string; similarity: number; weight: number }[]; lambda: number }
+  /** Image `index` is the LM's redrawing of one of the example memory's images of `label`: entry `entry`, example `example` (1-based) of `of`. */
+  | { type: 'example'; index: number; label: string; entry: number; example: number; of: number }
   | { type: 'done'; reason: 'eos' | 'length' | 'aborted' };
 
 export interface UnifiedModelApi {

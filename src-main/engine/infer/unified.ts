@@ -5,13 +5,15 @@
 // only sees relative positions), so a conditional and an unconditional prompt of different lengths
 // decode side by side. Inside an image span only image-code ids can be drawn, exactly P·D codes,
 // then </img> is forced: with the depth head, each position's D codes come from the depth graph.
+// With an example memory that holds image codes, a drawing prompt naming one of its labels is drawn
+// by example (infer/memory.ts): the LM reads an example and writes it out again, code by code.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../graph/graph.ts';
 import { Graph } from '../graph/graph.ts';
 import { exportOnnx } from '../graph/onnx.ts';
 import type { ImageCodec } from '../models/image-codec.ts';
-import { loadImageTokenizer } from '../models/image-tokenizer.ts';
+import { imageTokenizerDigest, loadImageTokenizer } from '../models/image-tokenizer.ts';
 import { headDim } from '../models/llama.ts';
 import { codecToLm, depthHead, imageIdRange, lmToCodec, unifiedDecodeStep, type UnifiedConfig } from '../models/unicode.ts';
 import { Session } from '../runtime/session.ts';
@@ -20,7 +22,7 @@ import type { ChatMessage, ContentPart } from '../text/chat.ts';
 import { TextTokenizer } from '../text/tokenizer.ts';
 import { Rng } from '../util/rng.ts';
 import { jitterImages, type JitterOptions } from '../data/augment.ts';
-import { layoutChat, type ImageSpec } from '../data/tasks.ts';
+import { DECOMPRESS_PROMPT, layoutChat, type ImageSpec } from '../data/tasks.ts';
 import { KvCache } from './kv-cache.ts';
 import { ExampleMemory, MEMORY_DIR, memoryNextToken, mixMemory, type MemoryMix } from './memory.ts';
 import { loadModelFolder, type LoadedModelFolder } from './model-folder.ts';
@@ -174,6 +176,8 @@ export class UnifiedModel implements UnifiedModelApi {
     private opts: UnifiedLoadOptions,
     /** The folder's example memory (infer/memory.ts), or null. */
     readonly memory: ExampleMemory | null = null,
+    /** Whether drawings may be drawn by example: the memory holds codes of this model's image tokenizer. */
+    readonly drawsByExample = false,
   ) {}
 
   static async load(dir: string, opts: UnifiedLoadOptions = {}): Promise<UnifiedModel> {
@@ -221,7 +225,20 @@ export class UnifiedModel implements UnifiedModelApi {
     }
     const memDir = join(dir, MEMORY_DIR);
     const memory = opts.memory !== false && existsSync(memDir) ? await ExampleMemory.load(memDir, open) : null;
-    return new UnifiedModel(folder, c, tok, codec, decodeSession, depthSession, opts, memory);
+    const m = new UnifiedModel(folder, c, tok, codec, decodeSession, depthSession, opts, memory);
+    const why = memory?.file.drawing ? await m.cannotDrawByExample() : null;
+    if (why) opts.onNotice?.(`${memDir}: ${why}; drawings come from the LM alone (rebuild the memory with this model: tessera memory build)`);
+    return memory?.file.drawing && !why ? new UnifiedModel(folder, c, tok, codec, decodeSession, depthSession, opts, memory, true) : m;
+  }
+
+  /** Why the memory's image codes cannot be drawn from by this model, or null when they can. */
+  private async cannotDrawByExample(): Promise<string | null> {
+    const d = this.memory!.file.drawing!, c = this.config;
+    if (d.positions !== c.image_positions || d.depth !== c.image_depth) return `its examples' codes are ${d.positions} positions of ${d.depth}, the model's images ${c.image_positions} of ${c.image_depth}`;
+    if (d.image_tokenizer !== (await imageTokenizerDigest(this.folder.imageTokenizerDir))) return `its examples' codes were written by another image tokenizer than ${this.folder.imageTokenizerDir}`;
+    const need = this.examplePrompt(new Int32Array(d.positions * d.depth).fill(this.imageRange.lo)).length + 2 + d.positions * d.depth;
+    if (need > c.max_position_embeddings) return `redrawing an example takes ${need} positions, more than the model's context of ${c.max_position_embeddings}`;
+    return null;
   }
 
   private get imageRange(): IdRange {
@@ -266,31 +283,12 @@ export class UnifiedModel implements UnifiedModelApi {
     const c = this.config;
     const [P, D, K] = [c.image_positions, c.image_depth, c.image_codebook_size];
     const range = this.imageRange;
-    const scale = s.cfg ?? 3;
-    const opts = { temperature: s.temperature ?? 1, topK: s.topK, topP: s.topP };
     const out = new Int32Array(n * P * D);
     const prefix = s.prefix ?? [];
     for (let i = 0; i < n; i++) onEvent?.({ type: 'image-start', index: index0 + i, positions: P });
-    const pick = (i: number, cond: Float32Array, uncond: Float32Array | null, rng: Rng, r: IdRange) => {
-      const l = uncond ? cfgCombine(cond, uncond, scale, r) : Float64Array.from(cond);
-      const p = distribution(l, opts, r);
-      const chosen = opts.temperature === 0 ? p.indexOf(1) : draw(p, rng);
-      this.opts.onImageCode?.({ image: index0 + i, cond: cond.slice(r.lo, r.hi), uncond: uncond?.slice(r.lo, r.hi) ?? null, chosen: chosen - r.lo });
-      return chosen;
-    };
+    const pick = (i: number, cond: Float32Array, uncond: Float32Array | null, rng: Rng, r: IdRange) => this.pickCode(index0 + i, cond, uncond, s, rng, r);
     const R = rows.R;
-    const progress = async (done: number) => {
-      if (!onEvent) return;
-      const partial = Int32Array.from(out);
-      for (let i = 0; i < n; i++) for (let q = done * D; q < P * D; q++) partial[i * P * D + q] = range.lo; // not drawn yet
-      const px = await this.codec.decode(lmToCodec(c, partial), n);
-      const S = this.codec.imageSize, g = this.codec.gridSide, cell = S / g, lead = this.codec.leadingPositions ?? 0;
-      for (let i = 0; i < n; i++) {
-        const img = px.slice(i * 3 * S * S, (i + 1) * 3 * S * S);
-        for (let q = Math.max(done - lead, 0); q < P - lead; q++) for (let ch = 0; ch < 3; ch++) for (let y = 0; y < cell; y++) img.fill(1, (ch * S + Math.floor(q / g) * cell + y) * S + (q % g) * cell, (ch * S + Math.floor(q / g) * cell + y) * S + (q % g + 1) * cell);
-        onEvent({ type: 'image-progress', index: index0 + i, done, positions: P, pixels: img, size: S });
-      }
-    };
+    const progress = (done: number) => this.showProgress(out, n, done, index0, onEvent);
     if (c.image_head === 'depth') {
       for (let p = 0; p < P; p++) {
         if (signal?.aborted) return null;
@@ -327,6 +325,69 @@ export class UnifiedModel implements UnifiedModelApi {
       }
     }
     await rows.step(Array.from({ length: R }, () => [this.tok.specials.imgEnd]));
+    return out;
+  }
+
+  /** One image code chosen from a row's logits over range `r` (guided by `uncond` when given), as `s` says. */
+  private pickCode(image: number, cond: Float32Array, uncond: Float32Array | null, s: ImageSampling, rng: Rng, r: IdRange): number {
+    const opts = { temperature: s.temperature ?? 1, topK: s.topK, topP: s.topP };
+    const l = uncond ? cfgCombine(cond, uncond, s.cfg ?? 3, r) : Float64Array.from(cond);
+    const p = distribution(l, opts, r);
+    const chosen = opts.temperature === 0 ? p.indexOf(1) : draw(p, rng);
+    this.opts.onImageCode?.({ image, cond: cond.slice(r.lo, r.hi), uncond: uncond?.slice(r.lo, r.hi) ?? null, chosen: chosen - r.lo });
+    return chosen;
+  }
+
+  /** 'image-progress' for n images (LM ids `out`, (n, P, D)) of which the first `done` positions are drawn; the rest shows blank. */
+  private async showProgress(out: Int32Array, n: number, done: number, index0: number, onEvent?: (e: GenerationEvent) => void): Promise<void> {
+    if (!onEvent) return;
+    const c = this.config, [P, D] = [c.image_positions, c.image_depth];
+    const partial = Int32Array.from(out);
+    for (let i = 0; i < n; i++) for (let q = done * D; q < P * D; q++) partial[i * P * D + q] = this.imageRange.lo; // not drawn yet
+    const px = await this.codec.decode(lmToCodec(c, partial), n);
+    const S = this.codec.imageSize, g = this.codec.gridSide, cell = S / g, lead = this.codec.leadingPositions ?? 0;
+    for (let i = 0; i < n; i++) {
+      const img = px.slice(i * 3 * S * S, (i + 1) * 3 * S * S);
+      for (let q = Math.max(done - lead, 0); q < P - lead; q++) for (let ch = 0; ch < 3; ch++) for (let y = 0; y < cell; y++) img.fill(1, (ch * S + Math.floor(q / g) * cell + y) * S + (q % g) * cell, (ch * S + Math.floor(q / g) * cell + y) * S + (q % g + 1) * cell);
+      onEvent({ type: 'image-progress', index: index0 + i, done, positions: P, pixels: img, size: S });
+    }
+  }
+
+  /** The prompt that asks the LM to write out an image it reads (LM ids `codes`, P·D): the decompression task. */
+  private examplePrompt(codes: Int32Array): ArrayLike<number>[] {
+    const messages: ChatMessage[] = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: DECOMPRESS_PROMPT }] }];
+    return layoutChat(this.tok, this.config, { messages, images: [{ codes, form: 'aggregate' }] }, false, { generationPrompt: true }).positions.map((p) => p.ids);
+  }
+
+  /** The examples a drawing names, when it is to be drawn by example (ImageSampling.examples). */
+  private examplesFor(prompt: string, s: ImageSampling): { label: string; entries: number[] } | null {
+    return this.drawsByExample && s.examples !== false && !s.prefix ? this.memory!.examplesNamed(prompt) : null;
+  }
+
+  /**
+   * Draw by example: image i is the LM's rewriting of example (seed + i) mod count of `ex`. The LM
+   * reads the example's codes as aggregated positions and writes them out one code at a time (the
+   * unfolded form of the decompression task it trained on), constrained to image codes, exactly P·D,
+   * sampled as `s` says without guidance. Returns LM ids (n, P, D).
+   */
+  private async redraw(ex: { label: string; entries: number[] }, n: number, s: ImageSampling, rngs: Rng[], index0: number, onEvent?: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<Int32Array | null> {
+    const c = this.config, [P, D, V] = [c.image_positions, c.image_depth, c.vocab_size], range = this.imageRange;
+    const k0 = s.seed ?? 0;
+    const picks = Array.from({ length: n }, (_, i) => ((k0 + i) % ex.entries.length));
+    for (let i = 0; i < n; i++) {
+      onEvent?.({ type: 'example', index: index0 + i, label: ex.label, entry: ex.entries[picks[i]], example: picks[i] + 1, of: ex.entries.length });
+      onEvent?.({ type: 'image-start', index: index0 + i, positions: P });
+    }
+    const rows = new Rows(this, n);
+    await rows.prefill(picks.map((k) => this.examplePrompt(this.memory!.exampleCodes(ex.entries[k]))));
+    await rows.step(Array.from({ length: n }, () => [this.tok.specials.imgStart]));
+    const out = new Int32Array(n * P * D);
+    for (let q = 0; q < P * D; q++) {
+      if (signal?.aborted) return null;
+      for (let i = 0; i < n; i++) out[i * P * D + q] = this.pickCode(index0 + i, rows.logits.subarray(i * V, (i + 1) * V), null, { ...s, cfg: 1 }, rngs[i], range);
+      await rows.step(Array.from({ length: n }, (_, i) => [out[i * P * D + q]]));
+      if ((q + 1) % (8 * D) === 0 && q + 1 < P * D) await this.showProgress(out, n, (q + 1) / D, index0, onEvent);
+    }
     return out;
   }
 
@@ -374,7 +435,9 @@ export class UnifiedModel implements UnifiedModelApi {
     await rows.prefill([...Array(n).fill(cond), ...(uncond ? Array(n).fill(uncond) : [])]);
     await rows.step(Array.from({ length: rows.R }, () => [this.tok.specials.imgStart]));
     const seed = s.seed ?? 0;
-    const ids = await this.drawImages(rows, n, guided, s, Array.from({ length: n }, (_, i) => new Rng(seed + i * 7919)), 0, onEvent, signal);
+    const rngs = Array.from({ length: n }, (_, i) => new Rng(seed + i * 7919));
+    const ex = this.examplesFor(prompt, s);
+    const ids = ex ? await this.redraw(ex, n, s, rngs, 0, onEvent, signal) : await this.drawImages(rows, n, guided, s, rngs, 0, onEvent, signal);
     if (!ids) {
       onEvent?.({ type: 'done', reason: 'aborted' });
       return [];
@@ -414,6 +477,7 @@ export class UnifiedModel implements UnifiedModelApi {
     let images = 0;
     const textOpts = { temperature: s.temperature ?? 0, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty };
     const recalled = await this.recall(turns, s.memory, onEvent);
+    const last = turns.at(-1), asked = last?.role === 'user' ? last.parts.map((p) => (p.type === 'text' ? p.text : '')).join(' ') : '';
     const [lo, hi] = imageIdRange(this.config);
     for (let k = 0; k < max; k++) {
       if (signal?.aborted) return onEvent({ type: 'done', reason: 'aborted' });
@@ -428,8 +492,15 @@ export class UnifiedModel implements UnifiedModelApi {
       if ([...this.tok.stopIds, sp.user, sp.system, sp.assistant, sp.bos, sp.pad].includes(id)) return onEvent({ type: 'done', reason: 'eos' });
       if (id === this.tok.specials.imgStart) {
         await rows.step(Array.from({ length: rows.R }, () => [id]));
-        const ids = await this.drawImages(rows, 1, guided, img, irng, images, onEvent, signal);
+        const ex = this.examplesFor(asked, img);
+        const ids = ex ? await this.redraw(ex, 1, { ...img, seed: (img.seed ?? s.seed ?? 0) + images }, irng, images, onEvent, signal) : await this.drawImages(rows, 1, guided, img, irng, images, onEvent, signal);
         if (!ids) return onEvent({ type: 'done', reason: 'aborted' });
+        if (ex) {
+          // the conversation reads the drawing as it reads any image: aggregated positions, then </img>
+          const D = this.config.image_depth;
+          for (let p = 0; p < this.config.image_positions; p++) await rows.step(Array.from({ length: rows.R }, () => ids.subarray(p * D, (p + 1) * D)));
+          await rows.step(Array.from({ length: rows.R }, () => [this.tok.specials.imgEnd]));
+        }
         await this.finishImages(ids, 1, images++, onEvent);
         continue;
       }

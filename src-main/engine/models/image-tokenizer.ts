@@ -8,6 +8,7 @@
 //                          (DualToken's semantic vocabulary beside the pixel one), which decoding skips
 // The ONNX files run in any ONNX Runtime; the codec loads them rather than rebuilding the graphs, so
 // what ships is what runs. Token ids (LM vocabulary) ⇄ raster codes is foldCodes / unfoldTokens.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,6 +45,20 @@ export async function saveImageTokenizer(dir: string, c: VqTokConfig, weights: M
   await writeSafetensors(join(dir, 'model.safetensors'), new Map([...weights].map(([n, d]) => [n, { dtype: 'F32' as const, shape: shapes.get(n)!, data: d }])), { format: 'pt' });
   await writeFileAtomic(join(dir, 'encoder.onnx'), encoder);
   await writeFileAtomic(join(dir, 'decoder.onnx'), decoder);
+}
+
+/**
+ * sha256 over a tokenizer folder's configs and weights (config.json and model.safetensors, its own
+ * and semantic/'s, where present): two folders with the same digest write the same codes. The ONNX
+ * files are built from these, so they are left out.
+ */
+export async function imageTokenizerDigest(dir: string): Promise<string> {
+  const h = createHash('sha256');
+  for (const rel of ['config.json', 'model.safetensors', 'semantic/config.json', 'semantic/model.safetensors']) {
+    const file = join(dir, rel);
+    if (existsSync(file)) h.update(`${rel}\n`).update(await readFile(file));
+  }
+  return h.digest('hex');
 }
 
 /** DIR/config.json parsed and checked by `validate`; unreadable or invalid JSON is an error naming the file. */

@@ -112,6 +112,8 @@ export const PipelineSchema = z.object({
     lambda: z.number().min(0).max(1).default(MEMORY_DEFAULTS.lambda),
     /** α of the colour prior over the labels' variants (infer/variant-prior.ts); 0: none. */
     variant_alpha: z.number().min(0).max(10).default(VARIANT_ALPHA),
+    /** Store each example's image codes so the model can draw by example (infer/memory.ts). */
+    drawing: z.boolean().default(true),
   }).strict().nullable().default(null),
 });
 export type Pipeline = z.infer<typeof PipelineSchema>;
@@ -406,9 +408,9 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       };
       card.metrics = { ...card.metrics, ...(await tokenizerMetrics(join(tmp, 'image-tokenizer'), data, opts.threads)) };
       if (p.memory) {
-        const { encoder: _, split, variant_alpha: variantAlpha, ...mix } = p.memory;
+        const { encoder: _, split, variant_alpha: variantAlpha, drawing, ...mix } = p.memory;
         const encoderDir = memCfgs.length ? memCfgs.map((_, i) => join(work, memId(i), 'model')) : join(tmp, 'image-tokenizer', 'semantic');
-        const f = await buildMemory({ encoderDir, dataDir: data, split, out: join(tmp, MEMORY_DIR), mix, variantAlpha, threads: opts.threads });
+        const f = await buildMemory({ encoderDir, dataDir: data, split, out: join(tmp, MEMORY_DIR), mix, variantAlpha, threads: opts.threads, ...(drawing ? { model: tmp } : {}) });
         card.recipe.memory = { ...p.memory, ...(memCfgs.length ? { encoder: memListed ? memCfgs : memCfgs[0] } : {}) };
         // memory_encoder_* for the first encoder, memory_encoder_2_* for the second, ...
         const encoderMetrics = memCfgs.flatMap((_, i) => Object.entries(state[memId(i)]?.result ?? {}).map(([k, v]) => [`${memId(i).replace(/-/g, '_')}_${k}`, v]));

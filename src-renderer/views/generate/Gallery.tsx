@@ -57,5 +57,7 @@ function describe(p: Record<string, unknown>): string {
   if (p.temperature != null) parts.push(`t ${p.temperature}`);
   if (p.topK) parts.push(`top-k ${p.topK}`);
   if (typeof p.n === 'number' && p.n > 1 && typeof p.index === 'number') parts.push(`${p.index + 1} of ${p.n}`);
+  const ex = p.example as { label?: unknown; example?: unknown; of?: unknown } | undefined;
+  if (ex && typeof ex.label === 'string') parts.push(`by example ${String(ex.example)} of ${String(ex.of)} of “${ex.label}”`);
   return parts.join(' · ');
 }

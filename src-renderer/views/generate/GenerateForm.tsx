@@ -1,4 +1,5 @@
-// The generate form: prompt, count, seed (locked or random), CFG, temperature and top-k; Ctrl+Enter
+// The generate form: prompt, count, seed (locked or random), CFG, temperature, top-k and drawing by
+// example (the model's example memory); Ctrl+Enter
 // generates, Esc stops. Images draw progressively while the job runs, with a progress bar.
 import { useState } from 'react';
 import type { Model } from '../../../src-main/contract/api.ts';
@@ -12,8 +13,8 @@ import { JobProgress } from '../../components/JobProgress.tsx';
 import { useHotkey } from '../../lib/hotkeys.ts';
 import { ProgressiveImage } from '../chat/ProgressiveImage.tsx';
 
-export interface GenParams { prompt: string; n: number; seed: number | null; cfg: number; temperature: number; topK: number }
-const DEFAULTS: GenParams = { prompt: '', n: 4, seed: null, cfg: 3, temperature: 1, topK: 0 };
+export interface GenParams { prompt: string; n: number; seed: number | null; cfg: number; temperature: number; topK: number; examples: boolean }
+const DEFAULTS: GenParams = { prompt: '', n: 4, seed: null, cfg: 3, temperature: 1, topK: 0, examples: true };
 /** The form as last left, so switching views and back keeps it (like the stream, which lives on). */
 let remembered: GenParams | null = null;
 
@@ -33,7 +34,7 @@ export function GenerateForm({ initial, models }: { initial?: GenParams; models:
     ensureListening();
     clearStream('generate');
     const r = await api.call('generate.start', {
-      prompt: p.prompt.trim(), n: p.n, seed: locked ? Number(seedText) : null, cfg: p.cfg, temperature: p.temperature, topK: p.topK,
+      prompt: p.prompt.trim(), n: p.n, seed: locked ? Number(seedText) : null, cfg: p.cfg, temperature: p.temperature, topK: p.topK, examples: p.examples,
       modelId: modelId ?? models[0]?.id,
     });
     registerStream('generate', r.streamId);
@@ -75,6 +76,13 @@ export function GenerateForm({ initial, models }: { initial?: GenParams; models:
       <Slider id="gen-cfg" label="Guidance (CFG)" min={1} max={20} step={0.5} value={p.cfg} onChange={(v) => set({ cfg: v })} hint="Higher follows the prompt more closely; 1 turns guidance off." />
       <Slider id="gen-temp" label="Temperature" min={0} max={2} step={0.05} value={p.temperature} onChange={(v) => set({ temperature: v })} hint="0 always picks the most likely code." />
       <Slider id="gen-topk" label="Top-k" min={0} max={512} step={1} value={p.topK} onChange={(v) => set({ topK: v })} hint="0 samples from every code." />
+      <div className="field">
+        <label className="row" htmlFor="gen-examples" style={{ flexWrap: 'nowrap' }}>
+          <input id="gen-examples" type="checkbox" checked={p.examples} onChange={(e) => set({ examples: e.target.checked })} />
+          Draw by example
+        </label>
+        <span className="hint">When the prompt names something the model's example memory holds images of, the model redraws one of them (unguided) instead of drawing from the words alone.</span>
+      </div>
       <div className="row">
         {busy
           ? <button type="button" className="btn danger" onClick={() => void stop.run()}><Icon name="stop" />Stop <kbd>Esc</kbd></button>

@@ -36,5 +36,5 @@ export function paramsOf(g: Generation): GenParams {
   const p = g.params;
   const num = (k: string, d: number) => (typeof p[k] === 'number' ? (p[k] as number) : d);
   // the same count as the original batch: with its seed, image `index` comes out the same again
-  return { prompt: g.prompt, n: Math.min(16, Math.max(1, num('n', 1))), seed: typeof p.seed === 'number' ? p.seed : null, cfg: num('cfg', 3), temperature: num('temperature', 1), topK: num('topK', 0) };
+  return { prompt: g.prompt, n: Math.min(16, Math.max(1, num('n', 1))), seed: typeof p.seed === 'number' ? p.seed : null, cfg: num('cfg', 3), temperature: num('temperature', 1), topK: num('topK', 0), examples: p.examples !== false };
 }

@@ -112,6 +112,8 @@ export const LmRecipeSchema = z.object({
     lambda: z.number().min(0).max(1).default(MEMORY_DEFAULTS.lambda),
     /** α of the colour prior over the labels' variants (infer/variant-prior.ts); 0: none. */
     variant_alpha: z.number().min(0).max(10).default(VARIANT_ALPHA),
+    /** Store each example's image codes so the model can draw by example (infer/memory.ts). */
+    drawing: z.boolean().default(true),
   }).strict().nullable().default(null),
   train: z.object({
     steps: posInt,
@@ -464,8 +466,14 @@ export async function runLmRecipe(cfg: LmRecipeConfig, opts: RecipeRunOptions, d
       },
     });
     if (cfg.memory) {
-      const { encoder, split, variant_alpha: variantAlpha, ...mix } = cfg.memory;
-      const f = await buildMemory({ encoderDir: encoder, dataDir: cfg.data.dir, split, out: join(modelDir, MEMORY_DIR), mix, variantAlpha, threads });
+      const { encoder, split, variant_alpha: variantAlpha, drawing, ...mix } = cfg.memory;
+      const drawCodec = drawing ? await deps.loadCodec(cfg.image_tokenizer, threads) : undefined; // the examples' codes, for drawing by example
+      let f;
+      try {
+        f = await buildMemory({ encoderDir: encoder, dataDir: cfg.data.dir, split, out: join(modelDir, MEMORY_DIR), mix, variantAlpha, threads, ...(drawCodec ? { model: modelDir, codec: drawCodec } : {}) });
+      } finally {
+        await drawCodec?.release();
+      }
       const cardFile = join(modelDir, 'tessera.json');
       const card = JSON.parse(await readFile(cardFile, 'utf8')) as { metrics: Record<string, unknown> };
       card.metrics = { ...card.metrics, memory_entries: f.entries, memory_split: split };
