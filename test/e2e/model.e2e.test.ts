@@ -138,12 +138,15 @@ describe('Tessera with the default model', () => {
     expect(stats).toMatch(/^Drew 1 image in \d+\.\d\d s \(\d+\.\d\d s each\) on 1 thread\.$/);
     await screenshot(app, 'generate-gallery');
 
-    const seed = /seed (\d+)/.exec((await item.locator('.params').textContent()) ?? '')?.[1];
+    const params = (await item.locator('.params').textContent()) ?? '';
+    const seed = /seed (\d+)/.exec(params)?.[1];
     expect(seed, 'the gallery shows the seed').toBeTruthy();
+    // the default model's memory holds images of red apples: the drawing is drawn by example, and says which
+    expect(params).toMatch(/by example \d+ of \d+ of “red apple”/);
     const png = readPng(await download(page, () => item.getByRole('link', { name: 'PNG' }).click()));
     expect(png.text.prompt).toBe('a red apple');
     expect(png.text.seed).toBe(seed);
-    expect(JSON.parse(png.text.settings ?? '{}')).toMatchObject({ cfg: 3 });
+    expect(JSON.parse(png.text.settings ?? '{}')).toMatchObject({ cfg: 3, examples: true });
 
     // change the form, then reuse the image's parameters
     await page.getByLabel('Prompt').fill('something else');

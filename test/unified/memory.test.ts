@@ -367,7 +367,8 @@ describe('a model folder with a memory', () => {
 
   it("the 'memory' recipe gives a copy of a model a memory of a dataset, and an abort leaves nothing", async () => {
     const base = await withMemory(0.9); // a base with a memory of its own: its encoder and mix are reused
-    const cfg = memoryRecipe.parseConfig({ base, data: { dir: dataDir, split: 'copy' }, name: 'taught' }, 'memory.json');
+    // (drawing: false — the tests' palette codec is not an image tokenizer folder the recipe could load)
+    const cfg = memoryRecipe.parseConfig({ base, data: { dir: dataDir, split: 'copy' }, name: 'taught', drawing: false }, 'memory.json');
     const out = tmp('memory-recipe');
     const steps: number[] = [];
     const r = await memoryRecipe.run(cfg, { outDir: out, resume: false, threads: 1, onProgress: (p) => steps.push(p.step) });

@@ -168,7 +168,7 @@ export const RECIPES: Record<string, RecipeEntry> = {
     info: {
       name: 'memory',
       title: 'Teach names by example (example memory)',
-      description: "No training: an installed unified model gets an example memory of a dataset. Its captions and category answers then lean on the dataset's nearest labelled images, mixed token by token with the model's own answer. Seconds, not hours.",
+      description: "No training: an installed unified model gets an example memory of a dataset. Its captions and category answers then lean on the dataset's nearest labelled images, mixed token by token with the model's own answer, and a drawing asked for by one of the dataset's names is drawn by example. Seconds, not hours.",
       needsDataset: true,
       needsBaseModel: true,
       defaults: withDefaultsFor(MemoryRecipeSchema.parse({ base: '-', data: { dir: '-' } }) as Record<string, any>, (c) => {
@@ -181,6 +181,7 @@ export const RECIPES: Record<string, RecipeEntry> = {
         field('lambda', 'Weight of the memory (0–1; empty: the base model\'s)', 'number', true, { min: 0, max: 1 }),
         field('k', 'Neighbours consulted (empty: the base model\'s)', 'int', true, { min: 1 }),
         field('variant_alpha', 'Colour prior over label variants, α (0: none; empty: the base model\'s)', 'number', true, { min: 0, max: 10, help: 'where labels name colour variants of a base ("waving hand: medium skin tone"), the colours of an image weigh its neighbours by their variant' }),
+        field('drawing', 'Draw by example', 'boolean', true, { help: "store each image's codes, so that a drawing prompt naming one of the dataset's labels has the model redraw one of its images" }),
       ],
     },
     prepare: (c, w) => {

@@ -28,9 +28,8 @@ export const MemoryRecipeSchema = z.object({
   lambda: z.number().min(0).max(1).nullable().default(null),
   /** α of the colour prior over the labels' variants; null: the base memory's, else VARIANT_ALPHA. 0: none. */
   variant_alpha: z.number().min(0).max(10).nullable().default(null),
-  /** Store each example's image codes so the model can draw by example; null: as the base memory does
-   *  (a base without a memory: yes). */
-  drawing: z.boolean().nullable().default(null),
+  /** Store each example's image codes (written by the base's image tokenizer) so the model can draw by example. */
+  drawing: z.boolean().default(true),
 }).strict();
 export type MemoryRecipeConfig = z.infer<typeof MemoryRecipeSchema>;
 
@@ -47,14 +46,13 @@ export const memoryRecipe: Recipe<MemoryRecipeConfig> = {
     const from = hasMemory ? await readMemoryFile(baseMemory) : null;
     const mix = { k: cfg.k ?? from?.k ?? MEMORY_DEFAULTS.k, tau: cfg.tau ?? from?.tau ?? MEMORY_DEFAULTS.tau, lambda: cfg.lambda ?? from?.lambda ?? MEMORY_DEFAULTS.lambda };
     const variantAlpha = cfg.variant_alpha ?? from?.variants?.alpha ?? VARIANT_ALPHA;
-    const drawing = cfg.drawing ?? (from ? from.drawing !== undefined : true);
     const modelDir = join(opts.outDir, 'model'), tmp = `${modelDir}.tmp-${process.pid}`;
     await rm(tmp, { recursive: true, force: true });
     try {
       await cp(cfg.base, tmp, { recursive: true, filter: (src) => src !== baseMemory });
       let total = 0;
       const f = await buildMemory({
-        encoderDir, dataDir: cfg.data.dir, split: cfg.data.split, out: join(tmp, MEMORY_DIR), mix, variantAlpha, threads: opts.threads, ...(drawing ? { model: tmp } : {}),
+        encoderDir, dataDir: cfg.data.dir, split: cfg.data.split, out: join(tmp, MEMORY_DIR), mix, variantAlpha, threads: opts.threads, ...(cfg.drawing ? { model: tmp } : {}),
         onProgress: (done, n) => {
           total = n;
           if (opts.signal?.aborted) throw new DOMException('paused', 'AbortError');
