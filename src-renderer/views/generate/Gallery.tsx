@@ -53,11 +53,11 @@ export function Gallery({ onReuse }: { onReuse: (g: Generation) => void }) {
 function describe(p: Record<string, unknown>): string {
   const parts: string[] = [];
   if (p.seed != null) parts.push(`seed ${p.seed}`);
-  if (p.cfg != null) parts.push(`cfg ${p.cfg}`);
+  const ex = p.example as { label?: unknown; example?: unknown; of?: unknown } | undefined;
+  if (p.cfg != null && !ex) parts.push(`cfg ${p.cfg}`); // a drawing by example is unguided
   if (p.temperature != null) parts.push(`t ${p.temperature}`);
   if (p.topK) parts.push(`top-k ${p.topK}`);
   if (typeof p.n === 'number' && p.n > 1 && typeof p.index === 'number') parts.push(`${p.index + 1} of ${p.n}`);
-  const ex = p.example as { label?: unknown; example?: unknown; of?: unknown } | undefined;
   if (ex && typeof ex.label === 'string') parts.push(`by example ${String(ex.example)} of ${String(ex.of)} of “${ex.label}”`);
   return parts.join(' · ');
 }
