@@ -176,9 +176,13 @@ export class UnifiedModel implements UnifiedModelApi {
     private opts: UnifiedLoadOptions,
     /** The folder's example memory (infer/memory.ts), or null. */
     readonly memory: ExampleMemory | null = null,
-    /** Whether drawings may be drawn by example: the memory holds codes of this model's image tokenizer. */
-    readonly drawsByExample = false,
   ) {}
+
+  private byExample = false;
+  /** Whether drawings may be drawn by example: the memory holds codes of this model's image tokenizer. */
+  get drawsByExample(): boolean {
+    return this.byExample;
+  }
 
   static async load(dir: string, opts: UnifiedLoadOptions = {}): Promise<UnifiedModel> {
     const folder = await loadModelFolder(dir);
@@ -226,9 +230,12 @@ export class UnifiedModel implements UnifiedModelApi {
     const memDir = join(dir, MEMORY_DIR);
     const memory = opts.memory !== false && existsSync(memDir) ? await ExampleMemory.load(memDir, open) : null;
     const m = new UnifiedModel(folder, c, tok, codec, decodeSession, depthSession, opts, memory);
-    const why = memory?.file.drawing ? await m.cannotDrawByExample() : null;
-    if (why) opts.onNotice?.(`${memDir}: ${why}; drawings come from the LM alone (rebuild the memory with this model: tessera memory build)`);
-    return memory?.file.drawing && !why ? new UnifiedModel(folder, c, tok, codec, decodeSession, depthSession, opts, memory, true) : m;
+    if (memory?.file.drawing) {
+      const why = await m.cannotDrawByExample();
+      if (why) opts.onNotice?.(`${memDir}: ${why}; drawings come from the LM alone (rebuild the memory with this model: tessera memory build)`);
+      m.byExample = !why;
+    }
+    return m;
   }
 
   /** Why the memory's image codes cannot be drawn from by this model, or null when they can. */
@@ -384,7 +391,7 @@ export class UnifiedModel implements UnifiedModelApi {
     const out = new Int32Array(n * P * D);
     for (let q = 0; q < P * D; q++) {
       if (signal?.aborted) return null;
-      for (let i = 0; i < n; i++) out[i * P * D + q] = this.pickCode(index0 + i, rows.logits.subarray(i * V, (i + 1) * V), null, { ...s, cfg: 1 }, rngs[i], range);
+      for (let i = 0; i < n; i++) out[i * P * D + q] = this.pickCode(index0 + i, rows.logits.subarray(i * V, (i + 1) * V), null, s, rngs[i], range);
       await rows.step(Array.from({ length: n }, (_, i) => [out[i * P * D + q]]));
       if ((q + 1) % (8 * D) === 0 && q + 1 < P * D) await this.showProgress(out, n, (q + 1) / D, index0, onEvent);
     }
