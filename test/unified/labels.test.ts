@@ -16,7 +16,8 @@ import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
 import { collate, layoutChat } from '../../src-main/engine/data/tasks.ts';
 import { decodeImage } from '../../src-main/engine/io/image.ts';
 import { answerIds, beamStep, LabelSet } from '../../src-main/engine/infer/labels.ts';
-import { jitteredView, loadUnifiedModel, type UnifiedModel } from '../../src-main/engine/infer/unified.ts';
+import { loadUnifiedModel, type UnifiedModel } from '../../src-main/engine/infer/unified.ts';
+import { jitteredView } from '../../src-main/engine/infer/views.ts';
 import { codecToLm, declareBatchInputs, unifiedLoss } from '../../src-main/engine/models/unicode.ts';
 import { Session } from '../../src-main/engine/runtime/session.ts';
 

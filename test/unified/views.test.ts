@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src-main/engine/io/image.ts';
 import { logSoftmax } from '../../src-main/engine/infer/sampling.ts';
-import { loadUnifiedModel, meanLogSoftmax, type UnifiedModel } from '../../src-main/engine/infer/unified.ts';
+import { loadUnifiedModel, type UnifiedModel } from '../../src-main/engine/infer/unified.ts';
+import { meanLogSoftmax } from '../../src-main/engine/infer/views.ts';
 import { Rng } from '../../src-main/engine/util/rng.ts';
 
 const MODEL = new URL('../../models/tessera-emoji', import.meta.url).pathname;

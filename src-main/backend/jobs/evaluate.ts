@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import { loadImageFolder } from '../../engine/data/imagefolder.ts';
 import { evaluateModel } from '../../engine/infer/eval.ts';
-import { DEFAULT_VIEWS, loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { DEFAULT_VIEWS } from '../../engine/infer/views.ts';
 import { encodePng } from '../../engine/io/image.ts';
 import { tileImages } from '../../engine/models/image-grid.ts';
 import { ImageTokenizer } from '../../engine/models/image-tokenizer.ts';

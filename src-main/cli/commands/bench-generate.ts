@@ -2,7 +2,8 @@
 // model, or --model DIR) for each intra-op thread count asked, the model loaded once per count and
 // warmed by one drawing first. The figures behind the app's separate chat-and-drawing threads.
 import { resolve } from 'node:path';
-import { DEFAULT_VIEWS, loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { DEFAULT_VIEWS } from '../../engine/infer/views.ts';
 import { Rng } from '../../engine/util/rng.ts';
 import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
 import { DEFAULT_MODEL_DIR } from './demo.ts';

@@ -8,7 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { readImageFile } from '../../engine/infer/files.ts';
 import { LabelSet } from '../../engine/infer/labels.ts';
-import { DEFAULT_VIEWS, loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { DEFAULT_VIEWS } from '../../engine/infer/views.ts';
 import { intFlag, parseFlags, UsageError, type Command } from '../command.ts';
 
 export const caption: Command = {

@@ -16,7 +16,8 @@ import { Trainer } from '../../engine/train/trainer.ts';
 import { Rng } from '../../engine/util/rng.ts';
 import { packageDir } from '../../engine/data/emoji.ts';
 import { readImageFile, writeImageFile } from '../../engine/infer/files.ts';
-import { DEFAULT_VIEWS, loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { DEFAULT_VIEWS } from '../../engine/infer/views.ts';
 import { describeDrawnFrom } from '../../engine/infer/memory.ts';
 import { intFlag, outputFolder, parseFlags, type Command } from '../command.ts';
 

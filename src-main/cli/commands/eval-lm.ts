@@ -12,7 +12,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { completionMetrics, evaluateModel } from '../../engine/infer/eval.ts';
 import { writeFileAtomic } from '../../engine/io/atomic.ts';
-import { DEFAULT_VIEWS, loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { loadUnifiedModel } from '../../engine/infer/unified.ts';
+import { DEFAULT_VIEWS } from '../../engine/infer/views.ts';
 import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../command.ts';
 
 export const evalLm: Command = {

@@ -10,7 +10,8 @@
 // Captions and category answers then mix the nearest examples' answers into the LM's, token by token.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, VARIANT_ALPHA } from '../../engine/infer/memory.ts';
+import { MEMORY_DEFAULTS, MEMORY_DIR, VARIANT_ALPHA } from '../../engine/infer/memory.ts';
+import { buildMemory } from '../../engine/infer/memory-build.ts';
 import { loadModelFolder } from '../../engine/infer/model-folder.ts';
 import { intFlag, numFlag, parseFlags, UsageError, type Command } from '../command.ts';
 

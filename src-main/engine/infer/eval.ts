@@ -24,9 +24,11 @@ import { exportOnnx } from '../graph/onnx.ts';
 import { codecToLm, declareBatchInputs, unifiedLoss } from '../models/unicode.ts';
 import { Session } from '../runtime/session.ts';
 import { LabelSet } from './labels.ts';
-import { builtFrom, embedImages, exampleShares, readFeatureEncoder } from './memory.ts';
+import { builtFrom, embedImages, exampleShares } from './memory.ts';
+import { readFeatureEncoder } from './memory-build.ts';
 import type { ImageSampling } from './types.ts';
-import { fitSquare, type UnifiedModel } from './unified.ts';
+import { type UnifiedModel } from './unified.ts';
+import { fitSquare } from './views.ts';
 
 export const normalise = (s: string) => s.toLowerCase().replace(/[.!?]+$/, '').replace(/\s+/g, ' ').trim();
 const words = (s: string) => normalise(s).split(/[^a-z0-9]+/).filter(Boolean);

@@ -36,7 +36,8 @@ import { alignSemanticEncoder, semanticRecipe, type SemanticRecipeConfig } from 
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemorySplit, VARIANT_ALPHA } from '../infer/memory.ts';
+import { MEMORY_DEFAULTS, MEMORY_DIR, VARIANT_ALPHA } from '../infer/memory.ts';
+import { buildMemory, MemorySplit } from '../infer/memory-build.ts';
 
 /** A stage's recipe: a JSON file (relative to the pipeline file) or the config inline. */
 const RecipeRef = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);

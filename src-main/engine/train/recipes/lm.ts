@@ -24,7 +24,8 @@ import { readMetadata, rowSplit, loadImageFolder, type MetadataRow } from '../..
 import { jitterImages } from '../../data/augment.ts';
 import { collate, layoutChat, TaskStream, type TaskKind } from '../../data/tasks.ts';
 import type { Tensor } from '../../graph/graph.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemoryEncoders, memorySplits, MemorySplit, readFeatureEncoder, VARIANT_ALPHA } from '../../infer/memory.ts';
+import { MEMORY_DEFAULTS, MEMORY_DIR, VARIANT_ALPHA } from '../../infer/memory.ts';
+import { buildMemory, MemoryEncoders, memorySplits, MemorySplit, readFeatureEncoder } from '../../infer/memory-build.ts';
 import { saveModelFolder } from '../../infer/model-folder.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';

@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../io/atomic.ts';
-import { buildMemory, MEMORY_DEFAULTS, MEMORY_DIR, MemoryEncoders, MemorySplit, readMemoryFile, VARIANT_ALPHA } from '../../infer/memory.ts';
+import { MEMORY_DEFAULTS, MEMORY_DIR, readMemoryFile, VARIANT_ALPHA } from '../../infer/memory.ts';
+import { buildMemory, MemoryEncoders, MemorySplit } from '../../infer/memory-build.ts';
 import { loadModelFolder, PARTS, type ModelCard } from '../../infer/model-folder.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe } from '../recipe.ts';
 
