@@ -388,13 +388,10 @@ export class UnifiedModel implements UnifiedModelApi {
     const span = 2 + (c.image_head === 'depth' ? c.image_positions : c.image_positions * c.image_depth);
     if (cond.length + span > c.max_position_embeddings)
       throw new Error(`generateImages: the prompt takes ${cond.length} positions and the image ${span}; the model's context is ${c.max_position_embeddings} (max_position_embeddings): shorten the prompt`);
-    const rows = new Rows(this, guided ? 2 * n : n);
-    await rows.prefill([...Array(n).fill(cond), ...(uncond ? Array(n).fill(uncond) : [])]);
-    await rows.step(Array.from({ length: rows.R }, () => [this.tok.specials.imgStart]));
     const seed = s.seed ?? 0;
     const rngs = Array.from({ length: n }, (_, i) => new Rng(seed + i * 7919));
     const ex = this.examplesFor(prompt, s);
-    const ids = ex ? await this.redraw(ex, n, s, rngs, 0, onEvent, signal) : await this.drawImages(rows, n, guided, s, rngs, 0, onEvent, signal);
+    const ids = ex ? await this.redraw(ex, n, s, rngs, 0, onEvent, signal) : await this.drawFromPrompt(cond, uncond, n, s, rngs, onEvent, signal);
     if (!ids) {
       onEvent?.({ type: 'done', reason: 'aborted' });
       return [];
@@ -402,6 +399,14 @@ export class UnifiedModel implements UnifiedModelApi {
     const out = await this.finishImages(ids, n, 0, onEvent);
     onEvent?.({ type: 'done', reason: 'eos' });
     return out;
+  }
+
+  /** n images drawn from the prompt `cond` (guided against `uncond` when given): LM ids (n, P, D). */
+  private async drawFromPrompt(cond: ArrayLike<number>[], uncond: ArrayLike<number>[] | null, n: number, s: ImageSampling, rngs: Rng[], onEvent?: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<Int32Array | null> {
+    const rows = new Rows(this, uncond ? 2 * n : n);
+    await rows.prefill([...Array(n).fill(cond), ...(uncond ? Array(n).fill(uncond) : [])]);
+    await rows.step(Array.from({ length: rows.R }, () => [this.tok.specials.imgStart]));
+    return this.drawImages(rows, n, uncond !== null, s, rngs, 0, onEvent, signal);
   }
 
   /** The turns with every image replaced by view `v` of it (jitteredView). */
