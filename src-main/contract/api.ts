@@ -132,6 +132,9 @@ export const Message = z.object({
   content: z.string(), createdAt: Time, attachments: z.array(Attachment),
   /** The labelled examples an answer leaned on (the model's example memory), largest share first; null: none. */
   memory: z.array(z.object({ answer: z.string(), share: z.number().min(0).max(1) })).nullable(),
+  /** The reply's drawings that were drawn by example: the image's index among the reply's images, and
+   *  which of the memory's examples of `label` it redraws (example of `of`); null: none. */
+  drawnFrom: z.array(z.object({ index: Count, label: z.string(), example: z.int().min(1), of: z.int().min(1) })).nullable(),
 });
 export type Message = z.infer<typeof Message>;
 export const Chat = z.object({ id: Id, title: z.string(), modelId: Id.nullable(), createdAt: Time, updatedAt: Time });

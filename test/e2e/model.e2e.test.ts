@@ -111,6 +111,8 @@ describe('Tessera with the default model', () => {
     const png = readPng(await download(page, () => stored.getByRole('link', { name: 'Save image' }).click()));
     expect([png.width, png.height]).toEqual([64, 64]);
     expect(png.text.model).toBeTruthy();
+    // the memory holds images of red apples: the drawing is one of them redrawn, and says which
+    expect((await stored.locator('.msg-image .drawn-from').textContent())?.trim()).toMatch(/^By example \d+ of \d+ of “red apple”$/);
     await screenshot(app, 'chat-drawn');
 
     // regenerate: the stored reply gives way to a new stream, which is stored in its place

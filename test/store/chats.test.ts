@@ -32,6 +32,12 @@ describe('chats', () => {
     expect(store.chats.message(recalled.id).memory).toEqual([{ answer: 'red apple', share: 0.8 }, { answer: 'tomato', share: 0.2 }]);
     expect(m1.memory).toBeNull();
     expect(() => store.chats.append(other.id, { role: 'assistant', content: 'x', memory: [{ answer: 'a', share: 2 }] })).toThrow(/chats\.append: memory\[0\]\.share: Too big/);
+    // a drawing drawn by example keeps which example it redrew; an empty list is stored as none
+    const drawn = store.chats.append(other.id, { role: 'assistant', content: '', drawnFrom: [{ index: 0, label: 'red apple', example: 2, of: 3 }] });
+    expect(store.chats.messages(other.id).find((m) => m.id === drawn.id)?.drawnFrom).toEqual([{ index: 0, label: 'red apple', example: 2, of: 3 }]);
+    expect(store.chats.append(other.id, { role: 'assistant', content: 'x', drawnFrom: [] }).drawnFrom).toBeNull();
+    expect(m1.drawnFrom).toBeNull();
+    expect(() => store.chats.append(other.id, { role: 'assistant', content: 'x', drawnFrom: [{ index: 0, label: 'a', example: 4, of: 3 }] })).toThrow(/chats\.append: drawnFrom\[0\]: example must be at most of/);
 
     expect(store.chats.truncateFrom(m2.id)).toBe(2); // regenerate from message 2
     expect(store.chats.append(chat.id, { role: 'user', content: 'again' }).ordinal).toBe(2);

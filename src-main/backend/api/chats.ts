@@ -17,6 +17,7 @@ export const messageToApi = (m: MessageRow): Message => ({
   id: m.id, chatId: m.chatId, ordinal: m.ordinal, role: m.role, content: m.content, createdAt: m.createdAt,
   attachments: m.attachments.map((a) => ({ id: a.id, kind: 'image' as const, width: a.width, height: a.height, url: fileUrl('attachments', a.id) })),
   memory: m.memory,
+  drawnFrom: m.drawnFrom,
 });
 export const generationToApi = (g: GenerationRow): Generation => ({ id: g.id, prompt: g.prompt, params: g.params, modelId: g.modelId, url: fileUrl('generations', g.id), createdAt: g.createdAt });
 

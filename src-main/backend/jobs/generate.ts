@@ -100,7 +100,9 @@ export const generateJob: Executor = async (job, { signal, post }) => {
     const stats = { seconds: (performance.now() - t1) / 1000, threads: job.threads, images: saved.length };
     if (p.mode === 'chat') {
       const attachments: NewMessage['attachments'] = saved.sort((a, b) => a.index - b.index).map((s) => ({ kind: 'image', path: s.path, sha256: s.sha256, width: s.size, height: s.size }));
-      const message = store.chats.append(p.chatId!, { role: 'assistant', content: text, attachments, memory });
+      const order = saved.map((s) => s.index); // already sorted: the reply's images in order
+      const drawnFromList = [...drawnFrom].map(([index, d]) => ({ index: order.indexOf(index), ...d })).filter((d) => d.index >= 0);
+      const message = store.chats.append(p.chatId!, { role: 'assistant', content: text, attachments, memory, drawnFrom: drawnFromList.length ? drawnFromList : null });
       message.attachments.forEach((a, k) => stream({ type: 'stream.image-done', index: saved[k].index, url: `/api/files/attachments/${a.id}`, generationId: null, attachmentId: a.id }));
       return { status: 'done', result: { reason, messageId: message.id, stats } };
     }

@@ -36,18 +36,32 @@ export interface MessageRow {
   attachments: AttachmentRow[];
   /** The labelled examples the answer leaned on (the model's example memory), with their shares; null: none. */
   memory: { answer: string; share: number }[] | null;
+  /** Each drawing of the reply that was drawn by example: its index among the reply's images and the example; null: none. */
+  drawnFrom: DrawnFrom[] | null;
+}
+
+export interface DrawnFrom {
+  index: number;
+  label: string;
+  example: number;
+  of: number;
 }
 
 const NewAttachment = z.object({ kind: z.literal('image').default('image'), path: nonEmpty, sha256: sha256Hex, width: count, height: count });
 const MemoryShare = z.object({ answer: z.string(), share: z.number().min(0).max(1) }).strict();
-const NewMessage = z.object({ role: z.enum(MESSAGE_ROLES), content: z.string(), attachments: z.array(NewAttachment).default([]), memory: z.array(MemoryShare).nullish() });
+const DrawnFromSchema = z.object({ index: count, label: z.string(), example: z.int().min(1), of: z.int().min(1) }).strict().refine((d) => d.example <= d.of, 'example must be at most of');
+const NewMessage = z.object({ role: z.enum(MESSAGE_ROLES), content: z.string(), attachments: z.array(NewAttachment).default([]), memory: z.array(MemoryShare).nullish(), drawnFrom: z.array(DrawnFromSchema).nullish() });
 export type NewMessage = z.input<typeof NewMessage>;
 const NewChat = z.object({ title: z.string(), modelId: id.nullish() });
 
 const CCOLS = `id, title, model_id AS modelId, created_at AS createdAt, updated_at AS updatedAt`;
-const MCOLS = `id, chat_id AS chatId, ordinal, role, content, created_at AS createdAt, memory`;
-type RawMessage = Omit<MessageRow, 'attachments' | 'memory'> & { memory: string | null };
-const withMemory = (m: RawMessage): Omit<MessageRow, 'attachments'> => ({ ...m, memory: m.memory === null ? null : (JSON.parse(m.memory) as MessageRow['memory']) });
+const MCOLS = `id, chat_id AS chatId, ordinal, role, content, created_at AS createdAt, memory, drawn_from AS drawnFrom`;
+type RawMessage = Omit<MessageRow, 'attachments' | 'memory' | 'drawnFrom'> & { memory: string | null; drawnFrom: string | null };
+const withMemory = (m: RawMessage): Omit<MessageRow, 'attachments'> => ({
+  ...m,
+  memory: m.memory === null ? null : (JSON.parse(m.memory) as MessageRow['memory']),
+  drawnFrom: m.drawnFrom === null ? null : (JSON.parse(m.drawnFrom) as DrawnFrom[]),
+});
 const ACOLS = `id, message_id AS messageId, kind, path, sha256, width, height`;
 
 export class ChatsRepo {
@@ -88,7 +102,8 @@ export class ChatsRepo {
       if (!this.db.stmt(`SELECT 1 FROM chats WHERE id = ?`).get(chatId)) throw new StoreInputError(op, 'chatId', `chat ${chatId} does not exist`);
       const t = now();
       const next = (this.db.stmt(`SELECT coalesce(max(ordinal) + 1, 0) AS n FROM messages WHERE chat_id = ?`).get(chatId) as { n: number }).n;
-      const r = this.db.stmt(`INSERT INTO messages (chat_id, ordinal, role, content, created_at, memory) VALUES (?, ?, ?, ?, ?, ?)`).run(chatId, next, m.role, m.content, t, m.memory ? JSON.stringify(m.memory) : null);
+      const r = this.db.stmt(`INSERT INTO messages (chat_id, ordinal, role, content, created_at, memory, drawn_from) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(chatId, next, m.role, m.content, t, m.memory ? JSON.stringify(m.memory) : null, m.drawnFrom?.length ? JSON.stringify(m.drawnFrom) : null);
       const messageId = Number(r.lastInsertRowid);
       const att = this.db.stmt(`INSERT INTO attachments (message_id, kind, path, sha256, width, height) VALUES (?, ?, ?, ?, ?, ?)`);
       for (const a of m.attachments) att.run(messageId, a.kind, a.path, a.sha256, a.width, a.height);

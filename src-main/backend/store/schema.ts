@@ -277,6 +277,12 @@ const v7 = sql(`
 ALTER TABLE messages ADD COLUMN memory TEXT CHECK (memory IS NULL OR json_valid(memory));
 `);
 
+// v8: the examples an assistant's drawings were redrawn from (drawing by example), as JSON
+// [{index, label, example, of}], or NULL
+const v8 = sql(`
+ALTER TABLE messages ADD COLUMN drawn_from TEXT CHECK (drawn_from IS NULL OR json_valid(drawn_from));
+`);
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'datasets, items, captions, tags, import errors', up: v1 },
   { version: 2, name: 'models, runs, metrics, checkpoints, evaluations, token cache', up: v2 },
@@ -285,6 +291,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'dataset import status', up: v5 },
   { version: 6, name: 'job queue and training samples', up: v6 },
   { version: 7, name: 'the example memory behind an answer', up: v7 },
+  { version: 8, name: 'the examples behind a drawing', up: v8 },
 ];
 
 /** The schema version this code writes and reads. */

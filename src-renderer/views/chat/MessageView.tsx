@@ -1,6 +1,6 @@
 // One message: the user's text and images, or the assistant's markdown and images, with copy,
 // save image and regenerate actions; an answer that leaned on the model's example memory says on
-// which labelled examples, with their shares.
+// which labelled examples, with their shares, and a drawing drawn by example which example it redraws.
 import { useState } from 'react';
 import type { Message } from '../../../src-main/contract/api.ts';
 import { mediaUrl } from '../../api/transport.ts';
@@ -23,12 +23,16 @@ export function MessageView({ message, onRegenerate }: { message: Message; onReg
       <div className="bubble">
         {message.attachments.length > 0 && (
           <div className="msg-images">
-            {message.attachments.map((a) => (
-              <figure key={a.id} className="msg-image">
-                <img src={mediaUrl(a.url)} alt="" width={a.width} height={a.height} />
-                {!mine && <a className="btn ghost small" href={mediaUrl(a.url)} download={`tessera-${a.id}.png`}><Icon name="download" size={14} />Save image</a>}
-              </figure>
-            ))}
+            {message.attachments.map((a, k) => {
+              const from = message.drawnFrom?.find((d) => d.index === k);
+              return (
+                <figure key={a.id} className="msg-image">
+                  <img src={mediaUrl(a.url)} alt="" width={a.width} height={a.height} />
+                  {from && <figcaption className="faint drawn-from" title="Drawn by example: the model redrew one of the images its example memory holds of this name">By example {from.example} of {from.of} of “{from.label}”</figcaption>}
+                  {!mine && <a className="btn ghost small" href={mediaUrl(a.url)} download={`tessera-${a.id}.png`}><Icon name="download" size={14} />Save image</a>}
+                </figure>
+              );
+            })}
           </div>
         )}
         {message.content && (mine ? <p className="user-text">{message.content}</p> : <Markdown text={message.content} />)}
