@@ -345,6 +345,16 @@ describe('a model folder with a memory', () => {
         await m.generateImages(prompt, 1, { seed: 0, ...s }, (e) => ev.push(e));
         expect(ev.some((e) => e.type === 'example'), prompt).toBe(false);
       }
+      // eval lm draws each label twice: from the words (the headline figures) and by example; leaving
+      // the example's own image out of the gallery can only lower the by-example figures
+      const ev = await evaluateModel(m, { dataDir, split: 'copy', limit: 2, generate: 3, closedSet: false });
+      expect(ev).toMatchObject({ generated: 3, t2i_memory_drawn_by_example: 1 });
+      for (const k of ['t2i_top5', 't2i_memory_top1', 't2i_memory_top5', 't2i_memory_unseen_top1', 't2i_memory_unseen_top5', 'ms_per_image_memory']) expect(ev[k], k).toBeGreaterThanOrEqual(0);
+      expect(ev.t2i_memory_unseen_top1).toBeLessThanOrEqual(ev.t2i_memory_top1);
+      expect(ev.t2i_memory_unseen_top5).toBeLessThanOrEqual(ev.t2i_memory_top5);
+      const off = await evaluateModel(m, { dataDir, split: 'copy', limit: 2, generate: 3, closedSet: false, memory: false });
+      expect(off).not.toHaveProperty('t2i_memory_top5');
+      expect(off.t2i_top5).toBe(ev.t2i_top5); // the same drawings from the words, memory or not
     } finally {
       await m.release();
     }

@@ -191,6 +191,8 @@ export class UnifiedModel implements UnifiedModelApi {
   /** Why the memory's image codes cannot be drawn from by this model, or null when they can. */
   private async cannotDrawByExample(): Promise<string | null> {
     const d = this.memory!.file.drawing!, c = this.config;
+    // the decompression task writes the unfolded form only where images are otherwise written by the depth head (data/tasks.ts)
+    if (c.image_head !== 'depth') return `drawing by example rewrites an example in the unfolded form the decompression task trains, which a model with image_head '${c.image_head}' does not`;
     if (d.positions !== c.image_positions || d.depth !== c.image_depth) return `its examples' codes are ${d.positions} positions of ${d.depth}, the model's images ${c.image_positions} of ${c.image_depth}`;
     if (d.image_tokenizer !== (await imageTokenizerDigest(this.folder.imageTokenizerDir))) return `its examples' codes were written by another image tokenizer than ${this.folder.imageTokenizerDir}`;
     const need = this.examplePrompt(new Int32Array(d.positions * d.depth).fill(this.imageRange.lo)).length + 2 + d.positions * d.depth;
