@@ -35,7 +35,7 @@ async function modelDemo(dir: string, out: string, threads: number): Promise<voi
   const card = JSON.parse(await readFile(join(dir, 'tessera.json'), 'utf8')) as { name?: string; metrics?: Record<string, unknown> };
   const m0 = card.metrics ?? {};
   const pct = (k: string) => (typeof m0[k] === 'number' ? `${((m0[k] as number) * 100).toFixed(1)}%` : 'not measured');
-  console.log(`its card (tessera.json), on the held-out style: caption exact ${pct('caption_exact')}${typeof m0.caption_exact_memory === 'number' ? ` (${pct('caption_exact_memory')} with its example memory)` : ''}, category ${pct('category_acc')}, text→image top-5 ${pct('t2i_top5')}${typeof m0.t2i_memory_top5 === 'number' ? ` (${pct('t2i_memory_top5')} drawn by example; ${pct('t2i_memory_unseen_top5')} with the example itself out of the gallery)` : ''}\n`);
+  console.log(`its card (tessera.json), on the held-out style: caption exact ${pct('caption_exact')}${typeof m0.caption_exact_memory === 'number' ? ` (${pct('caption_exact_memory')} with its example memory)` : ''}, category ${pct('category_acc')}, text→image top-5 ${pct('t2i_top5')}${typeof m0.t2i_memory_top5 === 'number' ? ` (${pct('t2i_memory_top5')} drawn by example; with the example itself out of the gallery ${pct('t2i_memory_unseen_top5')}${typeof m0.t2i_judge_memory_unseen_top5 === 'number' ? `, ${pct('t2i_judge_memory_unseen_top5')} by the memory's encoders as judge` : ''})` : ''}\n`);
   const m = await loadUnifiedModel(dir, { threads });
   try {
     const S = m.codec.imageSize;
