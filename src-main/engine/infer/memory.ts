@@ -161,12 +161,7 @@ export class ExampleMemory {
     return new ExampleMemory(dir, file, floatArray(features as Uint16Array), encoder, variants, codes);
   }
 
-  /** Whether the memory holds its examples' image codes (drawing by example). */
-  get draws(): boolean {
-    return this.codes !== null;
-  }
-
-  /** Lower case, single spaces: how drawing prompts and labels are compared. */
+  /** Each label, lower case with single spaces (as drawing prompts are compared), with its entries; built on first use. */
   private labelIndex: Map<string, { label: string; entries: number[] }> | null = null;
 
   /**
