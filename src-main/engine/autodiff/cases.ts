@@ -72,6 +72,10 @@ export const gradCases: GradCase[] = [
   { name: 'Conv 3×3 pad 1', ops: ['Conv'], inputs: [f(2, 3, 5, 5), f(4, 3, 3, 3), f(4)], build: ([x, w, b]) => op.conv2d(x, w, b, { pad: 1 }) },
   { name: 'Conv stride 2 groups 2', ops: ['Conv'], inputs: [f(2, 4, 6, 6), f(6, 2, 3, 3), f(6)], build: ([x, w, b]) => op.conv2d(x, w, b, { stride: 2, pad: 1, group: 2 }) },
   { name: 'Conv stride 2 odd size no pad', ops: ['Conv'], inputs: [f(1, 2, 7, 7), f(3, 2, 3, 3)], build: ([x, w]) => op.conv2d(x, w, null, { stride: 2 }) },
+  // the im2col weight gradient (8+ channels); Conv is linear in each input, so a larger step only lowers float32 rounding
+  { name: 'Conv 3×3 pad 1, 8 channels (im2col weight gradient)', ops: ['Conv'], eps: 0.1, inputs: [f(2, 8, 5, 5), f(3, 8, 3, 3), f(3)], build: ([x, w, b]) => op.conv2d(x, w, b, { pad: 1 }) },
+  { name: 'Conv stride 2 odd size no pad, 8 channels (im2col)', ops: ['Conv'], eps: 0.1, inputs: [f(2, 8, 7, 7), f(3, 8, 3, 3)], build: ([x, w]) => op.conv2d(x, w, null, { stride: 2 }) },
+  { name: 'Conv 1×1, 8 channels (im2col)', ops: ['Conv'], eps: 0.1, inputs: [f(2, 8, 3, 4), f(5, 8, 1, 1), f(5)], build: ([x, w, b]) => op.conv2d(x, w, b) },
   { name: 'Conv depthwise', ops: ['Conv'], inputs: [f(2, 3, 4, 4), f(3, 1, 3, 3)], build: ([x, w]) => op.conv2d(x, w, null, { pad: 1, group: 3 }) },
   { name: 'Resize nearest ×2', ops: ['Resize'], inputs: [f(2, 3, 3, 4)], build: ([x]) => op.upsampleNearest(x, 2) },
   // composites used by the models
