@@ -12,6 +12,7 @@ import { trainTokenizer } from './train-tokenizer.ts';
 import { trainSemantic } from './train-semantic.ts';
 import { evalTokenizer } from './eval-tokenizer.ts';
 import { benchTokenizer } from './bench-tokenizer.ts';
+import { benchTraining } from './bench-training.ts';
 import { benchGenerate } from './bench-generate.ts';
 import { trainDefault } from './train-default.ts';
 import { trainLm } from './train-lm.ts';
@@ -37,6 +38,7 @@ export const commands: Command[] = [
   trainSemantic,
   evalTokenizer,
   benchTokenizer,
+  benchTraining,
   benchGenerate,
   trainDefault,
   trainLm,
