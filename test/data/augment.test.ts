@@ -2,9 +2,11 @@
 // integer shift is a roll with white fill; a 2× zoom interpolates halfway; a quarter turn is a
 // transpose and flip), tone changes against their formulas (white stays white, greys stay grey),
 // the blur against a direct 2-D Gaussian sum, and the per-image draws are deterministic, leave a
-// white image white, and do not move when another option is added at 0.
+// white image white, and do not move when another option is added at 0; the batch version run by
+// onnxruntime (data/jitter-graph.ts) equals this JavaScript one on the same draws.
 import { describe, expect, it } from 'vitest';
 import { blurImage, jitterImages, toneImage, warpImage } from '../../src-main/engine/data/augment.ts';
+import { GraphJitter } from '../../src-main/engine/data/jitter-graph.ts';
 import { Rng } from '../../src-main/engine/util/rng.ts';
 
 const size = 8;
@@ -106,5 +108,37 @@ describe('geometric jitter', () => {
     expect(jitterImages(imgs, 3, size, all, new Rng(11))).not.toEqual(jitterImages(imgs, 3, size, geo, new Rng(11)));
     const white = jitterImages(new Float32Array(2 * 3 * plane).fill(1), 2, size, all, new Rng(12));
     expect(white.every((v) => Math.abs(v - 1) < 1e-5)).toBe(true);
+  });
+});
+
+describe('the jitter in one onnxruntime run (data/jitter-graph.ts)', () => {
+  it('equals jitterImages on the same draws, for every mix of options, and leaves the Rng where jitterImages does', async () => {
+    const n = 5, imgs = random(21, n);
+    // a blur of at most 0.04 px is always below 0.05: the identity matrix
+    const mixes = [{ shift: 3, scale: 0.2 }, { shift: 3, scale: 0.2, rotate: 20 }, { shift: 2, scale: 0.1, rotate: 10, color: 0.3 }, { shift: 2, scale: 0.1, color: 0.3, blur: 1.5 }, { shift: 1, scale: 0.1, blur: 0.04 }];
+    for (const o of mixes) {
+      const jitter = await GraphJitter.create(size, o, 1);
+      try {
+        const [ra, rb] = [new Rng(31), new Rng(31)];
+        const want = jitterImages(imgs, n, size, o, ra);
+        const got = await jitter.apply(imgs, n, rb);
+        expect(got.length).toBe(want.length);
+        let worst = 0;
+        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+        expect(worst, JSON.stringify(o)).toBeLessThan(2e-5);
+        expect(rb.state).toEqual(ra.state);
+      } finally {
+        await jitter.release();
+      }
+    }
+  });
+
+  it('names a batch its pixels cannot hold', async () => {
+    const jitter = await GraphJitter.create(size, { shift: 1, scale: 0 }, 1);
+    try {
+      await expect(jitter.apply(random(3, 2), 3, new Rng(1))).rejects.toThrow(/cannot hold 3 images of 3×8×8/);
+    } finally {
+      await jitter.release();
+    }
   });
 });

@@ -22,21 +22,38 @@ export interface JitterOptions {
   blur?: number;
 }
 
+/** One image's draws: its geometry, and its tone and blur σ where those options are on. */
+export interface Jitter {
+  scale: number;
+  dx: number;
+  dy: number;
+  /** Radians. */
+  theta: number;
+  tone?: Tone;
+  sigma?: number;
+}
+
+/** The draws of n images, in the order jitterImages has always made them (image by image). */
+export function drawJitters(n: number, o: JitterOptions, rng: Rng): Jitter[] {
+  const sym = (r: number) => (2 * rng.uniform() - 1) * r;
+  return Array.from({ length: n }, () => {
+    const j: Jitter = { scale: 1 + sym(o.scale), dx: sym(o.shift), dy: sym(o.shift), theta: o.rotate ? (sym(o.rotate) * Math.PI) / 180 : 0 };
+    if (o.color) j.tone = { gamma: 1 + sym(o.color), ink: 1 + sym(o.color), saturation: 1 + sym(o.color) };
+    if (o.blur) j.sigma = rng.uniform() * o.blur;
+    return j;
+  });
+}
+
 export function jitterImages(images: Float32Array, n: number, size: number, o: JitterOptions, rng: Rng): Float32Array {
   const one = 3 * size * size;
   if (images.length < n * one) throw new Error(`jitterImages: ${images.length} values cannot hold ${n} images of 3×${size}×${size}`);
   const out = new Float32Array(n * one);
-  const sym = (r: number) => (2 * rng.uniform() - 1) * r;
-  for (let k = 0; k < n; k++) {
-    const s = 1 + sym(o.scale);
-    const dx = sym(o.shift);
-    const dy = sym(o.shift);
-    const theta = o.rotate ? (sym(o.rotate) * Math.PI) / 180 : 0;
-    let img = warpImage(images.subarray(k * one, (k + 1) * one), size, s, dx, dy, theta);
-    if (o.color) img = toneImage(img, size, { gamma: 1 + sym(o.color), ink: 1 + sym(o.color), saturation: 1 + sym(o.color) });
-    if (o.blur) img = blurImage(img, size, rng.uniform() * o.blur);
+  drawJitters(n, o, rng).forEach((j, k) => {
+    let img = warpImage(images.subarray(k * one, (k + 1) * one), size, j.scale, j.dx, j.dy, j.theta);
+    if (j.tone) img = toneImage(img, size, j.tone);
+    if (j.sigma !== undefined) img = blurImage(img, size, j.sigma);
     out.set(img, k * one);
-  }
+  });
   return out;
 }
 
@@ -97,13 +114,20 @@ export function toneImage(img: Float32Array, size: number, t: Tone): Float32Arra
   return out;
 }
 
-/** A separable Gaussian blur of σ pixels (kernel radius ⌈3σ⌉, edges clamped); σ < 0.05 is the identity. */
-export function blurImage(img: Float32Array, size: number, sigma: number): Float32Array {
-  if (sigma < 0.05) return Float32Array.from(img);
+/** The normalised taps of a Gaussian of σ pixels, radius ⌈3σ⌉; null below σ = 0.05 (no blur). */
+export function gaussianTaps(sigma: number): number[] | null {
+  if (sigma < 0.05) return null;
   const r = Math.ceil(3 * sigma);
   const w = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
   const sum = w.reduce((a, b) => a + b, 0);
-  const k = w.map((v) => v / sum);
+  return w.map((v) => v / sum);
+}
+
+/** A separable Gaussian blur of σ pixels (kernel radius ⌈3σ⌉, edges clamped); σ < 0.05 is the identity. */
+export function blurImage(img: Float32Array, size: number, sigma: number): Float32Array {
+  const k = gaussianTaps(sigma);
+  if (!k) return Float32Array.from(img);
+  const r = (k.length - 1) / 2;
   const plane = size * size;
   // one 1-D pass along x (step 1) or y (step size) of every channel, edges clamped: tap j of
   // position i reads position clamped(i + j), looked up once for all lines

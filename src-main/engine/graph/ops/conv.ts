@@ -1,5 +1,5 @@
 // 2-D convolution (stride, padding, groups) and nearest-neighbour upsampling (Resize), with
-// gradients in standard ops:
+// gradients in standard ops, and bilinear sampling at given points (GridSample, no gradient):
 //   dX = ConvTranspose(dY, W) with the same stride/pads/groups and the output padding that restores H×W,
 //     except at stride 1 with one group and 8 or more input channels: there dX = Conv(dY, W′) with
 //     W′[c, m] the kernel W[m, c] turned 180° and pads k − 1 − p, which onnxruntime runs 1.5–5×
@@ -43,6 +43,15 @@ export function upsampleNearest(x: Value, factor: number): Value {
 function flip(w: Value, kh: number, kw: number): Value {
   const reversed = (k: number) => ints(w.graph, Array.from({ length: k }, (_, i) => k - 1 - i));
   return gather(gather(w, reversed(kh), 2), reversed(kw), 3);
+}
+
+/**
+ * Bilinear samples of x (N, C, H, W) at grid (N, Ho, Wo, 2), each (x, y) in [−1, 1] from the first
+ * pixel's centre to the last's (align_corners), zeros outside (GridSample, opset 16; forward only:
+ * the training data's jitter, data/jitter-graph.ts).
+ */
+export function gridSample(x: Value, grid: Value): Value {
+  return apply('GridSample', [x, grid], { mode: 'bilinear', padding_mode: 'zeros', align_corners: 1 });
 }
 
 function convGeometry(x: Value, w: Value, attrs: Record<string, unknown>, op: string) {
@@ -122,6 +131,15 @@ defineOp({
     if (typeof h !== 'number' || typeof wd !== 'number') throw new GraphError(`${op}: spatial dims must be static, got ${x}`);
     return [{ dtype: 'float32', shape: [n, cgOut * group, (h - 1) * sh - pt - pb + kh + oh, (wd - 1) * sw - pl - pr + kw + ow] }];
   },
+});
+
+defineOp({
+  type: 'GridSample',
+  infer: ([x, grid], _a, op) => {
+    if (x!.rank !== 4 || grid!.rank !== 4 || grid!.shape[3] !== 2) throw new GraphError(`${op}: expects input (N, C, H, W) and grid (N, Ho, Wo, 2), got ${x} and ${grid}`);
+    return [{ dtype: x!.dtype, shape: [x!.shape[0], x!.shape[1], grid!.shape[1], grid!.shape[2]] }];
+  },
+  noGrad: true,
 });
 
 defineOp({

@@ -5,15 +5,16 @@
 //   model.safetensors  encoder.* and semantic.codebooks (D, K, E)
 //   encoder.onnx       pixels (B,3,S,S) → codes (B, D) int64 and features (B, E), weights baked in
 // Put that folder into an image tokenizer folder as `semantic/` and the codec gives every image one
-// more LM position, first, holding these D codes (image-tokenizer.ts). Batches and jitter come from
+// more LM position, first, holding these D codes (image-tokenizer.ts). Each batch is jittered in one
+// onnxruntime run (data/jitter-graph.ts, the draws of augment.ts). Batches and jitter come from
 // a data RNG saved in the checkpoints, so --resume continues exactly. The final metrics are the
 // held-out split's nearest-training-image label accuracy under the features (top-1, top-5), and how
 // often a held-out image's level-1 code is shared by a training image of the same label.
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { jitterImages } from '../../data/augment.ts';
 import { loadImageFolder, type LoadedImageFolder } from '../../data/imagefolder.ts';
+import { GraphJitter } from '../../data/jitter-graph.ts';
 import { Graph, type Tensor } from '../../graph/graph.ts';
 import { exportOnnx } from '../../graph/onnx.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
@@ -106,6 +107,7 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
     );
     const fg = new Graph('features');
     const featSession = await Session.create(exportOnnx(fg, { features: semanticFeatures(c, fg.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]), paramWeights(fg)) }).bytes, { threads });
+    const jitter = await GraphJitter.create(c.image_size, t.jitter, threads); // the draws of jitterImages, a batch per run
     const ckDir = join(opts.outDir, 'checkpoints');
     try {
       let dataRng = new Rng(t.seed ^ 0x5e3a);
@@ -131,7 +133,7 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
         const idx = Array.from({ length: t.batch }, () => dataRng.int(train.rows.length));
         const raw = new Float32Array(t.batch * per);
         idx.forEach((j, i) => raw.set(train.images.subarray(j * per, (j + 1) * per), i * per));
-        const pixels = jitterImages(raw, t.batch, c.image_size, t.jitter, dataRng);
+        const pixels = await jitter.apply(raw, t.batch, dataRng);
         const feeds: Record<string, Tensor> = {
           pixels: { dtype: 'float32', shape: [t.batch, 3, c.image_size, c.image_size], data: pixels },
           labels: { dtype: 'int64', shape: [t.batch], data: BigInt64Array.from(idx, (j) => BigInt(y[j])) },
@@ -193,6 +195,7 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
       await writeFileAtomic(join(modelDir, 'tessera.json'), JSON.stringify({ name: 'semantic image encoder', recipe: 'semantic', kind: 'semantic-encoder', config: cfg, metrics }, null, 2) + '\n');
       return { status: 'done', step: trainer.step, modelDir, metrics };
     } finally {
+      await jitter.release();
       await featSession.release();
       await trainer.release();
     }
