@@ -66,23 +66,16 @@ export function warpImage(img: Float32Array, size: number, s: number, dx: number
   const plane = size * size;
   const out = new Float32Array(3 * plane);
   const c = (size - 1) / 2;
-  const cos = Math.cos(theta) / s, sin = Math.sin(theta) / s;
+  const [cos, sin] = [Math.cos(theta) / s, Math.sin(theta) / s];
+  const at = (off: number, yy: number, xx: number) => (yy < 0 || yy >= size || xx < 0 || xx >= size ? 1 : img[off + yy * size + xx]);
   for (let y = 0; y < size; y++) {
     const v = y - c - dy;
     for (let x = 0; x < size; x++) {
       const u = x - c - dx;
       const sx = cos * u + sin * v + c, sy = -sin * u + cos * v + c;
       const x0 = Math.floor(sx), fx = sx - x0, y0 = Math.floor(sy), fy = sy - y0;
-      // the four source pixels' offsets in a plane, -1 where the source runs out (white)
-      const inX0 = x0 >= 0 && x0 < size, inX1 = x0 + 1 >= 0 && x0 + 1 < size;
-      const inY0 = y0 >= 0 && y0 < size, inY1 = y0 + 1 >= 0 && y0 + 1 < size;
-      const p00 = inY0 && inX0 ? y0 * size + x0 : -1, p01 = inY0 && inX1 ? y0 * size + x0 + 1 : -1;
-      const p10 = inY1 && inX0 ? (y0 + 1) * size + x0 : -1, p11 = inY1 && inX1 ? (y0 + 1) * size + x0 + 1 : -1;
-      for (let off = 0; off < 3 * plane; off += plane) {
-        const a = p00 < 0 ? 1 : img[off + p00], b = p01 < 0 ? 1 : img[off + p01];
-        const d = p10 < 0 ? 1 : img[off + p10], e = p11 < 0 ? 1 : img[off + p11];
-        out[off + y * size + x] = (1 - fy) * ((1 - fx) * a + fx * b) + fy * ((1 - fx) * d + fx * e);
-      }
+      for (let off = 0; off < 3 * plane; off += plane)
+        out[off + y * size + x] = (1 - fy) * ((1 - fx) * at(off, y0, x0) + fx * at(off, y0, x0 + 1)) + fy * ((1 - fx) * at(off, y0 + 1, x0) + fx * at(off, y0 + 1, x0 + 1));
     }
   }
   return out;
@@ -101,14 +94,13 @@ export interface Tone {
 export function toneImage(img: Float32Array, size: number, t: Tone): Float32Array {
   const plane = size * size;
   const out = new Float32Array(3 * plane);
-  const { gamma, ink, saturation } = t;
+  const clip = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
   for (let p = 0; p < plane; p++) {
-    const grey = 0.299 * img[p] + 0.587 * img[plane + p] + 0.114 * img[2 * plane + p];
-    for (let i = p; i < 3 * plane; i += plane) {
-      let x = grey + saturation * (img[i] - grey);
-      x = x < 0 ? 0 : x > 1 ? 1 : x;
-      const y = 1 - ink * (1 - Math.pow(x, gamma));
-      out[i] = y < 0 ? 0 : y > 1 ? 1 : y;
+    const [r, g, b] = [img[p], img[plane + p], img[2 * plane + p]];
+    const grey = 0.299 * r + 0.587 * g + 0.114 * b;
+    for (let ch = 0; ch < 3; ch++) {
+      const x = clip(grey + t.saturation * (img[ch * plane + p] - grey));
+      out[ch * plane + p] = clip(1 - t.ink * (1 - x ** t.gamma));
     }
   }
   return out;
@@ -129,21 +121,17 @@ export function blurImage(img: Float32Array, size: number, sigma: number): Float
   if (!k) return Float32Array.from(img);
   const r = (k.length - 1) / 2;
   const plane = size * size;
-  // one 1-D pass along x (step 1) or y (step size) of every channel, edges clamped: tap j of
-  // position i reads position clamped(i + j), looked up once for all lines
-  const clamped = Int32Array.from({ length: size * (2 * r + 1) }, (_, q) => Math.min(size - 1, Math.max(0, Math.floor(q / (2 * r + 1)) + (q % (2 * r + 1)) - r)));
+  // one 1-D pass along x (step 1) or y (step size) of every channel, edges clamped
   const pass = (src: Float32Array, step: number) => {
     const dst = new Float32Array(3 * plane);
-    const across = step === 1 ? size : 1; // from one line to the next
     for (let off = 0; off < 3 * plane; off += plane)
-      for (let l = 0; l < size; l++) {
-        const line = off + l * across;
-        for (let i = 0; i < size; i++) {
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++) {
+          const [at, line] = step === 1 ? [x, off + y * size] : [y, off + x];
           let a = 0;
-          for (let j = 0, q = i * (2 * r + 1); j <= 2 * r; j++, q++) a += k[j] * src[line + clamped[q] * step];
-          dst[line + i * step] = a;
+          for (let j = -r; j <= r; j++) a += k[j + r] * src[line + Math.min(size - 1, Math.max(0, at + j)) * step];
+          dst[off + y * size + x] = a;
         }
-      }
     return dst;
   };
   return pass(pass(img, 1), size);
