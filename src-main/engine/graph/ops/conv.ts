@@ -17,8 +17,9 @@ import { gemm } from './matmul.ts';
 import { reduceSum } from './reduce.ts';
 import { concat, reshape, slice, transpose, unsqueeze } from './shape.ts';
 
-/** Input channels from which a one-group Conv's weight gradient is an im2col product (below that the grouped-Conv form is as fast). */
+/** Input channels from which a one-group Conv's gradients take the im2col dW and the turned-kernel dX (below that the other forms are as fast). */
 const IM2COL_MIN_CHANNELS = 8;
+
 
 export interface ConvOpts {
   stride?: number;
@@ -88,12 +89,12 @@ defineOp({
     if (typeof cg !== 'number') throw new GraphError(`Conv gradient needs static channels, got weight [${w.shape}] (node ${n.name})`);
     if (dilated) throw new GraphError(`Conv gradient: dilated convolutions are not supported (node ${n.name})`);
     const outPad = [h - ((ho - 1) * sh - pt - pb + kh), wd - ((wo - 1) * sw - pl - pr + kw)];
-    const flipped = group === 1 && sh === 1 && sw === 1 && cg >= IM2COL_MIN_CHANNELS && Math.max(pt, pb) < kh && Math.max(pl, pr) < kw;
-    const gx = flipped
+    const wide = group === 1 && cg >= IM2COL_MIN_CHANNELS;
+    const gx = wide && sh === 1 && sw === 1 && Math.max(pt, pb) < kh && Math.max(pl, pr) < kw
       ? apply('Conv', [gy!, transpose(flip(w, kh, kw), [1, 0, 2, 3])], { strides: [1, 1], pads: [kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr], group: 1, dilations: [1, 1] })
       : apply('ConvTranspose', [gy!, w], { strides: [sh, sw], pads: [pt, pl, pb, pr], group, output_padding: outPad });
     const gb = b ? reduceSum(gy!, [0, 2, 3]) : null;
-    if (group === 1 && cg >= IM2COL_MIN_CHANNELS) {
+    if (wide) {
       // dW[m, c, i, j] = Σ_{n,y,x} dY[n, m, y, x] · Xpad[n, c, sh·y + i, sw·x + j], kernel row i at a time:
       // the row's kw taps of the padded channels-last X, stacked tap-major, are P_i (N·Ho·Wo, kw·C).
       const xp = apply('Pad', [transpose(x, [0, 2, 3, 1]), ints(x.graph, [0, pt, pl, 0, 0, pb, pr, 0])]); // (N, H', W', C)
