@@ -4,14 +4,15 @@
 //   semantic   a semantic / memory encoder (recipes/semantic-memory.json's model: 3,639 label and
 //              1,733 word classes), batch 128.
 // Each figure is the median of --rounds timed steps after two warm-up steps: a benchmark, not a test.
-import { semanticInit, semanticTrainGraph, type SemanticConfig } from '../../engine/models/semantic.ts';
+import { DEFAULT_SEMANTIC, semanticInit, semanticTrainGraph, type SemanticConfig } from '../../engine/models/semantic.ts';
 import { DEFAULT_VQTOK, vqtokInit, vqtokTrainGraph } from '../../engine/models/vqtok.ts';
 import type { Tensor } from '../../engine/graph/graph.ts';
 import { Trainer, type TrainSpec } from '../../engine/train/trainer.ts';
 import { Rng } from '../../engine/util/rng.ts';
 import { intFlag, parseFlags, type Command } from '../command.ts';
 
-const SEMANTIC: SemanticConfig = { model_type: 'tessera-semantic', image_size: 64, input_size: 32, width: 32, embed_dim: 256, depth: 4, codebook_size: 2032, first_token_id: 16 };
+// the semantic encoder of the default tokenizer's images: DEFAULT_SEMANTIC at its size, depth and codes
+const SEMANTIC: SemanticConfig = { ...DEFAULT_SEMANTIC, image_size: DEFAULT_VQTOK.image_size, depth: 4, codebook_size: DEFAULT_VQTOK.codebook_size, first_token_id: DEFAULT_VQTOK.first_token_id };
 const [LABELS, WORDS] = [3639, 1733];
 
 /** Median milliseconds of `rounds` steps of `spec` on the same feeds, after two warm-up steps. */
