@@ -46,6 +46,24 @@ const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({
   ...over,
 });
 
+describe('learning-rate schedule', () => {
+  it('warms up linearly, then decays by a cosine to minRatio·peak, once or in cycles that restart at the peak', () => {
+    const s = { lr: 2, warmupSteps: 2, totalSteps: 14, minRatio: 0.1 };
+    const cosine = (t: number) => 0.2 + 0.9 * (1 + Math.cos(Math.PI * t)); // from the peak 2 at t = 0 to 0.2 at t = 1
+    expect([lrAt(s, 0), lrAt(s, 1)]).toEqual([1, 2]);
+    for (let k = 2; k < 14; k++) expect(lrAt(s, k)).toBeCloseTo(cosine((k - 2) / 12), 12);
+    expect(lrAt(s, 14)).toBeCloseTo(0.2, 12);
+    expect(lrAt(s, 99)).toBeCloseTo(0.2, 12);
+    for (let k = 0; k < 16; k++) expect(lrAt({ ...s, cycles: 1 }, k)).toBe(lrAt(s, k));
+    const c = { ...s, cycles: 3 }; // the 12 steps after the warmup: three cycles of 4
+    expect([lrAt(c, 0), lrAt(c, 1)]).toEqual([1, 2]);
+    for (let k = 2; k < 14; k++) expect(lrAt(c, k)).toBeCloseTo(cosine(((k - 2) % 4) / 4), 12);
+    expect([2, 6, 10].map((k) => lrAt(c, k))).toEqual([2, 2, 2]); // each cycle starts at the peak
+    expect([5, 9, 13].map((k) => lrAt(c, k))).toEqual([5, 5, 5].map(() => lrAt(s, 2 + 9))); // and ends where one long cycle is at its 3/4
+    expect(lrAt(c, 14)).toBeCloseTo(0.2, 12);
+  });
+});
+
 describe('AdamW step', () => {
   it('matches an independent implementation on a quadratic', async () => {
     // loss = Σ (w − t)² / 2 → grad = w − t; reference AdamW written out longhand below.

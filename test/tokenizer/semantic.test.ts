@@ -235,4 +235,32 @@ describe('semantic recipe and the dual tokenizer', () => {
     await writeFile(cfgFile, JSON.stringify({ ...JSON.parse(await readFile(cfgFile, 'utf8')), codebook_size: 40 }));
     await expect(loadImageTokenizer(dual, { threads: 1 })).rejects.toThrow(/semantic[/\\]config\.json: field 'codebook_size' is 40, but the pixel tokenizer beside it needs 48/);
   }, 240_000);
+
+  it('with cycles, writes the encoder at each cycle\'s end but the last to snapshots/K, again on a resume after a crash cut one short', async () => {
+    const cycled = (steps: number, cycles: number) => tinySemantic({ train: { ...tinySemantic().train, steps, warmup_steps: 2, cycles, checkpoint_every: 100 } });
+    expect(() => semanticRecipe.parseConfig(cycled(9, 3), 'cycles.json')).toThrow(/cycles\.json.*train\.cycles.*3 cycles must divide the 7 steps after the warmup/);
+    const cfg = semanticRecipe.parseConfig(cycled(8, 3), 'cycles.json'); // cycles end at steps 4, 6 and 8
+    const lr = new Map<number, number>();
+    const straight = await semanticRecipe.run(cfg, { outDir: join(tmp, 'cyc-a'), resume: false, onProgress: (p) => p.phase === 'train' && lr.set(p.step, p.metrics.lr) });
+    expect(straight).toMatchObject({ status: 'done', metrics: { snapshots: 2, step: 8 } });
+    expect([lr.get(3), lr.get(5), lr.get(7)]).toEqual([cfg.train.lr, cfg.train.lr, cfg.train.lr]); // steps 2, 4 and 6 (0-based) restart at the peak
+    const weights = async (dir: string) => new Map([...(await readSafetensors(join(dir, 'model.safetensors'))).tensors].map(([n, t]) => [n, Array.from(t.data as Float32Array)]));
+    const ck = async (dir: string, step: number) => weights(join(dir, 'checkpoints', `step-${String(step).padStart(8, '0')}`));
+    // each snapshot holds the trainer's encoder weights at its cycle's end (the checkpoint saved there), with its own codebooks and figures
+    for (const [k, step] of [[1, 4], [2, 6]]) {
+      const [snap, at] = [await weights(join(tmp, 'cyc-a', 'snapshots', String(k))), await ck(join(tmp, 'cyc-a'), step)];
+      for (const [n, w] of snap) if (n.startsWith('encoder.')) expect(w).toEqual(at.get(n));
+      expect(snap.get('semantic.codebooks')!.length).toBe(4 * 48 * 16);
+      expect(JSON.parse(await readFile(join(tmp, 'cyc-a', 'snapshots', String(k), 'tessera.json'), 'utf8')).metrics).toMatchObject({ step, eval_images: 6 }); // all 6 of the validation split
+    }
+    expect(await weights(join(tmp, 'cyc-a', 'snapshots', '1'))).not.toEqual(await weights(join(tmp, 'cyc-a', 'snapshots', '2')));
+
+    // paused right at the first cycle's end, its snapshot lost as if the process died while writing it: the resume writes it again
+    const ctl = new AbortController();
+    const out = join(tmp, 'cyc-b');
+    expect(await semanticRecipe.run(cfg, { outDir: out, resume: false, signal: ctl.signal, onProgress: (p) => p.step === 4 && ctl.abort() })).toMatchObject({ status: 'paused', step: 4 });
+    await rm(join(out, 'snapshots', '1'), { recursive: true });
+    expect((await semanticRecipe.run(cfg, { outDir: out, resume: true })).status).toBe('done');
+    for (const dir of ['snapshots/1', 'snapshots/2', 'model']) expect(await weights(join(out, dir))).toEqual(await weights(join(tmp, 'cyc-a', dir)));
+  }, 240_000);
 });

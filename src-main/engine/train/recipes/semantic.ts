@@ -10,6 +10,7 @@
 // a data RNG saved in the checkpoints, so --resume continues exactly. The final metrics are the
 // held-out split's nearest-training-image label accuracy under the features (top-1, top-5), and how
 // often a held-out image's level-1 code is shared by a training image of the same label.
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -41,9 +42,19 @@ export const SemanticRecipeSchema = z.object({
     weight_decay: z.number().min(0).default(0.05), scale: z.number().positive().default(16), seed: z.int().default(1), checkpoint_every: posInt.default(500),
     jitter: z.object({ shift: z.number().min(0).default(4), scale: z.number().min(0).max(0.5).default(0.12), rotate: z.number().min(0).max(45).default(10), color: z.number().min(0).max(0.9).default(0.3), blur: z.number().min(0).max(4).default(1) }).prefault({}),
     kmeans_iterations: posInt.default(8),
+    /**
+     * Cosine cycles after the warmup, each restarting at the peak LR (optim/schedule.ts). Every cycle's
+     * end but the last also writes that encoder to snapshots/K/, a member for an example memory's
+     * ensemble at no extra training (Snapshot Ensembles); the last is model/ as always.
+     */
+    cycles: posInt.default(1),
     /** The words classifier beside the labels' (models/semantic.ts semanticTrainGraph); weight 0 leaves it out. */
     words: z.object({ weight: z.number().min(0).default(0), min_labels: posInt.default(2), tags: z.boolean().default(true) }).strict().prefault({}),
     threads: posInt.optional(),
+  }).superRefine((t, ctx) => {
+    const span = t.steps - t.warmup_steps;
+    if (t.cycles > 1 && (span < t.cycles || span % t.cycles !== 0))
+      ctx.addIssue({ code: 'custom', path: ['cycles'], message: `${t.cycles} cycles must divide the ${span} steps after the warmup (steps ${t.steps} − warmup_steps ${t.warmup_steps}) evenly` });
   }).prefault({}),
 }).strict();
 export type SemanticRecipeConfig = z.infer<typeof SemanticRecipeSchema>;
@@ -103,7 +114,7 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
     const W = words?.vocab.length ?? 0;
     const trainer = await Trainer.create(
       { build: (g) => ({ loss: semanticTrainGraph(g, c, labels.length, t.scale, words ? { count: W, weight: t.words.weight } : undefined).loss }), init: semanticInit },
-      { optim: { weightDecay: t.weight_decay, clipNorm: 1 }, schedule: { lr: t.lr, warmupSteps: t.warmup_steps, totalSteps: t.steps }, seed: t.seed, session: { threads } },
+      { optim: { weightDecay: t.weight_decay, clipNorm: 1 }, schedule: { lr: t.lr, warmupSteps: t.warmup_steps, totalSteps: t.steps, cycles: t.cycles }, seed: t.seed, session: { threads } },
     );
     const fg = new Graph('features');
     const featSession = await Session.create(exportOnnx(fg, { features: semanticFeatures(c, fg.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]), paramWeights(fg)) }).bytes, { threads });
@@ -124,6 +135,66 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
         opts.onCheckpoint?.({ step: trainer.step, path });
       };
       const per = 3 * c.image_size ** 2;
+      let heldOut: Promise<LoadedImageFolder | null> | undefined; // loaded once, on the first model written
+      /** The encoder at the trainer's current weights, its codebooks and its held-out figures, written to `modelDir`. */
+      const writeModel = async (modelDir: string): Promise<Record<string, number>> => {
+        // the codebooks: residual k-means over the training images' (unjittered) features
+        const params: Record<string, Tensor> = {};
+        for (const [n, d] of trainer.params) if (n.startsWith('encoder.')) params[n] = { dtype: 'float32', shape: trainer.shapes.get(n)!, data: d };
+        const trainF = await batched(featSession, params, train.images, train.rows.length, c.image_size, 'features', c.embed_dim, (k) => new Float32Array(k));
+        opts.onProgress?.({ step: trainer.step, totalSteps: t.steps, phase: 'codebooks', loss: 0, metrics: {}, etaSeconds: null });
+        const km = residualKMeans(trainF, train.rows.length, c.embed_dim, c.depth, c.codebook_size, t.kmeans_iterations, new Rng(t.seed ^ 0xc0de));
+        const weights = new Map([...trainer.params].filter(([n]) => n.startsWith('encoder.')));
+        weights.set('semantic.codebooks', km.codebooks);
+        const shapes = new Map([...weights.keys()].map((n) => [n, n === 'semantic.codebooks' ? [c.depth, c.codebook_size, c.embed_dim] : trainer.shapes.get(n)!]));
+        await mkdir(modelDir, { recursive: true });
+        const encoder = exportSemanticEncoder(c, weights);
+        await writeFileAtomic(join(modelDir, 'config.json'), JSON.stringify(c, null, 2) + '\n');
+        await writeSafetensors(join(modelDir, 'model.safetensors'), new Map([...weights].map(([n, d]) => [n, { dtype: 'F32' as const, shape: shapes.get(n)!, data: d }])), { format: 'pt' });
+        await writeFileAtomic(join(modelDir, 'encoder.onnx'), encoder);
+
+        // held-out figures: nearest training images by feature, and by level-1 code
+        const metrics: Record<string, number> = { step: trainer.step, classes: labels.length, ...(words ? { words: W } : {}), ...Object.fromEntries(km.residual.map((r, d) => [`residual_mse_${d + 1}`, r])) };
+        const held = await (heldOut ??= loadImageFolder(cfg.data.dir, { split: cfg.data.eval_split, size: c.image_size }).catch(() => null));
+        if (held && held.rows.length > 0) {
+          const n = Math.min(cfg.data.eval_limit, held.rows.length);
+          const pick = Array.from({ length: n }, (_, i) => Math.floor((i * held.rows.length) / n));
+          const sub = new Float32Array(n * per);
+          pick.forEach((i, q) => sub.set(held.images.subarray(i * per, (i + 1) * per), q * per));
+          const truths = pick.map((i) => held.rows[i].text);
+          const heldF = await batched(featSession, params, sub, n, c.image_size, 'features', c.embed_dim, (k) => new Float32Array(k));
+          const E = c.embed_dim;
+          const byFeature = nearestLabels(truths, train, (q, j) => {
+            let s = 0;
+            for (let k = 0; k < E; k++) s += heldF[q * E + k] * trainF[j * E + k];
+            return s;
+          });
+          const enc = await Session.create(encoder, { threads });
+          const codesOf = (images: Float32Array, rows: number) => batched(enc, {}, images, rows, c.image_size, 'codes', c.depth, (k) => new BigInt64Array(k));
+          const [tc, hc] = [await codesOf(train.images, train.rows.length), await codesOf(sub, n)];
+          await enc.release();
+          // how often the level-1 code alone says the right emoji: a training image of the same label shares it
+          const codeLabels = new Map<bigint, Set<string>>();
+          train.rows.forEach((r, j) => codeLabels.set(tc[j * c.depth], (codeLabels.get(tc[j * c.depth]) ?? new Set()).add(r.text)));
+          const codeMatch = truths.filter((t, q) => codeLabels.get(hc[q * c.depth])?.has(t)).length / n;
+          Object.assign(metrics, { eval_images: n, nn_top1: byFeature.top1, nn_top5: byFeature.top5, code_match: codeMatch, codes_used: codeLabels.size });
+        }
+        await writeFileAtomic(join(modelDir, 'tessera.json'), JSON.stringify({ name: 'semantic image encoder', recipe: 'semantic', kind: 'semantic-encoder', config: cfg, metrics }, null, 2) + '\n');
+        return metrics;
+      };
+      /** With cycles, the snapshot folder of a step that ends a cycle before the last (null for other steps). */
+      const snapshotAt = (step: number): string | null => {
+        const len = (t.steps - t.warmup_steps) / t.cycles, k = (step - t.warmup_steps) / len;
+        return Number.isInteger(k) && k >= 1 && k < t.cycles ? join(opts.outDir, 'snapshots', String(k)) : null;
+      };
+      const snapshot = async () => {
+        const dir = snapshotAt(trainer.step);
+        if (!dir || existsSync(join(dir, 'tessera.json'))) return;
+        await save(); // the state it comes from is on disk first, so a resume after a crash in here writes it again
+        const m = await writeModel(dir);
+        opts.onNotice?.(`snapshot ${dir} at step ${trainer.step}: nearest-image top-1 ${m.nn_top1 ?? '–'}`);
+      };
+      await snapshot(); // a resume from a cycle's end whose snapshot a crash cut short
       const t0 = performance.now(), first = trainer.step;
       while (trainer.step < t.steps) {
         if (opts.signal?.aborted) {
@@ -146,54 +217,13 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
         const r = await trainer.trainStep([feeds]);
         const secs = (performance.now() - t0) / 1000;
         opts.onProgress?.({ step: r.step, totalSteps: t.steps, phase: 'train', loss: r.loss, metrics: { lr: r.lr, grad_norm: r.gradNorm }, etaSeconds: (secs / (r.step - first)) * (t.steps - r.step) });
+        await snapshot();
         if (r.step % t.checkpoint_every === 0 && r.step < t.steps) await save();
       }
       await save();
-
-      // the codebooks: residual k-means over the training images' (unjittered) features
-      const params: Record<string, Tensor> = {};
-      for (const [n, d] of trainer.params) if (n.startsWith('encoder.')) params[n] = { dtype: 'float32', shape: trainer.shapes.get(n)!, data: d };
-      const trainF = await batched(featSession, params, train.images, train.rows.length, c.image_size, 'features', c.embed_dim, (k) => new Float32Array(k));
-      opts.onProgress?.({ step: trainer.step, totalSteps: t.steps, phase: 'codebooks', loss: 0, metrics: {}, etaSeconds: null });
-      const km = residualKMeans(trainF, train.rows.length, c.embed_dim, c.depth, c.codebook_size, t.kmeans_iterations, new Rng(t.seed ^ 0xc0de));
-      const weights = new Map([...trainer.params].filter(([n]) => n.startsWith('encoder.')));
-      weights.set('semantic.codebooks', km.codebooks);
-      const shapes = new Map([...weights.keys()].map((n) => [n, n === 'semantic.codebooks' ? [c.depth, c.codebook_size, c.embed_dim] : trainer.shapes.get(n)!]));
       const modelDir = join(opts.outDir, 'model');
-      await mkdir(modelDir, { recursive: true });
-      const encoder = exportSemanticEncoder(c, weights);
-      await writeFileAtomic(join(modelDir, 'config.json'), JSON.stringify(c, null, 2) + '\n');
-      await writeSafetensors(join(modelDir, 'model.safetensors'), new Map([...weights].map(([n, d]) => [n, { dtype: 'F32' as const, shape: shapes.get(n)!, data: d }])), { format: 'pt' });
-      await writeFileAtomic(join(modelDir, 'encoder.onnx'), encoder);
-
-      // held-out figures: nearest training images by feature, and by level-1 code
-      const metrics: Record<string, number> = { classes: labels.length, ...(words ? { words: W } : {}), ...Object.fromEntries(km.residual.map((r, d) => [`residual_mse_${d + 1}`, r])) };
-      const held = await loadImageFolder(cfg.data.dir, { split: cfg.data.eval_split, size: c.image_size }).catch(() => null);
-      if (held && held.rows.length > 0) {
-        const n = Math.min(cfg.data.eval_limit, held.rows.length);
-        const pick = Array.from({ length: n }, (_, i) => Math.floor((i * held.rows.length) / n));
-        const sub = new Float32Array(n * per);
-        pick.forEach((i, q) => sub.set(held.images.subarray(i * per, (i + 1) * per), q * per));
-        const truths = pick.map((i) => held.rows[i].text);
-        const heldF = await batched(featSession, params, sub, n, c.image_size, 'features', c.embed_dim, (k) => new Float32Array(k));
-        const E = c.embed_dim;
-        const byFeature = nearestLabels(truths, train, (q, j) => {
-          let s = 0;
-          for (let k = 0; k < E; k++) s += heldF[q * E + k] * trainF[j * E + k];
-          return s;
-        });
-        const enc = await Session.create(encoder, { threads });
-        const codesOf = (images: Float32Array, rows: number) => batched(enc, {}, images, rows, c.image_size, 'codes', c.depth, (k) => new BigInt64Array(k));
-        const [tc, hc] = [await codesOf(train.images, train.rows.length), await codesOf(sub, n)];
-        await enc.release();
-        // how often the level-1 code alone says the right emoji: a training image of the same label shares it
-        const codeLabels = new Map<bigint, Set<string>>();
-        train.rows.forEach((r, j) => codeLabels.set(tc[j * c.depth], (codeLabels.get(tc[j * c.depth]) ?? new Set()).add(r.text)));
-        const codeMatch = truths.filter((t, q) => codeLabels.get(hc[q * c.depth])?.has(t)).length / n;
-        Object.assign(metrics, { eval_images: n, nn_top1: byFeature.top1, nn_top5: byFeature.top5, code_match: codeMatch, codes_used: codeLabels.size });
-      }
-      await writeFileAtomic(join(modelDir, 'tessera.json'), JSON.stringify({ name: 'semantic image encoder', recipe: 'semantic', kind: 'semantic-encoder', config: cfg, metrics }, null, 2) + '\n');
-      return { status: 'done', step: trainer.step, modelDir, metrics };
+      const metrics = await writeModel(modelDir);
+      return { status: 'done', step: trainer.step, modelDir, metrics: { ...metrics, ...(t.cycles > 1 ? { snapshots: t.cycles - 1 } : {}) } };
     } finally {
       await jitter.release();
       await featSession.release();
