@@ -214,4 +214,16 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   expect(card5.metrics.memory_encoder_2_nn_top1).toBeGreaterThanOrEqual(0);
   const [both, second] = [await memFeat(join(toy, 'memory')), await memFeat(join(tmp, 'work', 'memory-encoder-2', 'model'))];
   [...a, ...second].forEach((x, i) => expect(both[i]).toBeCloseTo(x / Math.SQRT2, 5));
+
+  // a third recipe trained in two cycles: its snapshot (step 2) and its model (step 3) both join the memory
+  pipe.memory.encoder = [...pipe.memory.encoder, { ...semantic, train: { ...semantic.train, steps: 3, cycles: 2, seed: 5 } }];
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  remembered.clear();
+  expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => remembered.add(s) })).toBe('done');
+  expect([...remembered]).toEqual(['memory-encoder-3']);
+  expect(JSON.parse(await readFile(join(toy, 'memory', 'memory.json'), 'utf8')).encoder).toMatchObject({ model_type: 'tessera-semantic-ensemble', embed_dim: 4 * mem.encoder.embed_dim });
+  const cycled = join(tmp, 'work', 'memory-encoder-3');
+  const [four, snap, last] = [await memFeat(join(toy, 'memory')), await memFeat(join(cycled, 'snapshots', '1')), await memFeat(join(cycled, 'model'))];
+  expect(snap).not.toEqual(last);
+  [...a, ...second, ...snap, ...last].forEach((x, i) => expect(four[i]).toBeCloseTo(x / 2, 5));
 }, 300_000);

@@ -14,7 +14,8 @@
 //   tokenizer-decoder  (optional) the final tokenizer's decoder fine-tuned alone with an SSIM term:
 //                   encoder and codebook fixed, so the codes the LM was trained on do not change
 //   memory-encoder  (optional) the example memory's own semantic encoder (recipe 'semantic'); with
-//                   several recipes, an ensemble: memory-encoder-2, -3, ... after it
+//                   several recipes, an ensemble: memory-encoder-2, -3, ... after it; a recipe
+//                   with train.cycles adds its cycles' snapshots to the ensemble too
 //   assemble        the final model folder with its card (metrics measured on the held-out style),
 //                   and its example memory (infer/memory.ts) when the pipeline asks for one
 // Every stage runs with resume = true and is marked done in WORK/pipeline-state.json when it
@@ -32,7 +33,7 @@ import { writeTokenizerFiles } from '../text/files.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } from '../data/tasks.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeProgress, type RecipeSample } from './recipe.ts';
 import { AugmentSchema, lmRecipe, TASKS, type LmRecipeConfig } from './recipes/lm.ts';
-import { alignSemanticEncoder, semanticRecipe, type SemanticRecipeConfig } from './recipes/semantic.ts';
+import { alignSemanticEncoder, semanticRecipe, semanticRunModels, type SemanticRecipeConfig } from './recipes/semantic.ts';
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
 import { loadImageTokenizer, readImageTokenizerConfig } from '../models/image-tokenizer.ts';
 import { loadImageFolder } from '../data/imagefolder.ts';
@@ -103,8 +104,9 @@ export const PipelineSchema = z.object({
   /** The model folder's example memory (infer/memory.ts), built from a split of the data at assembly
    *  (or several joined by commas: train,validation);
    *  null: none. `encoder`: its semantic encoder's recipe, trained as stage 'memory-encoder', or a
-   *  list of recipes, an ensemble (stages 'memory-encoder', 'memory-encoder-2', ...); null: the
-   *  encoder of the model's own semantic position. */
+   *  list of recipes, an ensemble (stages 'memory-encoder', 'memory-encoder-2', ...), each with
+   *  train.cycles > 1 also giving its snapshots as members; null: the encoder of the model's own
+   *  semantic position. */
   memory: z.object({
     encoder: z.union([z.array(RecipeRef).min(1), RecipeRef]).nullable().default(null),
     split: MemorySplit.default('train'),
@@ -410,7 +412,8 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       card.metrics = { ...card.metrics, ...(await tokenizerMetrics(join(tmp, 'image-tokenizer'), data, opts.threads)) };
       if (p.memory) {
         const { encoder: _, split, variant_alpha: variantAlpha, drawing, ...mix } = p.memory;
-        const encoderDir = memCfgs.length ? memCfgs.map((_, i) => join(work, memId(i), 'model')) : join(tmp, 'image-tokenizer', 'semantic');
+        // each memory encoder stage gives its model and, with cycles, its snapshots (recipes/semantic.ts)
+        const encoderDir = memCfgs.length ? memCfgs.flatMap((c, i) => semanticRunModels(join(work, memId(i)), c)) : join(tmp, 'image-tokenizer', 'semantic');
         const f = await buildMemory({ encoderDir, dataDir: data, split, out: join(tmp, MEMORY_DIR), mix, variantAlpha, threads: opts.threads, ...(drawing ? { model: tmp } : {}) });
         card.recipe.memory = { ...p.memory, ...(memCfgs.length ? { encoder: memListed ? memCfgs : memCfgs[0] } : {}) };
         // memory_encoder_* for the first encoder, memory_encoder_2_* for the second, ...

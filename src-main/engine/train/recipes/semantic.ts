@@ -59,6 +59,12 @@ export const SemanticRecipeSchema = z.object({
 }).strict();
 export type SemanticRecipeConfig = z.infer<typeof SemanticRecipeSchema>;
 
+/** The encoder folders a run of `cfg` in `outDir` ends with: each earlier cycle's snapshot, then model/. */
+export const semanticRunModels = (outDir: string, cfg: SemanticRecipeConfig): string[] => [
+  ...Array.from({ length: cfg.train.cycles - 1 }, (_, k) => join(outDir, 'snapshots', String(k + 1))),
+  join(outDir, 'model'),
+];
+
 /** Export the codes-and-features encoder with baked weights (encoder.* and semantic.codebooks). */
 export function exportSemanticEncoder(c: SemanticConfig, weights: Map<string, Float32Array>): Uint8Array {
   const g = new Graph('semantic_encoder');
@@ -185,7 +191,7 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
       /** With cycles, the snapshot folder of a step that ends a cycle before the last (null for other steps). */
       const snapshotAt = (step: number): string | null => {
         const len = (t.steps - t.warmup_steps) / t.cycles, k = (step - t.warmup_steps) / len;
-        return Number.isInteger(k) && k >= 1 && k < t.cycles ? join(opts.outDir, 'snapshots', String(k)) : null;
+        return Number.isInteger(k) && k >= 1 && k < t.cycles ? semanticRunModels(opts.outDir, cfg)[k - 1] : null;
       };
       const snapshot = async () => {
         const dir = snapshotAt(trainer.step);
@@ -221,7 +227,7 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
         if (r.step % t.checkpoint_every === 0 && r.step < t.steps) await save();
       }
       await save();
-      const modelDir = join(opts.outDir, 'model');
+      const modelDir = semanticRunModels(opts.outDir, cfg).at(-1)!;
       const metrics = await writeModel(modelDir);
       return { status: 'done', step: trainer.step, modelDir, metrics: { ...metrics, ...(t.cycles > 1 ? { snapshots: t.cycles - 1 } : {}) } };
     } finally {
