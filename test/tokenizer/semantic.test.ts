@@ -12,12 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImageFolder } from '../../src-main/engine/data/imagefolder.ts';
 import { readSafetensors } from '../../src-main/engine/io/safetensors.ts';
 import { loadImageTokenizer } from '../../src-main/engine/models/image-tokenizer.ts';
-import { alignCodes, permuteCodebooks, residualKMeans, semanticInit, semanticTrainGraph, wordTargets, type SemanticConfig } from '../../src-main/engine/models/semantic.ts';
+import { alignCodes, nearestRowsJs, permuteCodebooks, residualKMeans, semanticInit, semanticTrainGraph, wordTargets, type SemanticConfig } from '../../src-main/engine/models/semantic.ts';
 import { Graph, type Tensor } from '../../src-main/engine/graph/graph.ts';
 import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
 import { Session } from '../../src-main/engine/runtime/session.ts';
 import { tinySemanticWeights } from '../unified/helpers.ts';
-import { exportSemanticEncoder, semanticRecipe } from '../../src-main/engine/train/recipes/semantic.ts';
+import { exportSemanticEncoder, nearestRowsSession, semanticRecipe } from '../../src-main/engine/train/recipes/semantic.ts';
 import { parseTokenizerConfig, runTokenizerRecipe } from '../../src-main/engine/train/tokenizer.ts';
 import { Rng } from '../../src-main/engine/util/rng.ts';
 import { tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
@@ -57,19 +57,39 @@ const tinySemantic = (over: Record<string, unknown> = {}) => ({
 });
 
 describe('semantic codes', () => {
-  it('residual k-means recovers planted clusters and each level leaves less behind', () => {
+  it('residual k-means recovers planted clusters and each level leaves less behind', async () => {
     const rng = new Rng(5);
     const [k, e, per] = [6, 8, 20];
     const centres = rng.fillNormal(new Float32Array(k * e), 3);
     const x = new Float32Array(k * per * e);
     for (let i = 0; i < k * per; i++) for (let t = 0; t < e; t++) x[i * e + t] = centres[(i % k) * e + t] + 0.05 * rng.normal();
-    const { codebooks, residual } = residualKMeans(x, k * per, e, 2, k, 10, new Rng(1));
+    const { codebooks, residual } = await residualKMeans(x, k * per, e, 2, k, 10, new Rng(1));
     // every point's level-1 code is shared exactly by the points of its planted cluster
     const code = Array.from({ length: k * per }, (_, i) => residualNearest(x.subarray(i * e, (i + 1) * e), codebooks, 1, k, e)[0]);
     for (let i = 0; i < k * per; i++) expect(code[i]).toBe(code[i % k]);
     expect(new Set(code).size).toBe(k);
     expect(residual[0]).toBeLessThan(0.05 * 0.05 * e * 1.5);
     expect(residual[1]).toBeLessThan(residual[0]);
+  });
+
+  it('finds the nearest rows through onnxruntime as the plain loops do, first on ties, and so the same codebooks', async () => {
+    const rng = new Rng(11);
+    const [n, k, e] = [5000, 300, 16];
+    const x = rng.fillNormal(new Float32Array(n * e), 1);
+    const C = rng.fillNormal(new Float32Array(k * e), 1);
+    C.copyWithin(7 * e, 3 * e, 4 * e); // row 7 = row 3: a tie, won by 3
+    x.set(C.subarray(3 * e, 4 * e), 0);
+    const near = await nearestRowsSession(e, 1);
+    try {
+      const [js, ort] = [await nearestRowsJs(x, n, C, k, e), await near.nearest(x, n, C, k, e)];
+      expect(ort[0]).toBe(3);
+      expect(Array.from(ort)).toEqual(Array.from(js));
+      const [a, b] = [await residualKMeans(x, n, e, 2, 64, 4, new Rng(2)), await residualKMeans(x, n, e, 2, 64, 4, new Rng(2), near.nearest)];
+      expect(Array.from(b.codebooks)).toEqual(Array.from(a.codebooks));
+      expect(b.residual).toEqual(a.residual);
+    } finally {
+      await near.release();
+    }
   });
 
   it('the exported encoder picks, level by level, the nearest row to what is left of its features', async () => {

@@ -20,7 +20,7 @@ import { Graph, type Tensor } from '../../graph/graph.ts';
 import { exportOnnx } from '../../graph/onnx.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
-import { alignCodes, permuteCodebooks, residualKMeans, semanticCodes, semanticFeatures, semanticInit, semanticTrainGraph, validateSemanticConfig, wordTargets, type SemanticConfig } from '../../models/semantic.ts';
+import { alignCodes, nearestRowsGraph, permuteCodebooks, residualKMeans, semanticCodes, semanticFeatures, semanticInit, semanticTrainGraph, validateSemanticConfig, wordTargets, type NearestRows, type SemanticConfig } from '../../models/semantic.ts';
 import { readSemanticEncoderConfig } from '../../models/image-tokenizer.ts';
 import { bakedWeights, paramWeights } from '../../models/vqtok.ts';
 import { Session } from '../../runtime/session.ts';
@@ -83,6 +83,22 @@ async function batched<T extends Float32Array | BigInt64Array>(s: Session, extra
     out.set(r[output].data as never, i * width);
   }
   return out;
+}
+
+/** NearestRows (models/semantic.ts) through an onnxruntime session of nearestRowsGraph, 4096 rows a run. */
+export async function nearestRowsSession(e: number, threads: number): Promise<{ nearest: NearestRows; release(): Promise<void> }> {
+  const g = new Graph('nearest_rows');
+  const s = await Session.create(exportOnnx(g, { at: nearestRowsGraph(g, e) }).bytes, { threads });
+  const nearest: NearestRows = async (x, n, C, k) => {
+    const at = new Int32Array(n), books: Tensor = { dtype: 'float32', shape: [k, e], data: C };
+    for (let i = 0; i < n; i += 4096) {
+      const m = Math.min(4096, n - i);
+      const r = await s.run({ x: { dtype: 'float32', shape: [m, e], data: x.subarray(i * e, (i + m) * e) }, books });
+      at.set(Int32Array.from(r.at.data as BigInt64Array, Number), i);
+    }
+    return at;
+  };
+  return { nearest, release: () => s.release() };
 }
 
 /** Label accuracy of each query's nearest training images under `score(q, j)`: top-1 and top-5 distinct labels. */
@@ -149,7 +165,8 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
         for (const [n, d] of trainer.params) if (n.startsWith('encoder.')) params[n] = { dtype: 'float32', shape: trainer.shapes.get(n)!, data: d };
         const trainF = await batched(featSession, params, train.images, train.rows.length, c.image_size, 'features', c.embed_dim, (k) => new Float32Array(k));
         opts.onProgress?.({ step: trainer.step, totalSteps: t.steps, phase: 'codebooks', loss: 0, metrics: {}, etaSeconds: null });
-        const km = residualKMeans(trainF, train.rows.length, c.embed_dim, c.depth, c.codebook_size, t.kmeans_iterations, new Rng(t.seed ^ 0xc0de));
+        const near = await nearestRowsSession(c.embed_dim, threads);
+        const km = await residualKMeans(trainF, train.rows.length, c.embed_dim, c.depth, c.codebook_size, t.kmeans_iterations, new Rng(t.seed ^ 0xc0de), near.nearest).finally(() => near.release());
         const weights = new Map([...trainer.params].filter(([n]) => n.startsWith('encoder.')));
         weights.set('semantic.codebooks', km.codebooks);
         const shapes = new Map([...weights.keys()].map((n) => [n, n === 'semantic.codebooks' ? [c.depth, c.codebook_size, c.embed_dim] : trainer.shapes.get(n)!]));
