@@ -16,7 +16,7 @@ function fmtEta(s: number | null): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(sec).padStart(2, '0')}s`;
 }
 
-const SHOWN = ['lr', 'text_loss', 'image_loss', 'eval_loss', 'psnr', 'usage', 'perplexity', 'accuracy', 'eval_psnr', 'eval_ssim', 'eval_usage'];
+const SHOWN = ['lr', 'text_loss', 'image_loss', 'eval_loss', 'psnr', 'usage', 'perplexity', 'accuracy', 'eval_psnr', 'eval_ssim', 'eval_usage', 'nn_top1'];
 
 export function progressLine(p: RecipeProgress): string {
   const parts = [`step ${String(p.step).padStart(6)}/${p.totalSteps}`, p.phase.padEnd(11), `loss ${p.loss.toFixed(4)}`];

@@ -260,9 +260,10 @@ describe('semantic recipe and the dual tokenizer', () => {
     const cycled = (steps: number, cycles: number) => tinySemantic({ train: { ...tinySemantic().train, steps, warmup_steps: 2, cycles, checkpoint_every: 100 } });
     expect(() => semanticRecipe.parseConfig(cycled(9, 3), 'cycles.json')).toThrow(/cycles\.json.*train\.cycles.*3 cycles must divide the 7 steps after the warmup/);
     const cfg = semanticRecipe.parseConfig(cycled(8, 3), 'cycles.json'); // cycles end at steps 4, 6 and 8
-    const lr = new Map<number, number>();
-    const straight = await semanticRecipe.run(cfg, { outDir: join(tmp, 'cyc-a'), resume: false, onProgress: (p) => p.phase === 'train' && lr.set(p.step, p.metrics.lr) });
+    const lr = new Map<number, number>(), evals: number[] = [];
+    const straight = await semanticRecipe.run(cfg, { outDir: join(tmp, 'cyc-a'), resume: false, onProgress: (p) => (p.phase === 'train' ? lr.set(p.step, p.metrics.lr) : p.phase === 'eval' && evals.push(p.step)) });
     expect(straight).toMatchObject({ status: 'done', metrics: { snapshots: 2, step: 8 } });
+    expect(evals).toEqual([4, 6]); // each snapshot's held-out figures, reported as an evaluation at its step
     expect([lr.get(3), lr.get(5), lr.get(7)]).toEqual([cfg.train.lr, cfg.train.lr, cfg.train.lr]); // steps 2, 4 and 6 (0-based) restart at the peak
     const weights = async (dir: string) => new Map([...(await readSafetensors(join(dir, 'model.safetensors'))).tensors].map(([n, t]) => [n, Array.from(t.data as Float32Array)]));
     const ck = async (dir: string, step: number) => weights(join(dir, 'checkpoints', `step-${String(step).padStart(8, '0')}`));

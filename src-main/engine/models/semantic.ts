@@ -167,8 +167,8 @@ export const nearestRowsJs: NearestRows = async (x, n, C, k, e) => {
  */
 export function nearestRowsGraph(g: Graph, e: number): Value {
   const x = g.input('x', 'float32', ['N', e]), C = g.input('books', 'float32', ['K', e]);
-  const s = op.sub(op.gemm(x, C, null, { transB: true }), op.mul(op.reduceSum(op.mul(C, C), [1], false), 0.5)); // (N, K)
-  return op.argMax(s, 1);
+  const negHalf = op.mul(op.reduceSum(op.mul(C, C), [1], false), -0.5); // (K): −|c|²/2, Gemm's bias
+  return op.argMax(op.gemm(x, C, negHalf, { transB: true }), 1);
 }
 
 /**

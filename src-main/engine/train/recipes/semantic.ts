@@ -214,8 +214,9 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
         const dir = snapshotAt(trainer.step);
         if (!dir || existsSync(join(dir, 'tessera.json'))) return;
         await save(); // the state it comes from is on disk first, so a resume after a crash in here writes it again
-        const m = await writeModel(dir);
-        opts.onNotice?.(`snapshot ${dir} at step ${trainer.step}: nearest-image top-1 ${m.nn_top1 ?? '–'}`);
+        const m = await writeModel(dir); // its held-out figures, as an evaluation at this step
+        const figures = Object.fromEntries(['nn_top1', 'nn_top5'].filter((k) => m[k] !== undefined).map((k) => [k, m[k]]));
+        opts.onProgress?.({ step: trainer.step, totalSteps: t.steps, phase: 'eval', loss: 0, metrics: figures, etaSeconds: null });
       };
       await snapshot(); // a resume from a cycle's end whose snapshot a crash cut short
       const t0 = performance.now(), first = trainer.step;
