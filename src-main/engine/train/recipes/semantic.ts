@@ -210,13 +210,15 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
         const len = (t.steps - t.warmup_steps) / t.cycles, k = (step - t.warmup_steps) / len;
         return Number.isInteger(k) && k >= 1 && k < t.cycles ? semanticRunModels(opts.outDir, cfg)[k - 1] : null;
       };
-      const snapshot = async () => {
+      /** Writes the snapshot of a cycle's end if it is missing; true when it did (and so saved a checkpoint at this step). */
+      const snapshot = async (): Promise<boolean> => {
         const dir = snapshotAt(trainer.step);
-        if (!dir || existsSync(join(dir, 'tessera.json'))) return;
+        if (!dir || existsSync(join(dir, 'tessera.json'))) return false;
         await save(); // the state it comes from is on disk first, so a resume after a crash in here writes it again
         const m = await writeModel(dir); // its held-out figures, as an evaluation at this step
         const figures = Object.fromEntries(['nn_top1', 'nn_top5'].filter((k) => m[k] !== undefined).map((k) => [k, m[k]]));
         opts.onProgress?.({ step: trainer.step, totalSteps: t.steps, phase: 'eval', loss: 0, metrics: figures, etaSeconds: null });
+        return true;
       };
       await snapshot(); // a resume from a cycle's end whose snapshot a crash cut short
       const t0 = performance.now(), first = trainer.step;
@@ -241,8 +243,8 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
         const r = await trainer.trainStep([feeds]);
         const secs = (performance.now() - t0) / 1000;
         opts.onProgress?.({ step: r.step, totalSteps: t.steps, phase: 'train', loss: r.loss, metrics: { lr: r.lr, grad_norm: r.gradNorm }, etaSeconds: (secs / (r.step - first)) * (t.steps - r.step) });
-        await snapshot();
-        if (r.step % t.checkpoint_every === 0 && r.step < t.steps) await save();
+        const saved = await snapshot();
+        if (!saved && r.step % t.checkpoint_every === 0 && r.step < t.steps) await save();
       }
       await save();
       const modelDir = semanticRunModels(opts.outDir, cfg).at(-1)!;
