@@ -98,6 +98,9 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
     train: { steps: 2, batch: 4, warmup_steps: 1, checkpoint_every: 2, kmeans_iterations: 1, threads: 1 },
   };
   await writeFile(join(tmp, 'semantic.json'), JSON.stringify(semantic));
+  // the model's own semantic encoder as a memory member needs a round that reads it: refused before any stage runs
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify({ ...pipe, memory: { encoder: 'semantic.json', with_semantic: true } }));
+  await expect(runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {} })).rejects.toThrow(/memory\.with_semantic: needs a Stage II round that reads the semantic position/);
   pipe.semantic = 'semantic.json';
   pipe.stage2.more.push({ steps: 2, lr: 5e-4, warmup_steps: 1, seed: 6, mix: { caption: 0.5, t2i: 0.5 }, semantic_read: true, grow: { num_hidden_layers: 2 } });
   await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
@@ -226,4 +229,15 @@ it('trains every stage, assembles a model folder with a card, and resumes as a n
   const [four, snap, last] = [await memFeat(join(toy, 'memory')), await memFeat(join(cycled, 'snapshots', '1')), await memFeat(join(cycled, 'model'))];
   expect(snap).not.toEqual(last);
   [...a, ...second, ...snap, ...last].forEach((x, i) => expect(four[i]).toBeCloseTo(x / 2, 5));
+
+  // with_semantic: the encoder of the model's own semantic position joins as the first member; nothing trains again
+  pipe.memory.with_semantic = true;
+  await writeFile(join(tmp, 'pipeline.json'), JSON.stringify(pipe));
+  remembered.clear();
+  expect(await runPipeline(join(tmp, 'pipeline.json'), { threads: 1, log: () => {}, onProgress: (s) => remembered.add(s) })).toBe('done');
+  expect([...remembered]).toEqual([]);
+  expect(JSON.parse(await readFile(join(toy, 'memory', 'memory.json'), 'utf8')).encoder).toMatchObject({ model_type: 'tessera-semantic-ensemble', embed_dim: 5 * mem.encoder.embed_dim });
+  const [five, own] = [await memFeat(join(toy, 'memory')), await memFeat(join(toy, 'image-tokenizer', 'semantic'))];
+  [...own, ...a, ...second, ...snap, ...last].forEach((x, i) => expect(five[i]).toBeCloseTo(x / Math.sqrt(5), 5));
+  expect(JSON.parse(await readFile(join(toy, 'tessera.json'), 'utf8')).recipe.memory.with_semantic).toBe(true);
 }, 300_000);

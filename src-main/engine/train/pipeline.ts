@@ -106,9 +106,11 @@ export const PipelineSchema = z.object({
    *  null: none. `encoder`: its semantic encoder's recipe, trained as stage 'memory-encoder', or a
    *  list of recipes, an ensemble (stages 'memory-encoder', 'memory-encoder-2', ...), each with
    *  train.cycles > 1 also giving its snapshots as members; null: the encoder of the model's own
-   *  semantic position. */
+   *  semantic position. `with_semantic`: that encoder also joins the listed ones, as the first
+   *  member (one encoder trained for both roles). */
   memory: z.object({
     encoder: z.union([z.array(RecipeRef).min(1), RecipeRef]).nullable().default(null),
+    with_semantic: z.boolean().default(false),
     split: MemorySplit.default('train'),
     k: z.int().min(1).default(MEMORY_DEFAULTS.k),
     tau: z.number().positive().default(MEMORY_DEFAULTS.tau),
@@ -229,6 +231,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   for (const [i, ref] of memRefs.entries()) memCfgs.push(await semanticConfig(ref, memListed ? `memory.encoder[${i}]` : 'memory.encoder'));
   const memId = (i: number) => (i === 0 ? 'memory-encoder' : `memory-encoder-${i + 1}`);
   if (p.memory && !memCfgs.length && firstSemantic < 0) throw new RecipeConfigError('pipeline', 'memory.encoder', 'is needed: the model reads no semantic position whose encoder the memory could use');
+  if (p.memory?.with_semantic && firstSemantic < 0) throw new RecipeConfigError('pipeline', 'memory.with_semantic', 'needs a Stage II round that reads the semantic position (`semantic: true`): its encoder is the member it adds');
   if (backToPixels >= 0) throw new RecipeConfigError('pipeline', `stage2.more[${backToPixels}].semantic`, 'must be true: an earlier round already reads images with the semantic position');
   if (tokCfg.model.first_token_id + tokCfg.model.codebook_size > p.text_tokenizer.vocab_size)
     throw new RecipeConfigError(tokRef.source, 'text_tokenizer.vocab_size', `${p.text_tokenizer.vocab_size} is too small: the image codes use token ids [${tokCfg.model.first_token_id}, ${tokCfg.model.first_token_id + tokCfg.model.codebook_size}) of the shared vocabulary`);
@@ -253,6 +256,10 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     onCheckpoint: (c: { step: number; path: string }) => opts.onCheckpoint?.(id, c),
     onNotice: (m: string) => opts.log?.(`${id}: warning: ${m}`),
   });
+
+  // the memory is built at assembly: a change to its section alone (an ensemble member more, k, λ) assembles again
+  const memoryKey = JSON.stringify(p.memory);
+  if (state.assemble?.done && JSON.stringify(state.assemble.result?.memory ?? null) !== memoryKey) state.assemble.done = false;
 
   const ok = await (async () => {
     if (!(await stage('data', async () => {
@@ -411,9 +418,12 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       };
       card.metrics = { ...card.metrics, ...(await tokenizerMetrics(join(tmp, 'image-tokenizer'), data, opts.threads)) };
       if (p.memory) {
-        const { encoder: _, split, variant_alpha: variantAlpha, drawing, ...mix } = p.memory;
-        // each memory encoder stage gives its model and, with cycles, its snapshots (recipes/semantic.ts)
-        const encoderDir = memCfgs.length ? memCfgs.flatMap((c, i) => semanticRunModels(join(work, memId(i)), c)) : join(tmp, 'image-tokenizer', 'semantic');
+        const { encoder: _, with_semantic: withSemantic, split, variant_alpha: variantAlpha, drawing, ...mix } = p.memory;
+        // each memory encoder stage gives its model and, with cycles, its snapshots (recipes/semantic.ts);
+        // the model's own semantic encoder first when it joins them, or alone when none is listed
+        const own = join(tmp, 'image-tokenizer', 'semantic');
+        const listed = memCfgs.flatMap((c, i) => semanticRunModels(join(work, memId(i)), c));
+        const encoderDir = listed.length ? [...(withSemantic ? [own] : []), ...listed] : own;
         const f = await buildMemory({ encoderDir, dataDir: data, split, out: join(tmp, MEMORY_DIR), mix, variantAlpha, threads: opts.threads, ...(drawing ? { model: tmp } : {}) });
         card.recipe.memory = { ...p.memory, ...(memCfgs.length ? { encoder: memListed ? memCfgs : memCfgs[0] } : {}) };
         // memory_encoder_* for the first encoder, memory_encoder_2_* for the second, ...
@@ -427,7 +437,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       await rm(modelDir, { recursive: true, force: true });
       await rename(tmp, modelDir);
       log(`model folder: ${modelDir}`);
-      return { paused: false };
+      return { paused: false, result: { memory: p.memory } };
     });
   })();
   return ok ? 'done' : 'paused';
