@@ -64,6 +64,31 @@ describe('learning-rate schedule', () => {
   });
 });
 
+describe('random draws', () => {
+  it('Gamma and Beta draws have their distributions\' means and variances', () => {
+    const rng = new Rng(11), n = 40_000;
+    const moments = (draw: () => number) => {
+      const xs = Array.from({ length: n }, draw);
+      const mean = xs.reduce((a, b) => a + b, 0) / n;
+      return { mean, variance: xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n, min: Math.min(...xs), max: Math.max(...xs) };
+    };
+    for (const k of [0.1, 0.5, 1, 3.5]) {
+      const m = moments(() => rng.gamma(k)); // mean k, variance k
+      expect(Math.abs(m.mean - k)).toBeLessThan(4 * Math.sqrt(k / n));
+      expect(Math.abs(m.variance / k - 1)).toBeLessThan(0.1);
+    }
+    for (const [a, b] of [[0.1, 0.1], [2, 5]]) {
+      const m = moments(() => rng.beta(a, b));
+      const mean = a / (a + b), variance = (a * b) / ((a + b) ** 2 * (a + b + 1));
+      expect(Math.abs(m.mean - mean)).toBeLessThan(4 * Math.sqrt(variance / n));
+      expect(Math.abs(m.variance / variance - 1)).toBeLessThan(0.05);
+      expect(m.min).toBeGreaterThanOrEqual(0);
+      expect(m.max).toBeLessThanOrEqual(1);
+    }
+    expect(() => rng.gamma(0)).toThrow(/gamma: shape must be > 0, got 0/);
+  });
+});
+
 describe('AdamW step', () => {
   it('matches an independent implementation on a quadratic', async () => {
     // loss = Σ (w − t)² / 2 → grad = w − t; reference AdamW written out longhand below.

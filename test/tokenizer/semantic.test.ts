@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImageFolder } from '../../src-main/engine/data/imagefolder.ts';
 import { readSafetensors } from '../../src-main/engine/io/safetensors.ts';
 import { loadImageTokenizer } from '../../src-main/engine/models/image-tokenizer.ts';
-import { alignCodes, nearestRowsJs, permuteCodebooks, residualKMeans, semanticInit, semanticTrainGraph, wordTargets, type SemanticConfig } from '../../src-main/engine/models/semantic.ts';
+import { alignCodes, mixStyle, nearestRowsJs, permuteCodebooks, residualKMeans, semanticInit, semanticTrainGraph, wordTargets, type SemanticConfig } from '../../src-main/engine/models/semantic.ts';
 import { Graph, type Tensor } from '../../src-main/engine/graph/graph.ts';
 import { exportOnnx } from '../../src-main/engine/graph/onnx.ts';
 import { Session } from '../../src-main/engine/runtime/session.ts';
@@ -204,6 +204,45 @@ describe('the words classifier', () => {
   });
 });
 
+describe('MixStyle', () => {
+  it('gives each image another\'s per-channel mean and deviation by λ, as computed on the host, and leaves it alone at λ = 1', async () => {
+    const [B, C, H] = [3, 2, 4], P = H * H;
+    const g = new Graph('mixstyle');
+    const h = g.input('h', 'float32', ['B', C, H, H]);
+    const out = mixStyle(h, g.input('perm', 'int64', ['B']), g.input('lambda', 'float32', ['B', 1, 1, 1]));
+    const s = await Session.create(exportOnnx(g, { out }).bytes, { threads: 1 });
+    const rng = new Rng(4);
+    const x = Float32Array.from({ length: B * C * P }, (_, i) => rng.normal() * (1 + (i % 3)) + (i % 5));
+    const run = async (perm: number[], lambda: number[]) => (await s.run({
+      h: { dtype: 'float32', shape: [B, C, H, H], data: x },
+      perm: { dtype: 'int64', shape: [B], data: BigInt64Array.from(perm, BigInt) },
+      lambda: { dtype: 'float32', shape: [B, 1, 1, 1], data: Float32Array.from(lambda) },
+    })).out.data as Float32Array;
+    // host statistics in float64: the mean and the (biased) standard deviation over the H×W plane
+    const stats = (n: number, c: number) => {
+      const v = Array.from(x.subarray((n * C + c) * P, (n * C + c + 1) * P));
+      const mu = v.reduce((a, b) => a + b, 0) / P;
+      return { v, mu, sigma: Math.sqrt(v.reduce((a, b) => a + (b - mu) ** 2, 0) / P + 1e-6) };
+    };
+    try {
+      const same = await run([1, 2, 0], [1, 1, 1]);
+      same.forEach((y, i) => expect(y).toBeCloseTo(x[i], 4));
+      const lambda = [0.3, 0, 0.9], perm = [1, 2, 0];
+      const got = await run(perm, lambda);
+      let worst = 0;
+      for (let n = 0; n < B; n++)
+        for (let c = 0; c < C; c++) {
+          const [a, b] = [stats(n, c), stats(perm[n], c)];
+          const [mu, sigma] = [lambda[n] * a.mu + (1 - lambda[n]) * b.mu, lambda[n] * a.sigma + (1 - lambda[n]) * b.sigma];
+          a.v.forEach((v, k) => (worst = Math.max(worst, Math.abs(got[(n * C + c) * P + k] - ((v - a.mu) / a.sigma * sigma + mu)))));
+        }
+      expect(worst).toBeLessThan(1e-4);
+    } finally {
+      await s.release();
+    }
+  });
+});
+
 describe('semantic recipe and the dual tokenizer', () => {
   it('trains, resumes exactly after a pause, and joins a pixel tokenizer as one leading position', async () => {
     const cfg = semanticRecipe.parseConfig(tinySemantic(), 'tiny-semantic.json');
@@ -226,6 +265,16 @@ describe('semantic recipe and the dual tokenizer', () => {
     const [a, b] = [await readSafetensors(join(straight.modelDir!, 'model.safetensors')), await readSafetensors(join(resumed.modelDir!, 'model.safetensors'))];
     expect([...b.tensors.keys()].sort()).toEqual([...a.tensors.keys()].sort());
     for (const [n, t] of a.tensors) expect(Array.from(b.tensors.get(n)!.data as Float32Array)).toEqual(Array.from(t.data as Float32Array));
+
+    // MixStyle: its draws come from the data stream, so a paused run resumes to the same weights; they change what it learns
+    const mixed = semanticRecipe.parseConfig(tinySemantic({ train: { ...tinySemantic().train, mix_style: { p: 1, alpha: 0.1 } } }), 'mixstyle.json');
+    const mixedStraight = await semanticRecipe.run(mixed, { outDir: join(tmp, 'mix-a'), resume: false });
+    const ctl2 = new AbortController();
+    expect(await semanticRecipe.run(mixed, { outDir: join(tmp, 'mix-b'), resume: false, signal: ctl2.signal, onProgress: (p) => p.step === 3 && ctl2.abort() })).toMatchObject({ status: 'paused', step: 3 });
+    const mixedResumed = await semanticRecipe.run(mixed, { outDir: join(tmp, 'mix-b'), resume: true });
+    const [m1, m2] = [await readSafetensors(join(mixedStraight.modelDir!, 'model.safetensors')), await readSafetensors(join(mixedResumed.modelDir!, 'model.safetensors'))];
+    for (const [n, t] of m1.tensors) expect(Array.from(m2.tensors.get(n)!.data as Float32Array)).toEqual(Array.from(t.data as Float32Array));
+    expect(Array.from(m1.tensors.get('encoder.conv_in.weight')!.data as Float32Array)).not.toEqual(Array.from(a.tensors.get('encoder.conv_in.weight')!.data as Float32Array));
 
     // a pixel tokenizer of the same geometry (32×32, 4×4 positions × 4 codes of 48), then the pair
     const pix = await runTokenizerRecipe(parseTokenizerConfig(tinyTokenizerConfig(data, 4), 'tiny.json'), { outDir: join(tmp, 'pix'), resume: false });

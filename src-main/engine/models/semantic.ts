@@ -53,8 +53,22 @@ export function validateSemanticConfig(c: SemanticConfig, source = 'config.json'
   if (c.width % 8 !== 0) throw bad('width', `${c.width} must be a multiple of 8 (the group norm's groups)`);
 }
 
-/** Unit-length features.   pixels (B, 3, image_size, image_size) in [0, 1] → (B, embed_dim) */
-export function semanticFeatures(c: SemanticConfig, x: Value, w: Weights): Value {
+/**
+ * MixStyle (Zhou et al., ICLR 2021), for training only: each image's per-channel feature statistics
+ * (mean and standard deviation over H×W, no gradient through them) replaced by a mix with another
+ * image's of the batch: (h − μ)/σ · (λσ + (1 − λ)σ[perm]) + λμ + (1 − λ)μ[perm]. Styles are carried by
+ * those statistics, so the encoder sees each emoji drawn with the colours and strokes of another
+ * style. inputs perm (B) int64, lambda (B, 1, 1, 1); perm = identity or λ = 1 leaves h as it is.
+ */
+export function mixStyle(h: Value, perm: Value, lambda: Value, eps = 1e-6): Value {
+  const mu = op.stopGradient(op.reduceMean(h, [2, 3], true));
+  const sigma = op.stopGradient(op.sqrt(op.add(op.reduceMean(op.mul(op.sub(h, mu), op.sub(h, mu)), [2, 3], true), eps)));
+  const mix = (a: Value) => op.add(op.mul(lambda, a), op.mul(op.sub(1, lambda), op.gather(a, perm, 0)));
+  return op.add(op.mul(op.div(op.sub(h, mu), sigma), mix(sigma)), mix(mu));
+}
+
+/** Unit-length features.   pixels (B, 3, image_size, image_size) in [0, 1] → (B, embed_dim); `style`, in training, mixes the statistics of the early levels (mixStyle). */
+export function semanticFeatures(c: SemanticConfig, x: Value, w: Weights, style?: (h: Value) => Value): Value {
   const f = c.image_size / c.input_size, n = c.input_size;
   let h = f === 1 ? x : op.reduceMean(op.reshape(x, [-1, 3, n, f, n, f]), [3, 5]); // area average
   const conv = (name: string, h: Value, inC: number, outC: number, stride: number) =>
@@ -62,9 +76,10 @@ export function semanticFeatures(c: SemanticConfig, x: Value, w: Weights): Value
   const block = (name: string, h: Value, inC: number, outC: number, stride: number) =>
     silu(groupNorm(conv(name, h, inC, outC, stride), 8, w(`${name}.norm.weight`, [outC]), w(`${name}.norm.bias`, [outC])));
   const W = c.width;
-  h = silu(conv('encoder.conv_in', op.sub(h, 0.5), 3, W, 1));
+  const styled = (v: Value) => (style ? style(v) : v);
+  h = styled(silu(conv('encoder.conv_in', op.sub(h, 0.5), 3, W, 1)));
   h = block('encoder.down.0', h, W, 2 * W, 2);
-  h = block('encoder.mid.0', h, 2 * W, 2 * W, 1);
+  h = styled(block('encoder.mid.0', h, 2 * W, 2 * W, 1));
   h = block('encoder.down.1', h, 2 * W, 4 * W, 2);
   h = block('encoder.mid.1', h, 4 * W, 4 * W, 1);
   h = block('encoder.down.2', h, 4 * W, 8 * W, 2);
@@ -81,11 +96,12 @@ export function semanticFeatures(c: SemanticConfig, x: Value, w: Weights): Value
  * less than their labels do, which is the language supervision's role in DualToken.
  * loss = ce(labels) + weight · soft ce(words).
  */
-export function semanticTrainGraph(g: Graph, c: SemanticConfig, classes: number, scale = 16, words?: { count: number; weight: number }) {
+export function semanticTrainGraph(g: Graph, c: SemanticConfig, classes: number, scale = 16, words?: { count: number; weight: number }, o: { mixStyle?: boolean } = {}) {
   const x = g.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]);
   const y = g.input('labels', 'int64', ['B']);
   const w: Weights = (name, shape) => g.param(name, shape);
-  const f = semanticFeatures(c, x, w);
+  const style = o.mixStyle ? ((p: Value, l: Value) => (h: Value) => mixStyle(h, p, l))(g.input('mix_perm', 'int64', ['B']), g.input('mix_lambda', 'float32', ['B', 1, 1, 1])) : undefined;
+  const f = semanticFeatures(c, x, w, style);
   const cosine = (name: string, n: number) => op.mul(op.gemm(f, l2Normalize(g.param(name, [n, c.embed_dim])), null, { transB: true }), scale);
   let loss = crossEntropy(cosine('classifier.weight', classes), y);
   if (words && words.count > 0 && words.weight > 0)

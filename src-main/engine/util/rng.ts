@@ -58,6 +58,29 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
+  /** Gamma(shape, 1) (Marsaglia & Tsang 2000; shape < 1 through Gamma(shape + 1)·U^(1/shape)). */
+  gamma(shape: number): number {
+    if (!(shape > 0)) throw new Error(`gamma: shape must be > 0, got ${shape}`);
+    if (shape < 1) {
+      let u = this.uniform();
+      while (u <= 1e-300) u = this.uniform();
+      return this.gamma(shape + 1) * Math.pow(u, 1 / shape);
+    }
+    const d = shape - 1 / 3, c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      const x = this.normal(), v = (1 + c * x) ** 3;
+      if (v <= 0) continue;
+      const u = this.uniform();
+      if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+    }
+  }
+
+  /** Beta(a, b) as Ga / (Ga + Gb). */
+  beta(a: number, b: number): number {
+    const x = this.gamma(a), y = this.gamma(b);
+    return x + y > 0 ? x / (x + y) : this.uniform() < a / (a + b) ? 1 : 0;
+  }
+
   fillNormal(out: Float32Array, std = 1, mean = 0): Float32Array {
     for (let i = 0; i < out.length; i++) out[i] = mean + std * this.normal();
     return out;

@@ -48,6 +48,9 @@ export const SemanticRecipeSchema = z.object({
      * ensemble at no extra training (Snapshot Ensembles); the last is model/ as always.
      */
     cycles: posInt.default(1),
+    /** MixStyle (models/semantic.ts mixStyle): with probability p a batch's images swap part of their
+     *  early feature statistics with another image's of the batch, λ ~ Beta(alpha, alpha); null: off. */
+    mix_style: z.object({ p: z.number().min(0).max(1).default(0.5), alpha: z.number().positive().default(0.1) }).strict().nullable().default(null),
     /** The words classifier beside the labels' (models/semantic.ts semanticTrainGraph); weight 0 leaves it out. */
     words: z.object({ weight: z.number().min(0).default(0), min_labels: posInt.default(2), tags: z.boolean().default(true) }).strict().prefault({}),
     threads: posInt.optional(),
@@ -135,7 +138,7 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
     if (words && words.vocab.length === 0) throw new Error(`config field 'train.words': no word of the labels${t.words.tags ? ' or tags' : ''} is used by ${t.words.min_labels} or more labels of ${cfg.data.dir}`);
     const W = words?.vocab.length ?? 0;
     const trainer = await Trainer.create(
-      { build: (g) => ({ loss: semanticTrainGraph(g, c, labels.length, t.scale, words ? { count: W, weight: t.words.weight } : undefined).loss }), init: semanticInit },
+      { build: (g) => ({ loss: semanticTrainGraph(g, c, labels.length, t.scale, words ? { count: W, weight: t.words.weight } : undefined, { mixStyle: t.mix_style !== null }).loss }), init: semanticInit },
       { optim: { weightDecay: t.weight_decay, clipNorm: 1 }, schedule: { lr: t.lr, warmupSteps: t.warmup_steps, totalSteps: t.steps, cycles: t.cycles }, seed: t.seed, session: { threads } },
     );
     const fg = new Graph('features');
@@ -235,6 +238,15 @@ export const semanticRecipe: Recipe<SemanticRecipeConfig> = {
           pixels: { dtype: 'float32', shape: [t.batch, 3, c.image_size, c.image_size], data: pixels },
           labels: { dtype: 'int64', shape: [t.batch], data: BigInt64Array.from(idx, (j) => BigInt(y[j])) },
         };
+        if (t.mix_style) {
+          // identity and λ = 1 leave the batch as it is; the draws come from the data stream, so a resume repeats them
+          const mixed = dataRng.uniform() < t.mix_style.p;
+          const perm = Int32Array.from({ length: t.batch }, (_, i) => i);
+          if (mixed) dataRng.shuffle(perm);
+          const a = t.mix_style.alpha;
+          feeds.mix_perm = { dtype: 'int64', shape: [t.batch], data: BigInt64Array.from(perm, (i) => BigInt(i)) };
+          feeds.mix_lambda = { dtype: 'float32', shape: [t.batch, 1, 1, 1], data: Float32Array.from(perm, () => (mixed ? dataRng.beta(a, a) : 1)) };
+        }
         if (words) {
           const wt = new Float32Array(t.batch * W);
           idx.forEach((j, i) => wt.set(words.targets.subarray(j * W, (j + 1) * W), i * W));
