@@ -62,9 +62,10 @@ export function validateSemanticConfig(c: SemanticConfig, source = 'config.json'
  */
 export function mixStyle(h: Value, perm: Value, lambda: Value, eps = 1e-6): Value {
   const mu = op.stopGradient(op.reduceMean(h, [2, 3], true));
-  const sigma = op.stopGradient(op.sqrt(op.add(op.reduceMean(op.mul(op.sub(h, mu), op.sub(h, mu)), [2, 3], true), eps)));
+  const centred = op.sub(h, mu);
+  const sigma = op.stopGradient(op.sqrt(op.add(op.reduceMean(op.mul(centred, centred), [2, 3], true), eps)));
   const mix = (a: Value) => op.add(op.mul(lambda, a), op.mul(op.sub(1, lambda), op.gather(a, perm, 0)));
-  return op.add(op.mul(op.div(op.sub(h, mu), sigma), mix(sigma)), mix(mu));
+  return op.add(op.mul(op.div(centred, sigma), mix(sigma)), mix(mu));
 }
 
 /** Unit-length features.   pixels (B, 3, image_size, image_size) in [0, 1] → (B, embed_dim); `style`, in training, mixes the statistics of the early levels (mixStyle). */
@@ -100,7 +101,11 @@ export function semanticTrainGraph(g: Graph, c: SemanticConfig, classes: number,
   const x = g.input('pixels', 'float32', ['B', 3, c.image_size, c.image_size]);
   const y = g.input('labels', 'int64', ['B']);
   const w: Weights = (name, shape) => g.param(name, shape);
-  const style = o.mixStyle ? ((p: Value, l: Value) => (h: Value) => mixStyle(h, p, l))(g.input('mix_perm', 'int64', ['B']), g.input('mix_lambda', 'float32', ['B', 1, 1, 1])) : undefined;
+  let style: ((h: Value) => Value) | undefined;
+  if (o.mixStyle) {
+    const [perm, lambda] = [g.input('mix_perm', 'int64', ['B']), g.input('mix_lambda', 'float32', ['B', 1, 1, 1])];
+    style = (h) => mixStyle(h, perm, lambda);
+  }
   const f = semanticFeatures(c, x, w, style);
   const cosine = (name: string, n: number) => op.mul(op.gemm(f, l2Normalize(g.param(name, [n, c.embed_dim])), null, { transB: true }), scale);
   let loss = crossEntropy(cosine('classifier.weight', classes), y);
