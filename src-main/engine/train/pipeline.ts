@@ -15,7 +15,9 @@
 //                   encoder and codebook fixed, so the codes the LM was trained on do not change
 //   memory-encoder  (optional) the example memory's own semantic encoder (recipe 'semantic'); with
 //                   several recipes, an ensemble: memory-encoder-2, -3, ... after it; a recipe
-//                   with train.cycles adds its cycles' snapshots to the ensemble too
+//                   with train.cycles adds its cycles' snapshots to the ensemble too; with
+//                   memory.beside they train in a second lane (a worker thread, train/recipe-thread.ts)
+//                   from the start, beside the stages above, each lane with half the threads
 //   assemble        the final model folder with its card (metrics measured on the held-out style),
 //                   and its example memory (infer/memory.ts) when the pipeline asks for one
 // Every stage runs with resume = true and is marked done in WORK/pipeline-state.json when it
@@ -23,6 +25,7 @@
 // `pipelineRecipe` is the same pipeline as a Recipe (the app's one-click "unified model" training on
 // a dataset): recipes given inline, the job's folder as the work dir, one progress bar over all stages.
 import { access, cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { buildEmojiDataset } from '../data/emoji.ts';
@@ -32,6 +35,7 @@ import { corpusFromImagefolder } from '../text/corpus.ts';
 import { writeTokenizerFiles } from '../text/files.ts';
 import { CAPTION_PROMPTS, CATEGORY_PROMPT, DECOMPRESS_PROMPT, T2I_TEMPLATES } from '../data/tasks.ts';
 import { parseConfigWith, RecipeConfigError, type Recipe, type RecipeProgress, type RecipeSample } from './recipe.ts';
+import { runRecipeInThread } from './recipe-thread.ts';
 import { AugmentSchema, lmRecipe, TASKS, type LmRecipeConfig } from './recipes/lm.ts';
 import { alignSemanticEncoder, semanticRecipe, semanticRunModels, type SemanticRecipeConfig } from './recipes/semantic.ts';
 import { evaluateReconstruction, tokenizerRecipe, type TokenizerRecipeConfig } from './tokenizer.ts';
@@ -111,6 +115,9 @@ export const PipelineSchema = z.object({
   memory: z.object({
     encoder: z.union([z.array(RecipeRef).min(1), RecipeRef]).nullable().default(null),
     with_semantic: z.boolean().default(false),
+    /** Train the listed encoders in a second lane, a worker thread beside the other stages from the
+     *  start, each lane with half the threads (all of them again once the other lane is done). */
+    beside: z.boolean().default(false),
     split: MemorySplit.default('train'),
     k: z.int().min(1).default(MEMORY_DEFAULTS.k),
     tau: z.number().positive().default(MEMORY_DEFAULTS.tau),
@@ -136,6 +143,8 @@ export interface PipelineOptions {
 interface StageState {
   done: boolean;
   seconds: number;
+  /** The intra-op threads it last ran with (fewer while the other lane runs). */
+  threads?: number;
   result?: Record<string, unknown>;
 }
 
@@ -186,7 +195,9 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   await mkdir(work, { recursive: true });
   const stateFile = join(work, 'pipeline-state.json');
   const state: Record<string, StageState> = (await exists(stateFile)) ? (await readJson(stateFile)) as Record<string, StageState> : {};
-  const save = () => writeFileAtomic(stateFile, JSON.stringify(state, null, 1));
+  // saves in order, each of the state as it is then: two lanes' saves never leave an older one last
+  let saving: Promise<void> = Promise.resolve();
+  const save = () => (saving = saving.then(() => writeFileAtomic(stateFile, JSON.stringify(state, null, 1))));
 
   /** Runs a stage unless done; returns false when it paused. A stage that runs (one added to the
    *  recipe after the model was assembled, say) makes the model folder be assembled again. */
@@ -197,7 +208,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     const t0 = performance.now();
     const r = await fn();
     const prev = state[id]?.seconds ?? 0;
-    state[id] = { done: !r.paused, seconds: prev + (performance.now() - t0) / 1000, result: r.result };
+    state[id] = { done: !r.paused, seconds: prev + (performance.now() - t0) / 1000, ...(threadsOf.has(id) ? { threads: threadsOf.get(id) } : {}), result: r.result };
     await save();
     return !r.paused;
   };
@@ -248,24 +259,69 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     ...memCfgs.map((c, i): [string, number] => [memId(i), c.train.steps]),
   ];
   const total = plan.reduce((a, [, n]) => a + n, 0);
-  const before = (id: string) => plan.slice(0, plan.findIndex(([k]) => k === id)).reduce((a, [, n]) => a + n, 0);
-  const recipeOpts = (id: string, outDir: string) => ({
-    outDir, resume: true, signal: opts.signal, threads: opts.threads,
-    onProgress: (x: RecipeProgress) => opts.onProgress?.(id, x, { step: before(id) + Math.min(x.step, x.totalSteps), total }),
-    onSample: opts.onSample && ((s: RecipeSample) => opts.onSample!(id, s)),
-    onCheckpoint: (c: { step: number; path: string }) => opts.onCheckpoint?.(id, c),
-    onNotice: (m: string) => opts.log?.(`${id}: warning: ${m}`),
-  });
+  /** Steps of the stages running now; with those done, the whole pipeline's (lanes run side by side). */
+  const running = new Map<string, number>();
+  const stepsDone = () => plan.reduce((a, [k, n]) => a + (state[k]?.done ? n : Math.min(running.get(k) ?? 0, n)), 0);
+  // both lanes pause when the caller pauses, and the other lane too when one fails
+  const halt = new AbortController();
+  const halted = () => halt.abort();
+  if (opts.signal?.aborted) halted();
+  else opts.signal?.addEventListener('abort', halted, { once: true });
+  const beside = Boolean(p.memory?.beside && memCfgs.length);
+  /** The lanes running now: the main one, and the memory's beside it. */
+  const lanes = { main: true, memory: false };
+  /** A lane's share of the threads as a stage starts: half while both run, all once the other is done. */
+  const threadsNow = () => (lanes.main && lanes.memory ? Math.max(1, Math.floor((opts.threads ?? availableParallelism()) / 2)) : opts.threads);
+  const threadsOf = new Map<string, number | undefined>();
+  const recipeOpts = (id: string, outDir: string) => {
+    const threads = threadsNow();
+    threadsOf.set(id, threads);
+    return {
+      outDir, resume: true, signal: halt.signal, threads,
+      onProgress: (x: RecipeProgress) => {
+        running.set(id, x.step);
+        opts.onProgress?.(id, x, { step: stepsDone(), total });
+      },
+      onSample: opts.onSample && ((s: RecipeSample) => opts.onSample!(id, s)),
+      onCheckpoint: (c: { step: number; path: string }) => opts.onCheckpoint?.(id, c),
+      onNotice: (m: string) => opts.log?.(`${id}: warning: ${m}`),
+    };
+  };
 
   // the memory is built at assembly: a change to its section alone (an ensemble member more, k, λ) assembles again
   const memoryKey = JSON.stringify(p.memory);
   if (state.assemble?.done && JSON.stringify(state.assemble.result?.memory ?? null) !== memoryKey) state.assemble.done = false;
 
-  const ok = await (async () => {
+  /** The memory's encoders in turn; `inThread`: each in a worker thread (the second lane). */
+  const memoryEncoders = async (inThread: boolean): Promise<boolean> => {
+    for (const [i, c] of memCfgs.entries()) {
+      if (!(await stage(memId(i), async () => {
+        const o = recipeOpts(memId(i), join(work, memId(i)));
+        const res = inThread ? await runRecipeInThread('semantic', c, o) : await semanticRecipe.run(c, o);
+        return { paused: res.status === 'paused', result: res.metrics };
+      }))) return false;
+    }
+    return true;
+  };
+  let lane: Promise<boolean> | null = null;
+  let laneError: Error | null = null;
+
+  const main = async () => {
     if (!(await stage('data', async () => {
       if (!(await exists(join(data, 'metadata.jsonl')))) await buildEmojiDataset({ out: data });
       return { paused: false };
     }))) return false;
+    if (beside && memCfgs.some((_, i) => !state[memId(i)]?.done)) {
+      lanes.memory = true;
+      lane = memoryEncoders(true).then(
+        (done) => done,
+        (e: unknown) => {
+          laneError = e as Error;
+          halted(); // the main lane pauses at its next step, then the error is thrown
+          return false;
+        },
+      ).finally(() => (lanes.memory = false));
+    }
 
     const textTok = join(work, 'text-tokenizer');
     if (!(await stage('text-tokenizer', async () => {
@@ -328,7 +384,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       if (!(await stage(id, async () => {
         const res = await semanticRecipe.run(cfg, recipeOpts(id, join(work, id)));
         if (res.status === 'paused' || !alignTo) return { paused: res.status === 'paused', result: res.metrics };
-        const kept = await alignSemanticEncoder(join(work, id, 'model'), alignTo, data, cfg.data.train_split, opts.threads);
+        const kept = await alignSemanticEncoder(join(work, id, 'model'), alignTo, data, cfg.data.train_split, threadsNow());
         log(`${id}: code numbers matched to ${alignTo}; images keeping their code, per level: ${kept.map((x) => x.toFixed(3)).join(' ')}`);
         return { paused: false, result: { ...res.metrics, ...Object.fromEntries(kept.map((x, d) => [`aligned_${d + 1}`, x])) } };
       }))) return false;
@@ -389,12 +445,13 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       }
     }
 
-    for (const [i, c] of memCfgs.entries()) {
-      if (!(await stage(memId(i), async () => {
-        const res = await semanticRecipe.run(c, recipeOpts(memId(i), join(work, memId(i))));
-        return { paused: res.status === 'paused', result: res.metrics };
-      }))) return false;
-    }
+    if (lane) {
+      lanes.main = false;
+      const laneDone = await lane;
+      lanes.main = true;
+      if (laneError) throw laneError;
+      if (!laneDone) return false;
+    } else if (!(await memoryEncoders(false))) return false;
 
     return stage('assemble', async () => {
       const tmp = `${modelDir}.tmp-${process.pid}`;
@@ -439,7 +496,23 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       log(`model folder: ${modelDir}`);
       return { paused: false, result: { memory: p.memory } };
     });
-  })();
+  };
+  let ok: boolean;
+  try {
+    ok = await main();
+  } catch (e) {
+    halted(); // the second lane checkpoints and stops before the error goes on
+    await lane;
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', halted);
+  }
+  if (!ok && lane) {
+    halted();
+    await lane;
+    if (laneError) throw laneError;
+  }
+  await saving;
   return ok ? 'done' : 'paused';
 }
 

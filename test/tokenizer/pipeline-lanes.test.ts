@@ -1,0 +1,91 @@
+// The pipeline's second lane (memory.beside): the example memory's encoders train in a worker thread
+// beside the LM's stages, one thread each, and come out as the same recipes trained alone with one
+// thread; a pause stops both lanes and the next run finishes both; an encoder that fails in its
+// thread fails the pipeline with its own message.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runPipeline } from '../../src-main/engine/train/pipeline.ts';
+import { semanticRecipe } from '../../src-main/engine/train/recipes/semantic.ts';
+import { tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'tessera-lanes-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const weights = (dir: string) => readFile(join(dir, 'model.safetensors'));
+
+it('trains the memory encoders in a second lane, pauses both lanes, resumes, and fails with the lane\'s error', async () => {
+  const data = join(tmp, 'data');
+  await writeShapesFolder(data, 40, 32);
+  const lm = {
+    model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, max_position_embeddings: 160, depth_head_heads: 2, depth_head_intermediate_size: 32 },
+    data: { dir: 'unused' }, image_tokenizer: 'unused', text_tokenizer: 'unused', stage: 'stage1',
+    train: { steps: 4, batch: 2, warmup_steps: 1, checkpoint_every: 2 },
+  };
+  const semantic = (seed: number) => ({
+    data: { dir: data, eval_split: 'validation', eval_limit: 4 },
+    model: { image_size: 32, input_size: 16, width: 8, embed_dim: 16, depth: 4, codebook_size: 48, first_token_id: 16 },
+    train: { steps: 300, batch: 4, warmup_steps: 1, checkpoint_every: 100, kmeans_iterations: 1, seed },
+  });
+  await writeFile(join(tmp, 'tokenizer.json'), JSON.stringify(tinyTokenizerConfig(data, 4)));
+  await writeFile(join(tmp, 'lm1.json'), JSON.stringify(lm));
+  await writeFile(join(tmp, 'lm2.json'), JSON.stringify({ ...lm, stage: 'stage2' }));
+  const pipe = {
+    data_dir: data, work_dir: join(tmp, 'work'), model_dir: join(tmp, 'models', 'toy'),
+    text_tokenizer: { vocab_size: 300 }, tokenizer: 'tokenizer.json', tokenizer_artifact: null,
+    stage1: { rounds: 1, lm: 'lm1.json', lm_steps_per_round: 4, tokenizer_steps_per_round: 2, pull_lambda: 0.5, pull_every: 1 },
+    stage2: { lm: 'lm2.json', steps: 8 },
+    memory: { encoder: [semantic(3), semantic(4)], beside: true, split: 'train,validation', k: 3, lambda: 0.7, drawing: false },
+  };
+  const file = join(tmp, 'pipeline.json');
+  await writeFile(file, JSON.stringify(pipe));
+
+  // paused while both lanes run: at the second lane's first step
+  const stop = new AbortController();
+  const first: string[] = [];
+  const r1 = await runPipeline(file, {
+    threads: 2, log: () => {}, signal: stop.signal,
+    onProgress: (s, p) => {
+      first.push(s);
+      if (s === 'memory-encoder' && p.step >= 1) stop.abort();
+    },
+  });
+  expect(r1).toBe('paused');
+  const state1 = JSON.parse(await readFile(join(tmp, 'work', 'pipeline-state.json'), 'utf8'));
+  expect(state1['memory-encoder']).toMatchObject({ done: false, threads: 1 });
+  expect(state1.stage2?.done).not.toBe(true); // the encoder trained beside the LM's stages, not after them
+  expect(state1.assemble).toBeUndefined();
+
+  const order: string[] = [];
+  let last = 0, total = 0;
+  expect(await runPipeline(file, { threads: 2, log: () => {}, onProgress: (s, _p, all) => { order.push(s); last = all.step; total = all.total; } })).toBe('done');
+  expect(new Set([...first, ...order])).toEqual(new Set(['tokenizer', 'stage1-lm-1', 'stage1-tok-1', 'stage2', 'memory-encoder', 'memory-encoder-2']));
+  expect(order.indexOf('memory-encoder')).toBeLessThan(order.lastIndexOf('stage2')); // side by side again
+  expect(total).toBe(4 + 4 + 2 + 8 + 300 + 300); // the image tokenizer, Stage I, Stage II, the encoders
+  expect(last).toBe(total);
+  const mem = JSON.parse(await readFile(join(tmp, 'models', 'toy', 'memory', 'memory.json'), 'utf8'));
+  expect(mem.encoder).toMatchObject({ model_type: 'tessera-semantic-ensemble', embed_dim: 32 });
+
+  // each lane encoder, the first paused and resumed in its thread, equals its recipe trained alone
+  // with the threads it had (one while the main lane ran, both once it was done)
+  const state = JSON.parse(await readFile(join(tmp, 'work', 'pipeline-state.json'), 'utf8'));
+  expect(state['memory-encoder'].threads).toBe(1);
+  for (const [i, id] of ['memory-encoder', 'memory-encoder-2'].entries()) {
+    const alone = join(tmp, `alone-${i}`);
+    await semanticRecipe.run(semanticRecipe.parseConfig(semantic(3 + i), 'test'), { outDir: alone, resume: false, threads: state[id].threads });
+    expect((await weights(join(tmp, 'work', id, 'model'))).equals(await weights(join(alone, 'model')))).toBe(true);
+  }
+
+  // a lane encoder that fails fails the pipeline with its message, after the main lane stopped
+  const broken = { ...pipe, work_dir: join(tmp, 'work2'), model_dir: join(tmp, 'models', 'toy2'), memory: { ...pipe.memory, encoder: [{ ...semantic(5), data: { ...semantic(5).data, train_split: 'nosuch' } }] } };
+  await writeFile(file, JSON.stringify(broken));
+  await expect(runPipeline(file, { threads: 2, log: () => {} })).rejects.toThrow(/nosuch/);
+  const state2 = JSON.parse(await readFile(join(tmp, 'work2', 'pipeline-state.json'), 'utf8'));
+  expect(state2.stage2?.done).not.toBe(true);
+}, 300_000);
