@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runPipeline } from '../../src-main/engine/train/pipeline.ts';
+import { busySeconds, runPipeline } from '../../src-main/engine/train/pipeline.ts';
 import { semanticRecipe } from '../../src-main/engine/train/recipes/semantic.ts';
 import { tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
 
@@ -70,6 +70,11 @@ it('trains the memory encoders in a second lane, pauses both lanes, resumes, and
   expect(total).toBe(4 + 4 + 2 + 8 + 300 + 300); // the image tokenizer, Stage I, Stage II, the encoders
   expect(last).toBe(total);
   const mem = JSON.parse(await readFile(join(tmp, 'models', 'toy', 'memory', 'memory.json'), 'utf8'));
+  // the card's wall time counts the lanes' overlap once
+  const card = JSON.parse(await readFile(join(tmp, 'models', 'toy', 'tessera.json'), 'utf8'));
+  const staged = Object.entries(card.training).filter(([k]) => k.endsWith('_seconds') && k !== 'wall_seconds').reduce((a, [, v]) => a + (v as number), 0);
+  expect(card.training.wall_seconds).toBeGreaterThan(0);
+  expect(card.training.wall_seconds).toBeLessThan(staged - 1);
   expect(mem.encoder).toMatchObject({ model_type: 'tessera-semantic-ensemble', embed_dim: 32 });
 
   // each lane encoder, the first paused and resumed in its thread, equals its recipe trained alone
@@ -89,3 +94,9 @@ it('trains the memory encoders in a second lane, pauses both lanes, resumes, and
   const state2 = JSON.parse(await readFile(join(tmp, 'work2', 'pipeline-state.json'), 'utf8'));
   expect(state2.stage2?.done).not.toBe(true);
 }, 300_000);
+
+it('counts the time covered by overlapping spans once', () => {
+  expect(busySeconds([])).toBe(0);
+  expect(busySeconds([[0, 1000], [500, 2500], [4000, 5000], [4200, 4300]])).toBe(3.5);
+  expect(busySeconds([[4000, 5000], [0, 1000]])).toBe(2);
+});

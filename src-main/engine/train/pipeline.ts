@@ -145,6 +145,8 @@ interface StageState {
   seconds: number;
   /** The intra-op threads it last ran with (fewer while the other lane runs). */
   threads?: number;
+  /** When it ran: [start, end] in ms since the epoch, one span per run of it. */
+  spans?: [number, number][];
   result?: Record<string, unknown>;
 }
 
@@ -205,10 +207,13 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     if (state[id]?.done) return true;
     if (id !== 'assemble' && state.assemble) state.assemble.done = false;
     log(`── ${id}`);
-    const t0 = performance.now();
+    const t0 = performance.now(), start = Date.now();
     const r = await fn();
-    const prev = state[id]?.seconds ?? 0;
-    state[id] = { done: !r.paused, seconds: prev + (performance.now() - t0) / 1000, ...(threadsOf.has(id) ? { threads: threadsOf.get(id) } : {}), result: r.result };
+    const prev = state[id];
+    state[id] = {
+      done: !r.paused, seconds: (prev?.seconds ?? 0) + (performance.now() - t0) / 1000, ...(threadsOf.has(id) ? { threads: threadsOf.get(id) } : {}),
+      spans: [...(prev?.spans ?? []), [start, Date.now()]], result: r.result,
+    };
     await save();
     return !r.paused;
   };
@@ -454,6 +459,7 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
     } else if (!(await memoryEncoders(false))) return false;
 
     return stage('assemble', async () => {
+      const assembleStart = Date.now();
       const tmp = `${modelDir}.tmp-${process.pid}`;
       await rm(tmp, { recursive: true, force: true });
       await cp(lmFinal, tmp, { recursive: true });
@@ -468,6 +474,8 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       card.training = {
         machine: 'this project\'s 2-core CPU machine (onnxruntime-node CPU)',
         ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`${k}_seconds`, Math.round(v.seconds)])),
+        // the time some stage was running, up to now: the lanes' overlap and the pauses between runs left out
+        wall_seconds: Math.round(busySeconds([...Object.values(state).flatMap((v) => v.spans ?? []), [assembleStart, Date.now()]])),
       };
       card.recipe = {
         pipeline: p, tokenizer: tokCfg, stage2: cfg2, ...(more.length ? { stage2_more: more } : {}), ...(semCfg && firstSemantic >= 0 ? { semantic: semCfg } : {}),
@@ -514,6 +522,17 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   }
   await saving;
   return ok ? 'done' : 'paused';
+}
+
+/** Seconds covered by the union of time spans [start, end] (ms). */
+export function busySeconds(spans: readonly (readonly [number, number])[]): number {
+  let total = 0, end = -Infinity;
+  for (const [a, b] of [...spans].sort((x, y) => x[0] - y[0])) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total / 1000;
 }
 
 /**
