@@ -4,7 +4,7 @@
 // image it cannot read, captions the others and exits 1; a model folder whose image tokenizer does not
 // give what config.json says is refused, naming the file, the field and the likely cause.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -63,13 +63,15 @@ describe('tessera generate and chat', () => {
     expect(r.err).toContain('2 of 3 images could not be read');
   }, 60_000);
 
-  it('refuses a model folder whose image tokenizer lost its semantic encoder, saying so', async () => {
-    const dir = tmp('no-semantic');
+  it('refuses a model folder whose config asks the image tokenizer for more positions than it gives, saying so', async () => {
+    const dir = tmp('positions');
     cpSync(MODEL, dir, { recursive: true });
-    rmSync(join(dir, 'image-tokenizer', 'semantic'), { recursive: true });
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const gives = config.image_positions;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, image_positions: gives + 1 }));
     const rocket = join(packageDir('emoji-datasource-apple'), 'img', 'apple', '64', '1f680.png');
     const r = await tessera('caption', '--model', dir, rocket);
     expect(r.code).not.toBe(0);
-    expect(r.err).toContain(`${join(dir, 'config.json')}: field 'image_positions' is 65, but the image tokenizer in ${join(dir, 'image-tokenizer')} gives 64 (a semantic encoder adds a leading position: is image-tokenizer/semantic/ missing?)`);
+    expect(r.err).toContain(`${join(dir, 'config.json')}: field 'image_positions' is ${gives + 1}, but the image tokenizer in ${join(dir, 'image-tokenizer')} gives ${gives} (a semantic encoder adds a leading position: is image-tokenizer/semantic/ missing?)`);
   }, 60_000);
 });

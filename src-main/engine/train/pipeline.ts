@@ -17,7 +17,8 @@
 //                   several recipes, an ensemble: memory-encoder-2, -3, ... after it; a recipe
 //                   with train.cycles adds its cycles' snapshots to the ensemble too; with
 //                   memory.beside they train in a second lane (a worker thread, train/recipe-thread.ts)
-//                   from the start, beside the stages above, each lane with half the threads
+//                   from the start, beside the stages above, each lane with half the threads; the
+//                   main lane, its stages done, takes the encoders the second has not started
 //   assemble        the final model folder with its card (metrics measured on the held-out style),
 //                   and its example memory (infer/memory.ts) when the pipeline asks for one
 // Every stage runs with resume = true and is marked done in WORK/pipeline-state.json when it
@@ -116,7 +117,8 @@ export const PipelineSchema = z.object({
     encoder: z.union([z.array(RecipeRef).min(1), RecipeRef]).nullable().default(null),
     with_semantic: z.boolean().default(false),
     /** Train the listed encoders in a second lane, a worker thread beside the other stages from the
-     *  start, each lane with half the threads (all of them again once the other lane is done). */
+     *  start, each lane with half the threads (all of them again once the other lane is done); the
+     *  main lane, its own stages done, takes the encoders the second lane has not started. */
     beside: z.boolean().default(false),
     split: MemorySplit.default('train'),
     k: z.int().min(1).default(MEMORY_DEFAULTS.k),
@@ -297,9 +299,13 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   const memoryKey = JSON.stringify(p.memory);
   if (state.assemble?.done && JSON.stringify(state.assemble.result?.memory ?? null) !== memoryKey) state.assemble.done = false;
 
-  /** The memory's encoders in turn; `inThread`: each in a worker thread (the second lane). */
+  /** The memory's encoders no lane has taken yet start here: a lane that is free takes the next. */
+  let nextEncoder = 0;
+  /** The memory's encoders, each the next not taken, until none is left; `inThread`: each in a
+   *  worker thread (the second lane), else in this one (the main lane once its stages are done). */
   const memoryEncoders = async (inThread: boolean): Promise<boolean> => {
-    for (const [i, c] of memCfgs.entries()) {
+    for (let i = nextEncoder++; i < memCfgs.length; i = nextEncoder++) {
+      const c = memCfgs[i];
       if (!(await stage(memId(i), async () => {
         const o = recipeOpts(memId(i), join(work, memId(i)));
         const res = inThread ? await runRecipeInThread('semantic', c, o) : await semanticRecipe.run(c, o);
@@ -450,13 +456,15 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       }
     }
 
+    // the encoders the second lane has not started, here; then the one it is on, there
+    if (!(await memoryEncoders(false))) return false;
     if (lane) {
       lanes.main = false;
       const laneDone = await lane;
       lanes.main = true;
       if (laneError) throw laneError;
       if (!laneDone) return false;
-    } else if (!(await memoryEncoders(false))) return false;
+    }
 
     return stage('assemble', async () => {
       const assembleStart = Date.now();
