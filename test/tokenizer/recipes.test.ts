@@ -22,13 +22,8 @@ const RECIPES: Record<string, { parseConfig(json: unknown, source: string): unkn
   'recipes/semantic-memory-seed2.json': semanticRecipe,
   'recipes/semantic-memory-seed3.json': semanticRecipe,
   'recipes/semantic-memory-seed4.json': semanticRecipe,
-  'recipes/semantic-memory-fast-seed1.json': semanticRecipe,
-  'recipes/semantic-memory-fast-seed2.json': semanticRecipe,
-  'recipes/semantic-memory-fast-seed3.json': semanticRecipe,
-  'recipes/semantic-memory-fast-seed4.json': semanticRecipe,
   'recipes/semantic-words.json': semanticRecipe,
   'recipes/tiny-tokenizer.json': tokenizerRecipe,
-  'recipes/v11/pipeline.json': pipelineRecipe,
 };
 
 describe('shipped recipes', () => {
