@@ -1,7 +1,9 @@
 // The pipeline's second lane (memory.beside): the example memory's encoders train in a worker thread
 // beside the LM's stages, one thread each, and come out as the same recipes trained alone with one
 // thread; a pause stops both lanes and the next run finishes both; an encoder that fails in its
-// thread fails the pipeline with its own message.
+// thread fails the pipeline with its own message; an encoder the main lane took with half the
+// threads goes on with all of them once the second lane is done.
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,10 +30,11 @@ it('trains the memory encoders in a second lane, pauses both lanes, resumes, and
     data: { dir: 'unused' }, image_tokenizer: 'unused', text_tokenizer: 'unused', stage: 'stage1',
     train: { steps: 4, batch: 2, warmup_steps: 1, checkpoint_every: 2 },
   };
-  const semantic = (seed: number) => ({
+  // the second encoder longer, so it is still training when the lane is done with the first
+  const semantic = (seed: number, steps = 300) => ({
     data: { dir: data, eval_split: 'validation', eval_limit: 4 },
     model: { image_size: 32, input_size: 16, width: 8, embed_dim: 16, depth: 4, codebook_size: 48, first_token_id: 16 },
-    train: { steps: 300, batch: 4, warmup_steps: 1, checkpoint_every: 100, kmeans_iterations: 1, seed },
+    train: { steps, batch: 4, warmup_steps: 1, checkpoint_every: 100, kmeans_iterations: 1, seed },
   });
   await writeFile(join(tmp, 'tokenizer.json'), JSON.stringify(tinyTokenizerConfig(data, 4)));
   await writeFile(join(tmp, 'lm1.json'), JSON.stringify(lm));
@@ -41,7 +44,7 @@ it('trains the memory encoders in a second lane, pauses both lanes, resumes, and
     text_tokenizer: { vocab_size: 300 }, tokenizer: 'tokenizer.json', tokenizer_artifact: null,
     stage1: { rounds: 1, lm: 'lm1.json', lm_steps_per_round: 4, tokenizer_steps_per_round: 2, pull_lambda: 0.5, pull_every: 1 },
     stage2: { lm: 'lm2.json', steps: 8 },
-    memory: { encoder: [semantic(3), semantic(4)], beside: true, split: 'train,validation', k: 3, lambda: 0.7, drawing: false },
+    memory: { encoder: [semantic(3), semantic(4, 800)], beside: true, split: 'train,validation', k: 3, lambda: 0.7, drawing: false },
   };
   const file = join(tmp, 'pipeline.json');
   await writeFile(file, JSON.stringify(pipe));
@@ -62,12 +65,34 @@ it('trains the memory encoders in a second lane, pauses both lanes, resumes, and
   expect(state1.stage2?.done).not.toBe(true); // the encoder trained beside the LM's stages, not after them
   expect(state1.assemble).toBeUndefined();
 
+  // the main lane, its stages done, takes the second encoder while the lane still trains the first;
+  // held at its first step until the lane is done, it then pauses and goes on with both threads
   const order: string[] = [];
-  let last = 0, total = 0;
-  expect(await runPipeline(file, { threads: 2, log: () => {}, onProgress: (s, _p, all) => { order.push(s); last = all.step; total = all.total; } })).toBe('done');
+  const events: string[] = [];
+  let last = 0, total = 0, held = false;
+  const laneModel = join(tmp, 'work', 'memory-encoder', 'model', 'model.safetensors');
+  expect(await runPipeline(file, {
+    threads: 2, log: (m) => events.push(m),
+    onCheckpoint: (s, c) => events.push(`checkpoint ${s} ${c.step}`),
+    onProgress: (s, p, all) => {
+      order.push(s);
+      last = all.step;
+      total = all.total;
+      if (s === 'memory-encoder-2' && p.phase === 'train' && !held) {
+        held = true;
+        const wait = new Int32Array(new SharedArrayBuffer(4));
+        for (const t0 = Date.now(); !existsSync(laneModel) && Date.now() - t0 < 120_000;) Atomics.wait(wait, 0, 0, 50);
+      }
+    },
+  })).toBe('done');
+  const regained = events.indexOf('memory-encoder-2: the second lane is done; going on with all the threads');
+  expect(regained).toBeGreaterThan(0);
+  const pausedAt = Number(events[regained - 1].match(/^checkpoint memory-encoder-2 (\d+)$/)![1]);
+  expect(pausedAt).toBeGreaterThan(0);
+  expect(pausedAt).toBeLessThan(800);
   expect(new Set([...first, ...order])).toEqual(new Set(['tokenizer', 'stage1-lm-1', 'stage1-tok-1', 'stage2', 'memory-encoder', 'memory-encoder-2']));
   expect(order.indexOf('memory-encoder')).toBeLessThan(order.lastIndexOf('stage2')); // side by side again
-  expect(total).toBe(4 + 4 + 2 + 8 + 300 + 300); // the image tokenizer, Stage I, Stage II, the encoders
+  expect(total).toBe(4 + 4 + 2 + 8 + 300 + 800); // the image tokenizer, Stage I, Stage II, the encoders
   expect(last).toBe(total);
   const mem = JSON.parse(await readFile(join(tmp, 'models', 'toy', 'memory', 'memory.json'), 'utf8'));
   // the card's wall time counts the lanes' overlap once
@@ -77,14 +102,21 @@ it('trains the memory encoders in a second lane, pauses both lanes, resumes, and
   expect(card.training.wall_seconds).toBeLessThan(staged - 1);
   expect(mem.encoder).toMatchObject({ model_type: 'tessera-semantic-ensemble', embed_dim: 32 });
 
-  // each lane encoder, the first paused and resumed in its thread, equals its recipe trained alone
-  // with the threads it had (one while the main lane ran, both once it was done)
+  // each encoder equals its recipe trained alone with the threads it had: the first, paused and
+  // resumed in its thread, with one; the second with one up to its pause, then both
   const state = JSON.parse(await readFile(join(tmp, 'work', 'pipeline-state.json'), 'utf8'));
   expect(state['memory-encoder'].threads).toBe(1);
+  expect(state['memory-encoder-2']).toMatchObject({ done: true, threads: 2 });
+  expect(state['memory-encoder-2'].spans).toHaveLength(2);
+  const alone = (i: number) => join(tmp, `alone-${i}`);
+  await semanticRecipe.run(semanticRecipe.parseConfig(semantic(3), 'test'), { outDir: alone(0), resume: false, threads: 1 });
+  const cut = new AbortController();
+  const cfg2 = semanticRecipe.parseConfig(semantic(4, 800), 'test');
+  const part = await semanticRecipe.run(cfg2, { outDir: alone(1), resume: false, threads: 1, signal: cut.signal, onProgress: (p) => p.step >= pausedAt && cut.abort() });
+  expect(part).toMatchObject({ status: 'paused', step: pausedAt });
+  await semanticRecipe.run(cfg2, { outDir: alone(1), resume: true, threads: 2 });
   for (const [i, id] of ['memory-encoder', 'memory-encoder-2'].entries()) {
-    const alone = join(tmp, `alone-${i}`);
-    await semanticRecipe.run(semanticRecipe.parseConfig(semantic(3 + i), 'test'), { outDir: alone, resume: false, threads: state[id].threads });
-    expect((await weights(join(tmp, 'work', id, 'model'))).equals(await weights(join(alone, 'model')))).toBe(true);
+    expect((await weights(join(tmp, 'work', id, 'model'))).equals(await weights(join(alone(i), 'model'))), id).toBe(true);
   }
 
   // a lane encoder that fails fails the pipeline with its message, after the main lane stopped

@@ -280,11 +280,11 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
   /** A lane's share of the threads as a stage starts: half while both run, all once the other is done. */
   const threadsNow = () => (lanes.main && lanes.memory ? Math.max(1, Math.floor((opts.threads ?? availableParallelism()) / 2)) : opts.threads);
   const threadsOf = new Map<string, number | undefined>();
-  const recipeOpts = (id: string, outDir: string) => {
+  const recipeOpts = (id: string, outDir: string, signal = halt.signal) => {
     const threads = threadsNow();
     threadsOf.set(id, threads);
     return {
-      outDir, resume: true, signal: halt.signal, threads,
+      outDir, resume: true, signal, threads,
       onProgress: (x: RecipeProgress) => {
         running.set(id, x.step);
         opts.onProgress?.(id, x, { step: stepsDone(), total });
@@ -301,16 +301,27 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
 
   /** The memory's encoders no lane has taken yet start here: a lane that is free takes the next. */
   let nextEncoder = 0;
+  /** Set while the main lane trains an encoder with half the threads beside the second lane: that
+   *  lane, once done, aborts it (it checkpoints), and it goes on from there with all the threads. */
+  let regain: AbortController | null = null;
   /** The memory's encoders, each the next not taken, until none is left; `inThread`: each in a
    *  worker thread (the second lane), else in this one (the main lane once its stages are done). */
   const memoryEncoders = async (inThread: boolean): Promise<boolean> => {
     for (let i = nextEncoder++; i < memCfgs.length; i = nextEncoder++) {
       const c = memCfgs[i];
-      if (!(await stage(memId(i), async () => {
-        const o = recipeOpts(memId(i), join(work, memId(i)));
-        const res = inThread ? await runRecipeInThread('semantic', c, o) : await semanticRecipe.run(c, o);
-        return { paused: res.status === 'paused', result: res.metrics };
-      }))) return false;
+      for (;;) {
+        const more = !inThread && lanes.memory ? new AbortController() : null;
+        if (!inThread) regain = more;
+        const done = await stage(memId(i), async () => {
+          const o = recipeOpts(memId(i), join(work, memId(i)), more ? AbortSignal.any([halt.signal, more.signal]) : halt.signal);
+          const res = inThread ? await runRecipeInThread('semantic', c, o) : await semanticRecipe.run(c, o);
+          return { paused: res.status === 'paused', result: res.metrics };
+        });
+        if (!inThread) regain = null;
+        if (done) break;
+        if (!more?.signal.aborted || halt.signal.aborted) return false;
+        log(`${memId(i)}: the second lane is done; going on with all the threads`);
+      }
     }
     return true;
   };
@@ -322,7 +333,10 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
       if (!(await exists(join(data, 'metadata.jsonl')))) await buildEmojiDataset({ out: data });
       return { paused: false };
     }))) return false;
-    if (beside && memCfgs.some((_, i) => !state[memId(i)]?.done)) {
+    // a second lane only while the main one has stages of its own left (a run resumed after them
+    // trains the encoders left here, with all the threads)
+    const memIds = new Set(memCfgs.map((_, i) => memId(i)));
+    if (beside && memCfgs.some((_, i) => !state[memId(i)]?.done) && plan.some(([k]) => !memIds.has(k) && !state[k]?.done)) {
       lanes.memory = true;
       lane = memoryEncoders(true).then(
         (done) => done,
@@ -331,7 +345,10 @@ export async function runPipelineConfig(p: Pipeline, base: string, opts: Pipelin
           halted(); // the main lane pauses at its next step, then the error is thrown
           return false;
         },
-      ).finally(() => (lanes.memory = false));
+      ).finally(() => {
+        lanes.memory = false;
+        regain?.abort();
+      });
     }
 
     const textTok = join(work, 'text-tokenizer');
