@@ -35,3 +35,12 @@ export function tinyTokenizerConfig(dataDir: string, steps: number) {
     codebook: { init_samples: 16, kmeans_iters: 3 },
   };
 }
+
+/** A tiny Stage I LM recipe for the pipeline tests (the pipeline fills in its data and tokenizers). */
+export function tinyLmRecipe(train: Record<string, number>) {
+  return {
+    model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, max_position_embeddings: 160, depth_head_heads: 2, depth_head_intermediate_size: 32 },
+    data: { dir: 'unused' }, image_tokenizer: 'unused', text_tokenizer: 'unused', stage: 'stage1',
+    train: { batch: 2, warmup_steps: 1, checkpoint_every: 2, ...train },
+  };
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { busySeconds, runPipeline } from '../../src-main/engine/train/pipeline.ts';
 import { semanticRecipe } from '../../src-main/engine/train/recipes/semantic.ts';
-import { tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
+import { tinyLmRecipe, tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
 
 let tmp: string;
 beforeAll(async () => {
@@ -25,11 +25,7 @@ const weights = (dir: string) => readFile(join(dir, 'model.safetensors'));
 it('trains the memory encoders in a second lane, pauses both lanes, resumes, and fails with the lane\'s error', async () => {
   const data = join(tmp, 'data');
   await writeShapesFolder(data, 40, 32);
-  const lm = {
-    model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, max_position_embeddings: 160, depth_head_heads: 2, depth_head_intermediate_size: 32 },
-    data: { dir: 'unused' }, image_tokenizer: 'unused', text_tokenizer: 'unused', stage: 'stage1',
-    train: { steps: 4, batch: 2, warmup_steps: 1, checkpoint_every: 2 },
-  };
+  const lm = tinyLmRecipe({ steps: 4 });
   // the second encoder longer, so it is still training when the lane is done with the first
   const semantic = (seed: number, steps = 300) => ({
     data: { dir: data, eval_split: 'validation', eval_limit: 4 },

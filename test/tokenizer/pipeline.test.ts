@@ -14,7 +14,7 @@ import { Session } from '../../src-main/engine/runtime/session.ts';
 import { readImageTokenizerWeights } from '../../src-main/engine/models/image-tokenizer.ts';
 import { loadUnifiedModel } from '../../src-main/engine/infer/unified.ts';
 import { runPipeline } from '../../src-main/engine/train/pipeline.ts';
-import { tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
+import { tinyLmRecipe, tinyTokenizerConfig, writeShapesFolder } from './helpers.ts';
 
 let tmp: string;
 beforeAll(async () => {
@@ -27,11 +27,7 @@ afterAll(async () => {
 it('trains every stage, assembles a model folder with a card, and resumes as a no-op', async () => {
   const data = join(tmp, 'data');
   await writeShapesFolder(data, 40, 32);
-  const lm = {
-    model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, max_position_embeddings: 160, depth_head_heads: 2, depth_head_intermediate_size: 32 },
-    data: { dir: 'unused' }, image_tokenizer: 'unused', text_tokenizer: 'unused', stage: 'stage1',
-    train: { steps: 2, batch: 2, warmup_steps: 1, checkpoint_every: 2, threads: 1 },
-  };
+  const lm = tinyLmRecipe({ steps: 2, threads: 1 });
   await writeFile(join(tmp, 'tokenizer.json'), JSON.stringify(tinyTokenizerConfig(data, 4)));
   await writeFile(join(tmp, 'lm1.json'), JSON.stringify(lm));
   await writeFile(join(tmp, 'lm2.json'), JSON.stringify({ ...lm, stage: 'stage2' }));
