@@ -24,6 +24,7 @@ const RECIPES: Record<string, { parseConfig(json: unknown, source: string): unkn
   'recipes/semantic-memory-seed4.json': semanticRecipe,
   'recipes/semantic-words.json': semanticRecipe,
   'recipes/tiny-tokenizer.json': tokenizerRecipe,
+  'recipes/v11/pipeline.json': pipelineRecipe,
 };
 
 describe('shipped recipes', () => {
@@ -36,10 +37,11 @@ describe('shipped recipes', () => {
     expect(() => recipe.parseConfig(JSON.parse(readFileSync(join(ROOT, file), 'utf8')), file)).not.toThrow();
   });
 
-  it('the default pipeline trains its memory with an ensemble of four encoders differing only in seed', () => {
-    const p = JSON.parse(readFileSync(join(ROOT, 'recipes/default/pipeline.json'), 'utf8')) as { memory: { encoder: string[] } };
+  it('the default pipeline trains its memory with an ensemble of three encoders differing only in seed, beside the LM', () => {
+    const p = JSON.parse(readFileSync(join(ROOT, 'recipes/default/pipeline.json'), 'utf8')) as { memory: { encoder: string[]; beside: boolean } };
+    expect(p.memory.beside).toBe(true);
     const members = p.memory.encoder.map((ref) => JSON.parse(readFileSync(join(ROOT, 'recipes/default', ref), 'utf8')) as { train: { seed: number } });
-    expect(members.map((m) => m.train.seed)).toEqual([1, 2, 3, 4]);
+    expect(members.map((m) => m.train.seed)).toEqual([1, 2, 3]);
     for (const m of members) expect({ ...m, train: { ...m.train, seed: 1 } }).toEqual(members[0]);
   });
 });
