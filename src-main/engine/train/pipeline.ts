@@ -18,7 +18,8 @@
 //                   with train.cycles adds its cycles' snapshots to the ensemble too; with
 //                   memory.beside they train in a second lane (a worker thread, train/recipe-thread.ts)
 //                   from the start, beside the stages above, each lane with half the threads; the
-//                   main lane, its stages done, takes the encoders the second has not started
+//                   main lane, its stages done, takes the encoders the second has not started, and
+//                   goes on with all the threads from the step it reached once the second is done
 //   assemble        the final model folder with its card (metrics measured on the held-out style),
 //                   and its example memory (infer/memory.ts) when the pipeline asks for one
 // Every stage runs with resume = true and is marked done in WORK/pipeline-state.json when it
