@@ -18,7 +18,7 @@ export const benchEngineCommand: Command = {
 
 export const benchProductsCommand: Command = {
   name: 'bench products',
-  summary: "streaming GB/s of the decode step's one-row weight products per shape vs the bandwidth probe, and the decode_bw_frac they allow",
+  summary: "streaming GB/s of the decode step's one-row weight products per shape vs the bandwidth probe, the decode_bw_frac they allow, and their share of a token",
   usage: 'bench products [--json] [--threads N]',
   async run(argv) {
     const { values } = parseFlags(argv, { json: { type: 'boolean' }, threads: { type: 'string' } });
@@ -27,5 +27,6 @@ export const benchProductsCommand: Command = {
     for (const x of r.shapes) console.log(`  ${x.name.padEnd(8)} (${x.shape.join(', ')}) ×${x.per_token}/token  ${x.gbs_best} GB/s best, ${x.gbs_median} median`);
     console.log(`  probe    (16384, 8192)  ${r.probe_gbs_best} GB/s best, ${r.probe_gbs_median} median`);
     console.log(`  decode_bw_frac these products allow: ${r.decode_bw_frac_cap} (medians), ${r.decode_bw_frac_cap_best} (bests)`);
+    console.log(`  a token: ${r.decode_token_ms} ms for the decode step, ${r.products_token_ms} ms for its weight products alone (${Math.round(r.products_share * 100)}%)`);
   },
 };

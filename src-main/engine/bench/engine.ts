@@ -79,6 +79,37 @@ async function oneRowProducts(N: number, K: number, copies: number, threads: num
 }
 
 /**
+ * One token's weight products alone, in the decode step's order (per layer q/k/v, o, gate/up, down,
+ * then the tied head), each fed a slice of the one before: the decode step without its small ops,
+ * attention or cache. `msPerToken(n)` runs it n times and returns ms per run.
+ */
+async function decodeProductsChain(c: LlamaConfig, threads: number) {
+  const [C, I, hd] = [c.hidden_size, c.intermediate_size, headDim(c)];
+  const qkv = (c.num_attention_heads + 2 * c.num_key_value_heads) * hd;
+  const g = new Graph('products');
+  const rng = new Rng(3);
+  let x = g.input('x', 'float32', [1, C]);
+  let n = 0;
+  const product = (N: number, K: number) => {
+    if ((x.shape[1] as number) > K) x = op.slice(x, [0], [K], [1]);
+    x = op.gemm(x, g.constant(f32([N, K], rng.fillNormal(new Float32Array(N * K), 0.02)), `w${n++}`), null, { transB: true });
+  };
+  for (let i = 0; i < c.num_hidden_layers; i++) for (const [N, K] of [[qkv, C], [C, C], [2 * I, C], [C, I]]) product(N, K);
+  product(c.vocab_size, C);
+  const s = await Session.create(exportOnnx(g, { y: x }).bytes, { threads });
+  const feeds = { x: f32([1, C], new Float32Array(C).fill(0.01)) };
+  await s.run(feeds);
+  return {
+    msPerToken: async (tokens: number) => {
+      const t0 = now();
+      for (let i = 0; i < tokens; i++) await s.run(feeds);
+      return ((now() - t0) * 1000) / tokens;
+    },
+    release: () => s.release(),
+  };
+}
+
+/**
  * Read bandwidth in GB/s, the best of two ways to stream 512 MiB once: a ReduceSum over it (the input
  * is fed without copying) and a one-row product against a baked (16384, 8192) weight, the access
  * pattern of batch-1 decoding. `probe()` measures both (3 runs each, best kept) and returns the
@@ -253,13 +284,20 @@ export interface DecodeProductsBench {
    */
   decode_bw_frac_cap: number;
   decode_bw_frac_cap_best: number;
+  /** ms per token of the whole decode step (bench engine's decoding: 200 tokens from an empty cache), median of 5 rounds. */
+  decode_token_ms: number;
+  /** ms per token of the same 33 weight products alone, chained in the step's order; median of 6 runs of 200, alternating with the rounds. */
+  products_token_ms: number;
+  /** products_token_ms ÷ decode_token_ms: the part of a token that is weight products; the rest is small ops, attention over the cache and the run's overhead. */
+  products_share: number;
   threads: number;
 }
 
 /**
  * Where decoding's bandwidth goes: the streaming rate of the decode step's one-row weight products
  * at their own shapes (BENCH_LM: q/k/v, o, gate/up, down per layer and the tied head) against the
- * bandwidth probe's large product, measured side by side.
+ * bandwidth probe's large product, measured side by side; then a token of the whole decode step
+ * against the same products alone, alternating, for the part of a token the rest takes.
  */
 export async function benchDecodeProducts(opts: { threads?: number } = {}): Promise<DecodeProductsBench> {
   const threads = opts.threads ?? 2;
@@ -290,11 +328,20 @@ export async function benchDecodeProducts(opts: { threads?: number } = {}): Prom
     shapes.push({ ...x, gbs_best: round(r.best), gbs_median: round(r.median) });
   }
   const probe = await rate(16384, 8192);
+  const chain = await decodeProductsChain(c, threads);
+  const chainMs: number[] = [];
+  const rounds = await decodeRounds(c, c.max_position_embeddings, threads, 200, 5, async () => {
+    chainMs.push(await chain.msPerToken(200));
+    return 0;
+  });
+  await chain.release();
+  const tokenMs = median(rounds.map((r) => 1000 / r.tokensPerS));
   const bytes = (x: (typeof list)[number]) => x.per_token * x.shape[0] * x.shape[1] * 4;
   const total = list.reduce((a, x) => a + bytes(x), 0);
   const cap = (probeGbs: number, key: 'gbs_best' | 'gbs_median') => total / probeGbs / shapes.reduce((a, x) => a + bytes(x) / x[key], 0);
   return {
     shapes, probe_gbs_best: round(probe.best), probe_gbs_median: round(probe.median),
-    decode_bw_frac_cap: round(cap(probe.median, 'gbs_median'), 3), decode_bw_frac_cap_best: round(cap(probe.best, 'gbs_best'), 3), threads,
+    decode_bw_frac_cap: round(cap(probe.median, 'gbs_median'), 3), decode_bw_frac_cap_best: round(cap(probe.best, 'gbs_best'), 3),
+    decode_token_ms: round(tokenMs, 3), products_token_ms: round(median(chainMs), 3), products_share: round(median(chainMs) / tokenMs, 3), threads,
   };
 }
