@@ -1,5 +1,5 @@
 // `tessera bench engine [--json] [--threads N] [--quick]`: engine throughput on this machine;
-// `tessera bench products`: the decode step's weight products' streaming rates against the probe's.
+// `tessera bench products`: the decode step's weight products' streaming rates against the probe's, and their share of a token.
 import { benchDecodeProducts, benchEngine } from '../../engine/bench/engine.ts';
 import { intFlag, parseFlags, type Command } from '../command.ts';
 
