@@ -258,13 +258,16 @@ export async function benchEngine(opts: { threads?: number; quick?: boolean } = 
     decode_tokens_per_s: round(median(rounds.map((r) => r.tokensPerS))),
     decode_bw_frac: round(median(fracs), 3),
     decode_bw_frac_range: [round(Math.min(...fracs), 3), round(Math.max(...fracs), 3)],
-    read_bandwidth_gbs: round(median(rounds.flatMap((r, i) => (i === 0 ? [r.before, r.after] : [r.after])))),
+    read_bandwidth_gbs: round(median(betweenRounds(rounds))),
     weight_bytes_per_token: bytesPerToken,
     decode_rounds: rounds.length,
     threads,
     huge_pages_mib: hugePagesMiB(),
   };
 }
+
+/** What decodeRounds' `between` returned: before the first round and after each. */
+const betweenRounds = (rounds: { before: number; after: number }[]) => rounds.flatMap((r, i) => (i === 0 ? [r.before, r.after] : [r.after]));
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const median = (xs: number[]) => {
@@ -329,19 +332,16 @@ export async function benchDecodeProducts(opts: { threads?: number } = {}): Prom
   }
   const probe = await rate(16384, 8192);
   const chain = await decodeProductsChain(c, threads);
-  const chainMs: number[] = [];
-  const rounds = await decodeRounds(c, c.max_position_embeddings, threads, 200, 5, async () => {
-    chainMs.push(await chain.msPerToken(200));
-    return 0;
-  });
+  const rounds = await decodeRounds(c, c.max_position_embeddings, threads, 200, 5, () => chain.msPerToken(200));
   await chain.release();
   const tokenMs = median(rounds.map((r) => 1000 / r.tokensPerS));
+  const chainMs = median(betweenRounds(rounds));
   const bytes = (x: (typeof list)[number]) => x.per_token * x.shape[0] * x.shape[1] * 4;
   const total = list.reduce((a, x) => a + bytes(x), 0);
   const cap = (probeGbs: number, key: 'gbs_best' | 'gbs_median') => total / probeGbs / shapes.reduce((a, x) => a + bytes(x) / x[key], 0);
   return {
     shapes, probe_gbs_best: round(probe.best), probe_gbs_median: round(probe.median),
     decode_bw_frac_cap: round(cap(probe.median, 'gbs_median'), 3), decode_bw_frac_cap_best: round(cap(probe.best, 'gbs_best'), 3),
-    decode_token_ms: round(tokenMs, 3), products_token_ms: round(median(chainMs), 3), products_share: round(median(chainMs) / tokenMs, 3), threads,
+    decode_token_ms: round(tokenMs, 3), products_token_ms: round(chainMs, 3), products_share: round(chainMs / tokenMs, 3), threads,
   };
 }
