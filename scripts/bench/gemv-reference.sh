@@ -5,7 +5,7 @@
 # `npm run tessera -- bench products --json` run just before or after it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-bin="$(mktemp -d)/gemv-reference"
-gcc -O3 -march=native -pthread -o "$bin" "$here/gemv-reference.c"
-"$bin"
-rm -f "$bin"
+dir="$(mktemp -d)"
+trap 'rm -rf "$dir"' EXIT
+gcc -O3 -march=native -pthread -o "$dir/gemv-reference" "$here/gemv-reference.c"
+"$dir/gemv-reference"

@@ -2,7 +2,7 @@
 # 1.13, with libopenblas0-pthread) training and decoding the bench's LM configuration on this machine,
 # so that Tessera's figures can be set against it in the same hour. Not a dependency of the app.
 #
-#   /usr/bin/python3 scripts/bench/torch_reference.py [--rounds N]
+#   /usr/bin/python3 scripts/bench/torch_reference.py [--rounds 3] [--train-steps 4]
 #
 # Prints one JSON object: train_tokens_per_s (AdamW steps on B=8, T=256, median of the rounds) and
 # decode_tokens_per_s (batch-1 greedy decoding of 200 tokens from an empty cache with a preallocated
